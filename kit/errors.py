@@ -1,0 +1,44 @@
+"""Typed errors of the kit.
+
+Every error names *where* (a URL or path, never with credentials in it) and *what* was wrong,
+so a notebook user sees one readable line instead of a traceback from aiohttp or zarr.
+"""
+
+from __future__ import annotations
+
+
+class KitError(Exception):
+    """Base of every error the kit raises on purpose."""
+
+    def __init__(self, message: str, *, where: str | None = None):
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class AuthenticationError(KitError):
+    """The server answered 401: credentials missing or wrong."""
+
+
+class PermissionDenied(KitError):
+    """The server answered 403: the credentials are valid but not allowed here."""
+
+
+class NotFound(KitError):
+    """A required document, array or member does not exist."""
+
+
+class InvalidMetadata(KitError):
+    """Metadata that exists but cannot be read: malformed JSON or breaking a MUST rule of the spec."""
+
+
+class UnsupportedVersion(InvalidMetadata):
+    """An NGFF or zarr version the kit does not read (anything but NGFF 0.4/0.5, zarr v2/v3)."""
+
+
+class RemoteError(KitError):
+    """A remote failure that retries did not cure: 5xx, timeouts, dropped connections."""
+
+
+class KitWarning(UserWarning):
+    """Real-world sloppiness that can be read: the kit reads it and says so."""

@@ -1,0 +1,62 @@
+"""One background event loop for all of the kit's I/O.
+
+Notebooks already run an event loop in the main thread, so the sync facade never calls
+``asyncio.run`` there: coroutines are handed to a daemon thread that owns the kit's loop
+(the same shape as zarr-python's ``zarr.core.sync``). Stores whose state is bound to a loop
+(aiohttp sessions, semaphores) only ever run on this loop; ``on_kit_loop`` hops there from any
+other loop (zarr's own I/O thread, a dask worker thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_pid: int | None = None
+
+
+def kit_loop() -> asyncio.AbstractEventLoop:
+    """The kit's loop, started on first use (and again in a forked child process)."""
+    global _loop, _pid
+    with _lock:
+        if _loop is None or _pid != os.getpid() or not _loop.is_running():
+            loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def _run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(started.set)
+                loop.run_forever()
+
+            threading.Thread(target=_run, name="ngff-kit-io", daemon=True).start()
+            started.wait()
+            _loop, _pid = loop, os.getpid()
+        return _loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run ``coro`` on the kit loop and wait for its result from synchronous code."""
+    loop = kit_loop()
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        coro.close()
+        raise RuntimeError("run_sync called from the kit loop itself; await the coroutine instead")
+    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+
+async def on_kit_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` on the kit loop, whichever loop the caller runs on."""
+    loop = kit_loop()
+    if asyncio.get_running_loop() is loop:
+        return await coro
+    return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
