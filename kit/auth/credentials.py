@@ -1,0 +1,245 @@
+"""Credential types.
+
+A credential is a small frozen value. It pickles with its secret (dask workers must be able to
+read), but its ``repr``/``str`` show only the kind and the non-secret parts, so it can sit in a
+notebook cell output, a log line or an exception message without leaking.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+from kit.auth.origin import Origin, origin_of
+
+__all__ = [
+    "Credential",
+    "BasicAuth",
+    "BearerToken",
+    "Headers",
+    "S3Credentials",
+    "DandiToken",
+    "DANDI_INSTANCES",
+]
+
+HIDDEN = "<hidden>"
+
+
+class _Hidden:
+    """Stands for a secret in a repr."""
+
+    def __repr__(self) -> str:
+        return HIDDEN
+
+
+def _check_header_value(text: str, what: str) -> None:
+    # Never echo the value: it is (part of) a secret.
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str")
+    if any(c in text for c in "\r\n\0"):
+        raise ValueError(f"{what} must not contain line breaks or NUL characters")
+
+
+@dataclass(frozen=True, repr=False)
+class Credential:
+    """Base of all credentials. Subclasses mark secret fields with ``metadata={"secret": True}``."""
+
+    kind: ClassVar[str] = "Credential"
+
+    def _public_parts(self) -> list[tuple[str, Any]]:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret") and value is not None:
+                value = _Hidden()
+            parts.append((f.name, value))
+        return parts
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={value!r}" for name, value in self._public_parts())
+        return f"{type(self).__name__}({inner})"
+
+    __str__ = __repr__
+
+    def http_headers(self) -> dict[str, str]:
+        """Headers to send with a request to the credential's origin."""
+        raise TypeError(f"{type(self).__name__} is not an HTTP credential")
+
+
+def _secret(**kw: Any) -> Any:
+    return field(metadata={"secret": True}, **kw)
+
+
+@dataclass(frozen=True, repr=False)
+class BasicAuth(Credential):
+    """HTTP Basic authentication (RFC 7617)."""
+
+    kind: ClassVar[str] = "BasicAuth"
+    username: str
+    password: str = _secret()
+
+    def __post_init__(self) -> None:
+        _check_header_value(self.username, "BasicAuth username")
+        _check_header_value(self.password, "BasicAuth password")
+        if ":" in self.username:
+            raise ValueError("BasicAuth username must not contain ':'")
+
+    def http_headers(self) -> dict[str, str]:
+        raw = f"{self.username}:{self.password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
+
+
+@dataclass(frozen=True, repr=False)
+class BearerToken(Credential):
+    """An OAuth2-style bearer token (``Authorization: Bearer <token>``)."""
+
+    kind: ClassVar[str] = "BearerToken"
+    token: str = _secret()
+
+    def __post_init__(self) -> None:
+        _check_header_value(self.token, "BearerToken token")
+        if not self.token:
+            raise ValueError("BearerToken token must not be empty")
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class _HeaderItems(tuple):
+    """Header (name, value) pairs whose repr hides the values."""
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{name!r}: {HIDDEN}" for name, _ in self) + "}"
+
+
+@dataclass(frozen=True, repr=False, init=False)
+class Headers(Credential):
+    """Arbitrary request headers (API keys, cookies); every value is treated as secret."""
+
+    kind: ClassVar[str] = "Headers"
+    headers: tuple[tuple[str, str], ...]
+
+    def __init__(self, mapping: Mapping[str, str]) -> None:
+        items = []
+        for name, value in dict(mapping).items():
+            _check_header_value(name, "header name")
+            if not name or any(c in name for c in " :"):
+                raise ValueError(f"invalid header name {name!r}")
+            _check_header_value(value, f"value of header {name!r}")
+            items.append((name, value))
+        object.__setattr__(self, "headers", _HeaderItems(items))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self.headers),))
+
+    def _public_parts(self) -> list[tuple[str, Any]]:
+        return [("headers", _HeaderItems(self.headers))]
+
+    def __repr__(self) -> str:
+        return f"Headers({_HeaderItems(self.headers)!r})"
+
+    __str__ = __repr__
+
+    def http_headers(self) -> dict[str, str]:
+        return dict(self.headers)
+
+
+@dataclass(frozen=True, repr=False)
+class S3Credentials(Credential):
+    """Credentials for S3 and S3-compatible stores, turned into s3fs ``storage_options``."""
+
+    kind: ClassVar[str] = "S3Credentials"
+    key: str | None = _secret(default=None)
+    secret: str | None = _secret(default=None)
+    token: str | None = _secret(default=None)
+    endpoint_url: str | None = None
+    anon: bool = False
+    region: str | None = None
+
+    def storage_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``s3fs.S3FileSystem``."""
+        opts: dict[str, Any] = {}
+        if self.anon:
+            opts["anon"] = True
+        else:
+            for name in ("key", "secret", "token"):
+                if getattr(self, name) is not None:
+                    opts[name] = getattr(self, name)
+        if self.endpoint_url is not None:
+            opts["endpoint_url"] = self.endpoint_url
+        if self.region is not None:
+            opts["client_kwargs"] = {"region_name": self.region}
+        return opts
+
+
+#: Known DANDI instances: name -> (API base URL, env variables for the token, in order).
+DANDI_INSTANCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "dandi": ("https://api.dandiarchive.org/api", ("DANDI_API_KEY",)),
+    "sandbox": (
+        "https://api.sandbox.dandiarchive.org/api",
+        ("DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY"),
+    ),
+}
+
+
+@dataclass(frozen=True, repr=False)
+class DandiToken(Credential):
+    """A DANDI API key for one instance (a known name or a base API URL ending in ``/api``).
+
+    Without ``token``, a known instance reads its env variable (``dandi``: DANDI_API_KEY;
+    ``sandbox``: DANDI_SANDBOX_API_KEY, then the legacy DANDI_STAGING_API_KEY). A custom API URL
+    never falls back to those variables: a key is only ever sent to its own archive.
+    """
+
+    kind: ClassVar[str] = "DandiToken"
+    token: str | None = _secret(default=None)
+    instance: str = "dandi"
+
+    def __post_init__(self) -> None:
+        instance = self.instance.strip()
+        if instance.lower() in DANDI_INSTANCES:
+            instance = instance.lower()
+        elif "://" in instance:
+            instance = instance.rstrip("/")
+            if not instance.endswith("/api"):
+                raise ValueError(
+                    f"DANDI instance URL must be the API base ending in /api, got {instance!r}"
+                )
+            origin_of(instance)  # validates scheme and host
+            for name, (url, _) in DANDI_INSTANCES.items():
+                if url == instance:
+                    instance = name
+        else:
+            known = ", ".join(repr(n) for n in DANDI_INSTANCES)
+            raise ValueError(
+                f"unknown DANDI instance {instance!r}: use {known} or an API URL ending in /api"
+            )
+        object.__setattr__(self, "instance", instance)
+        token = self.token
+        if token is None and instance in DANDI_INSTANCES:
+            for var in DANDI_INSTANCES[instance][1]:
+                if os.environ.get(var):
+                    token = os.environ[var]
+                    break
+        if token is not None:
+            _check_header_value(token, "DandiToken token")
+        object.__setattr__(self, "token", token or None)
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the instance's REST API (ends in ``/api``, no trailing slash)."""
+        if self.instance in DANDI_INSTANCES:
+            return DANDI_INSTANCES[self.instance][0]
+        return self.instance
+
+    @property
+    def origin(self) -> Origin:
+        """The only origin the token is sent to."""
+        return origin_of(self.api_url)
+
+    def http_headers(self) -> dict[str, str]:
+        """``Authorization: token <key>``, or nothing for anonymous access."""
+        return {"Authorization": f"token {self.token}"} if self.token else {}
