@@ -1,0 +1,31 @@
+"""ngff-kit: open, browse and preview OME-Zarr (OME-NGFF) wherever it lives, from a notebook."""
+
+from kit.api import open
+from kit.auth import (
+    BasicAuth,
+    BearerToken,
+    DandiToken,
+    Headers,
+    S3Credentials,
+    credentials,
+)
+from kit.errors import (
+    AuthenticationError,
+    InvalidMetadata,
+    KitError,
+    KitWarning,
+    NotFound,
+    PermissionDenied,
+    RemoteError,
+    UnsupportedVersion,
+)
+from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
+
+import kit.tables  # noqa: E402,F401  - registers the table backends
+
+__all__ = [
+    "open", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
+    "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
+    "InvalidMetadata", "UnsupportedVersion", "RemoteError",
+    "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
+]

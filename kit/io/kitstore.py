@@ -1,0 +1,240 @@
+"""The kit's read-only view of any zarr store.
+
+Every backend (local folder, HTTP, S3, fsspec, refs) is wrapped in one ``KitStore`` that adds
+what the reader needs everywhere, once:
+
+- one concurrency limit shared by every call (zarr's own limit is per operation);
+- a session cache of metadata documents, positive and negative, so no key is fetched twice,
+  with concurrent requests for the same document merged into one;
+- consolidated metadata seeding: when the root has it, documents below it are answered from it;
+- the zarr format, pinned once known, so later opens probe one key instead of four;
+- errors of the backend libraries mapped to the kit's typed errors, naming the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from zarr.abc.store import ByteRequest, Store
+from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+
+from kit.errors import (
+    AuthenticationError,
+    InvalidMetadata,
+    KitError,
+    PermissionDenied,
+    RemoteError,
+)
+from kit.io.loop import on_kit_loop
+
+METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
+DEFAULT_CONCURRENCY = 64
+
+
+def is_metadata_key(key: str) -> bool:
+    return key.rsplit("/", 1)[-1] in METADATA_NAMES
+
+
+def join(*parts: str) -> str:
+    """Join store keys, dropping empty parts (the root is "")."""
+    return "/".join(p.strip("/") for p in parts if p and p.strip("/"))
+
+
+class KitStore(Store):
+    """A read-only, caching, concurrency-limited wrapper around a zarr store."""
+
+    supports_writes = False
+    supports_deletes = False
+    supports_partial_writes = False
+
+    def __init__(self, inner: Store, *, display: str, concurrency: int = DEFAULT_CONCURRENCY):
+        super().__init__(read_only=True)
+        self.inner = inner
+        self.display = display
+        self.concurrency = concurrency
+        self.zarr_format: int | None = None
+        self._reset_session_state()
+
+    def _reset_session_state(self) -> None:
+        self._documents: dict[str, bytes | None] = {}
+        self._pending: dict[str, asyncio.Future] = {}
+        self._consolidated_roots: set[str] = set()
+        self._semaphore: asyncio.Semaphore | None = None
+
+    # -- pickling: the cache and loop-bound objects stay behind ------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for name in ("_documents", "_pending", "_consolidated_roots", "_semaphore"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._reset_session_state()
+
+    def __repr__(self) -> str:
+        return f"KitStore({self.display!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KitStore) and other.inner == self.inner
+
+    def __hash__(self) -> int:
+        return hash((type(self.inner).__name__, self.display))
+
+    def where(self, key: str = "") -> str:
+        """Human-readable location of ``key`` for messages (no credentials in it)."""
+        base = self.display.rstrip("/")
+        return f"{base}/{key}" if key else base
+
+    # -- consolidated metadata -------------------------------------------------------------
+    def seed(self, documents: dict[str, bytes], *, root: str) -> None:
+        """Answer every metadata key below ``root`` from ``documents`` (consolidated metadata)."""
+        self._documents.update(documents)
+        self._consolidated_roots.add(root)
+
+    def consolidated_children(self, path: str) -> list[str] | None:
+        """Names of the members of ``path`` known from consolidated metadata, else None."""
+        if not self._covered_by_consolidated(join(path, "x")):
+            return None
+        prefix = path + "/" if path else ""
+        names = set()
+        for key in self._documents:
+            if key.startswith(prefix) and self._documents[key] is not None:
+                rest = key[len(prefix):].split("/")
+                if len(rest) == 2 and rest[1] in METADATA_NAMES:
+                    names.add(rest[0])
+        return sorted(names)
+
+    def _covered_by_consolidated(self, key: str) -> bool:
+        return any(r == "" or key.startswith(r + "/") for r in self._consolidated_roots)
+
+    # -- reads ------------------------------------------------------------------------------
+    async def get(
+        self,
+        key: str,
+        prototype: BufferPrototype | None = None,
+        byte_range: ByteRequest | None = None,
+    ) -> Buffer | None:
+        prototype = prototype or default_buffer_prototype()
+        if byte_range is None and is_metadata_key(key):
+            raw = await self.get_document(key)
+            return None if raw is None else prototype.buffer.from_bytes(raw)
+        return await on_kit_loop(self._limited_get(key, prototype, byte_range))
+
+    async def get_document(self, key: str) -> bytes | None:
+        """Bytes of a metadata document, fetched at most once per session."""
+        if key in self._documents:
+            return self._documents[key]
+        if self._covered_by_consolidated(key):
+            return None
+        return await on_kit_loop(self._fetch_document(key))
+
+    async def _fetch_document(self, key: str) -> bytes | None:
+        if key in self._documents:
+            return self._documents[key]
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._limited_get(key, default_buffer_prototype(), None))
+            self._pending[key] = pending
+            try:
+                buf = await pending
+            finally:
+                self._pending.pop(key, None)
+            self._documents[key] = None if buf is None else buf.to_bytes()
+            return self._documents[key]
+        buf = await asyncio.shield(pending)
+        return None if buf is None else buf.to_bytes()
+
+    async def get_json(self, key: str) -> dict | None:
+        """A metadata document parsed as a JSON object; None when absent."""
+        raw = await self.get_document(key)
+        if raw is None:
+            return None
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidMetadata(f"not valid JSON ({exc})", where=self.where(key)) from None
+        if not isinstance(doc, dict):
+            raise InvalidMetadata(
+                f"expected a JSON object, found {type(doc).__name__}", where=self.where(key)
+            )
+        return doc
+
+    async def _limited_get(
+        self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None
+    ) -> Buffer | None:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        async with self._semaphore:
+            try:
+                return await self.inner.get(key, prototype, byte_range)
+            except Exception as exc:  # noqa: BLE001 - mapped to a typed error or a missing key
+                return _map_error(exc, self.where(key))
+
+    async def get_partial_values(
+        self,
+        prototype: BufferPrototype,
+        key_ranges: Iterable[tuple[str, ByteRequest | None]],
+    ) -> list[Buffer | None]:
+        return list(
+            await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges))
+        )
+
+    async def exists(self, key: str) -> bool:
+        if is_metadata_key(key):
+            return await self.get_document(key) is not None
+        return await self.get(key) is not None
+
+    # -- listing: only where the backend can (refs, local); NGFF discovery never needs it ----
+    @property
+    def supports_listing(self) -> bool:
+        return self.inner.supports_listing
+
+    def list(self) -> AsyncIterator[str]:
+        return self.inner.list()
+
+    def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+        return self.inner.list_prefix(prefix)
+
+    def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        return self.inner.list_dir(prefix)
+
+    # -- writes are refused: the kit reads ----------------------------------------------------
+    async def set(self, key: str, value: Buffer) -> None:
+        raise PermissionDenied("the kit opens data read-only", where=self.where(key))
+
+    async def delete(self, key: str) -> None:
+        raise PermissionDenied("the kit opens data read-only", where=self.where(key))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _map_error(exc: Exception, where: str) -> None:
+    """Return None for a missing key; raise the kit's typed error for anything else."""
+    if isinstance(exc, KitError):
+        raise exc
+    if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, KeyError)):
+        return None
+    text = str(exc)
+    status = getattr(exc, "status", None) or getattr(exc, "code", None)
+    if status == 401 or any(s in text for s in ("SignatureDoesNotMatch", "InvalidAccessKeyId")):
+        raise AuthenticationError(
+            f"credentials were refused ({type(exc).__name__}); check them", where=where
+        ) from None
+    if status == 403 or isinstance(exc, PermissionError):
+        raise PermissionDenied(
+            "access denied; give credentials that may read this (auth=..., or kit.login())",
+            where=where,
+        ) from None
+    if status == 404:
+        return None
+    if isinstance(exc, (OSError, TimeoutError, ConnectionError)) or status:
+        raise RemoteError(f"read failed: {type(exc).__name__}: {text[:200]}", where=where) from None
+    raise KitError(f"read failed: {type(exc).__name__}: {text[:200]}", where=where) from None
+
+
+__all__ = ["KitStore", "join", "is_metadata_key", "METADATA_NAMES"]

@@ -1,0 +1,166 @@
+"""A place in a store: reads group attributes and opens arrays from metadata documents only.
+
+Nothing here lists a directory. The root open fetches the four candidate documents of both
+zarr formats at once (one round trip), pins the format, and seeds the cache from consolidated
+metadata when the root has it; every later open then costs one document (or none).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import posixpath
+from dataclasses import dataclass
+
+import zarr
+from zarr.core.array import AsyncArray
+from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
+from zarr.storage import StorePath
+
+from kit.errors import InvalidMetadata, NotFound, UnsupportedVersion
+from kit.io.kitstore import KitStore, join
+
+
+@dataclass(frozen=True)
+class GroupDoc:
+    """What a group's metadata says: its attributes and the zarr format it is stored in."""
+
+    attributes: dict
+    zarr_format: int
+
+
+@dataclass(frozen=True)
+class Location:
+    """A path inside a ``KitStore``. Cheap to create, picklable, compared by value."""
+
+    store: KitStore
+    path: str = ""
+
+    def child(self, relative: str) -> Location:
+        """The location ``relative`` to this one; ``..`` is allowed (label ``source`` paths)."""
+        joined = posixpath.normpath(posixpath.join("/" + self.path, relative)).lstrip("/")
+        if joined.startswith(".."):
+            raise InvalidMetadata(f"path {relative!r} leaves the dataset", where=self.where())
+        return Location(self.store, "" if joined == "." else joined)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1] if self.path else ""
+
+    def key(self, name: str) -> str:
+        return join(self.path, name)
+
+    def where(self, name: str = "") -> str:
+        return self.store.where(self.key(name) if name else self.path)
+
+    async def json(self, name: str) -> dict | None:
+        return await self.store.get_json(self.key(name))
+
+    async def group(self) -> GroupDoc:
+        """The group at this location; pins the store's zarr format on first use."""
+        fmt = self.store.zarr_format
+        if fmt == 3:
+            doc = await self.json("zarr.json")
+            if doc is None:
+                raise NotFound("no zarr group here (zarr.json is missing)", where=self.where())
+            return _v3_group(doc, self.where("zarr.json"))
+        if fmt == 2:
+            attrs = await self.json(".zattrs")
+            if attrs is None and await self.json(".zgroup") is None:
+                raise NotFound("no zarr group here (.zattrs and .zgroup are missing)",
+                               where=self.where())
+            return GroupDoc(attrs or {}, 2)
+        return await self._probe_root()
+
+    async def _probe_root(self) -> GroupDoc:
+        v3, attrs, zgroup, consolidated = await asyncio.gather(
+            self.json("zarr.json"), self.json(".zattrs"), self.json(".zgroup"),
+            self.json(".zmetadata"),
+        )
+        if v3 is not None:
+            group = _v3_group(v3, self.where("zarr.json"))
+            self.store.zarr_format = 3
+            inline = v3.get("consolidated_metadata")
+            if isinstance(inline, dict) and isinstance(inline.get("metadata"), dict):
+                self.store.seed(
+                    {join(self.path, p, "zarr.json"): json.dumps(d).encode()
+                     for p, d in inline["metadata"].items()},
+                    root=self.path,
+                )
+            return group
+        if attrs is None and zgroup is None:
+            if consolidated is None:
+                raise NotFound(
+                    "nothing readable here: no zarr.json, .zattrs or .zgroup "
+                    "(is this the root of a zarr/OME-Zarr dataset?)",
+                    where=self.where(),
+                )
+        if zgroup is not None and zgroup.get("zarr_format", 2) != 2:
+            raise UnsupportedVersion(
+                f"zarr_format {zgroup.get('zarr_format')!r} in .zgroup", where=self.where(".zgroup")
+            )
+        self.store.zarr_format = 2
+        if consolidated is not None:
+            meta = consolidated.get("metadata")
+            if not isinstance(meta, dict):
+                raise InvalidMetadata("consolidated metadata has no 'metadata' object",
+                                      where=self.where(".zmetadata"))
+            self.store.seed(
+                {join(self.path, k): json.dumps(v).encode() for k, v in meta.items()},
+                root=self.path,
+            )
+            attrs = meta.get(".zattrs", attrs)
+        return GroupDoc(attrs or {}, 2)
+
+    async def node_type(self) -> str | None:
+        """"group", "array", or None when nothing is stored here."""
+        if self.store.zarr_format == 3:
+            doc = await self.json("zarr.json")
+            return doc.get("node_type") if doc else None
+        zarray, zgroup, zattrs = await asyncio.gather(
+            self.json(".zarray"), self.json(".zgroup"), self.json(".zattrs"))
+        if zarray is not None:
+            return "array"
+        return "group" if zgroup is not None or zattrs is not None else None
+
+    async def array_metadata(self, *, attributes: bool = True) -> ArrayV2Metadata | ArrayV3Metadata:
+        """The array at this location, from its metadata document(s)."""
+        if self.store.zarr_format == 3:
+            doc = await self.json("zarr.json")
+            if doc is None:
+                raise NotFound("array is missing (no zarr.json)", where=self.where())
+            if doc.get("node_type") != "array":
+                raise InvalidMetadata(f"expected an array, found node_type {doc.get('node_type')!r}",
+                                      where=self.where("zarr.json"))
+            return _parse(ArrayV3Metadata, doc, self.where("zarr.json"))
+        if attributes:
+            zarray, zattrs = await asyncio.gather(self.json(".zarray"), self.json(".zattrs"))
+        else:
+            zarray, zattrs = await self.json(".zarray"), None
+        if zarray is None:
+            raise NotFound("array is missing (no .zarray)", where=self.where())
+        return _parse(ArrayV2Metadata, {**zarray, "attributes": zattrs or {}}, self.where(".zarray"))
+
+    async def open_array(self, *, attributes: bool = True) -> zarr.Array:
+        """A zarr array built from already-fetched metadata: no probing, no listing."""
+        metadata = await self.array_metadata(attributes=attributes)
+        return zarr.Array(AsyncArray(metadata=metadata, store_path=StorePath(self.store, self.path)))
+
+
+def _v3_group(doc: dict, where: str) -> GroupDoc:
+    if doc.get("zarr_format") != 3:
+        raise UnsupportedVersion(f"zarr_format {doc.get('zarr_format')!r} in zarr.json", where=where)
+    if doc.get("node_type") != "group":
+        raise InvalidMetadata(f"expected a group, found node_type {doc.get('node_type')!r}",
+                              where=where)
+    attrs = doc.get("attributes", {})
+    if not isinstance(attrs, dict):
+        raise InvalidMetadata("'attributes' is not an object", where=where)
+    return GroupDoc(attrs, 3)
+
+
+def _parse(cls, doc: dict, where: str):
+    try:
+        return cls.from_dict(doc)
+    except Exception as exc:  # noqa: BLE001 - zarr raises many types for bad metadata
+        raise InvalidMetadata(f"invalid array metadata: {exc}", where=where) from None

@@ -1,0 +1,100 @@
+"""Any zarr group that is not an NGFF image, label, well or plate.
+
+Members come from metadata whenever the layout names them: a bioformats2raw root lists its
+series in ``OME/`` (or numbers them 0, 1, ...), a labels group lists its labels. Other groups
+(an NWB file through LINDI, say) are listed from consolidated metadata or from a store that
+can list without network cost (refs, local folders); HTTP is never listed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from kit.errors import KitWarning, NotFound
+from kit.nodes.base import Node, load_node
+
+MAX_SERIES_PROBE = 10_000
+
+
+class Group(Node):
+    """A generic group: ``members`` maps names to nodes (groups) and dask arrays (arrays)."""
+
+    kind = "group"
+
+    @property
+    def members(self) -> dict[str, Any]:
+        return self._sync("members", self.amembers)
+
+    async def amembers(self) -> dict[str, Any]:
+        return await self._async("members", self._load_members)
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.members[name]
+        except KeyError:
+            raise NotFound(f"no member {name!r} (members: {list(self.members)})",
+                           where=self.url) from None
+
+    async def _load_members(self) -> dict[str, Any]:
+        if self.meta.kind == "bioformats2raw":
+            return await self._series()
+        names = list(self.meta.labels) if self.meta.kind == "labels" else list(self.meta.series)
+        if not names:
+            names = await self._listed_names()
+        members = {}
+        for name in names:
+            member = await self._member(name)
+            if member is not None:
+                members[name] = member
+        return members
+
+    async def _series(self) -> dict[str, Any]:
+        """bioformats2raw: series from OME/ metadata, else consecutively numbered groups."""
+        try:
+            ome = await load_node(self.location.child("OME"))
+            names = list(ome.meta.series)
+        except NotFound:
+            names = []
+        members = {}
+        if names:
+            for name in names:
+                members[name] = await load_node(self.location.child(name))
+            return members
+        for i in range(MAX_SERIES_PROBE):
+            try:
+                members[str(i)] = await load_node(self.location.child(str(i)))
+            except NotFound:
+                break
+        return members
+
+    async def _listed_names(self) -> list[str]:
+        store = self.location.store
+        names = store.consolidated_children(self.path)
+        if names is not None:
+            return names
+        if store.supports_listing:
+            prefix = self.path + "/" if self.path else ""
+            return sorted([n.rstrip("/") async for n in store.list_dir(prefix)
+                           if not n.startswith((".", "zarr.json"))])
+        warnings.warn(f"{self.url}: members of a non-NGFF group cannot be listed on this store "
+                      "without consolidated metadata", KitWarning, stacklevel=3)
+        return []
+
+    async def _member(self, name: str) -> Any:
+        loc = self.location.child(name)
+        kind = await loc.node_type()
+        if kind == "group":
+            return await load_node(loc)
+        if kind != "array":
+            return None
+        import dask.array as da
+        from dask.base import tokenize
+
+        array = await loc.open_array()
+        return da.from_array(array, chunks=array.chunks, lock=False, fancy=False,
+                             name="kit-" + tokenize(self.location.where(name), array.shape))
+
+    def _summary(self) -> str:
+        kind = self.meta.kind if self.meta.kind != "group" else "zarr"
+        return f"{kind} group" + (f" (NGFF {self.version})" if self.version else "")

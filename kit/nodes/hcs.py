@@ -1,0 +1,119 @@
+"""High-content screening: plates and wells, walked from their metadata only.
+
+A plate lists its wells and a well lists its fields, so a whole plate is three dependent
+round trips (plate, all wells at once, all images at once) however many wells it has.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from kit.errors import KitWarning, NotFound
+from kit.ngff import Plate as PlateMeta
+from kit.nodes.base import Node, load_many
+from kit.nodes.image import Image
+from kit.nodes.table import Table, load_tables
+
+
+class Well(Node):
+    """One well: its fields of view, as images keyed by their path ("0", "1", ...)."""
+
+    kind = "well"
+
+    @property
+    def images(self) -> dict[str, Image]:
+        return self._sync("images", self.aimages)
+
+    async def aimages(self) -> dict[str, Image]:
+        async def load() -> dict[str, Image]:
+            paths = [im.path for im in self.meta.well.images]
+            nodes = await load_many({p: self.location.child(p) for p in paths}, skip_missing=True)
+            _warn_missing(self, paths, nodes, "field")
+            return {k: v for k, v in nodes.items() if isinstance(v, Image)}
+
+        return await self._async("images", load)
+
+    def __getitem__(self, key: str) -> Image:
+        try:
+            return self.images[key]
+        except KeyError:
+            raise NotFound(f"no field {key!r} in this well (fields: {list(self.images)})",
+                           where=self.url) from None
+
+    def _summary(self) -> str:
+        return f"NGFF {self.version} well, {len(self.meta.well.images)} field(s)"
+
+
+class Plate(Node):
+    """An HCS plate: rows, columns, wells, fields, and plate-level tables."""
+
+    kind = "plate"
+
+    @property
+    def plate(self) -> PlateMeta:
+        return self.meta.plate
+
+    @property
+    def rows(self) -> list[str]:
+        return list(self.plate.rows)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.plate.columns)
+
+    @property
+    def well_paths(self) -> list[str]:
+        return [w.path for w in self.plate.wells]
+
+    @property
+    def wells(self) -> dict[str, Well]:
+        return self._sync("wells", self.awells)
+
+    async def awells(self) -> dict[str, Well]:
+        async def load() -> dict[str, Well]:
+            paths = self.well_paths
+            nodes = await load_many({p: self.location.child(p) for p in paths}, skip_missing=True)
+            _warn_missing(self, paths, nodes, "well")
+            return {k: v for k, v in nodes.items() if isinstance(v, Well)}
+
+        return await self._async("wells", load)
+
+    def images(self) -> dict[str, Image]:
+        """Every field of every well, keyed "row/column/field"; wells load concurrently."""
+        return self._sync("images", self.aimages)
+
+    async def aimages(self) -> dict[str, Image]:
+        async def load() -> dict[str, Image]:
+            import asyncio
+
+            wells = await self.awells()
+            per_well = await asyncio.gather(*(w.aimages() for w in wells.values()))
+            return {f"{wp}/{fp}": im for wp, images in zip(wells, per_well)
+                    for fp, im in images.items()}
+
+        return await self._async("images", load)
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        return self._sync("tables", lambda: load_tables(self.location.child("tables"), owner=self))
+
+    def __getitem__(self, key: str) -> Well | Image:
+        parts = key.strip("/").split("/")
+        well_key = "/".join(parts[:2])
+        if well_key not in self.well_paths:
+            raise NotFound(f"no well {well_key!r} in this plate", where=self.url)
+        well = self.wells.get(well_key)
+        if well is None:
+            raise NotFound(f"well {well_key!r} is listed but missing", where=self.url)
+        return well if len(parts) == 2 else well["/".join(parts[2:])]
+
+    def _summary(self) -> str:
+        return (f"NGFF {self.version} plate {len(self.rows)}x{len(self.columns)}, "
+                f"{len(self.plate.wells)} well(s)")
+
+
+def _warn_missing(node: Node, paths: list[str], found: dict, what: str) -> None:
+    for p in paths:
+        if p not in found:
+            warnings.warn(f"{node.location.where(p)}: listed {what} is missing", KitWarning,
+                          stacklevel=3)

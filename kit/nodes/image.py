@@ -1,0 +1,205 @@
+"""Multiscale images and label images.
+
+An ``Image`` knows its axes, channels and level paths from its group attributes alone; level
+shapes come from the level arrays' metadata, fetched together the first time they are needed;
+chunks are read only when a dask array built by ``to_dask`` is computed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import zarr
+from dask.base import tokenize
+
+from kit.errors import KitWarning, NotFound
+from kit.ngff import Channel, Multiscale, check_level_array
+from kit.nodes.base import Node, load_many
+from kit.nodes.roi import roi_selection
+from kit.nodes.table import Table, load_tables
+
+
+@dataclass(frozen=True)
+class Level:
+    """One resolution level: where it is, its array layout and its physical transform."""
+
+    index: int
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    chunks: tuple[int, ...]
+    scale: tuple[float, ...]
+    translation: tuple[float, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+class Image(Node):
+    """A multiscale image (NGFF ``multiscales``)."""
+
+    kind = "image"
+
+    @property
+    def multiscale(self) -> Multiscale:
+        return self.meta.multiscales[0]
+
+    @property
+    def axes(self) -> list[str]:
+        return list(self.multiscale.axis_names)
+
+    @property
+    def units(self) -> dict[str, str | None]:
+        return {a.name: a.unit for a in self.multiscale.axes}
+
+    @property
+    def channels(self) -> list[Channel]:
+        """Channels from the omero block (label, color, window); empty when there is none."""
+        return list(self.meta.omero.channels) if self.meta.omero else []
+
+    @property
+    def channel_names(self) -> list[str]:
+        n = self.levels[0].shape[self.axes.index("c")] if "c" in self.axes else 1
+        names = [c.label for c in self.channels]
+        return [names[i] if i < len(names) and names[i] else str(i) for i in range(n)]
+
+    # -- levels -------------------------------------------------------------------------------
+    @property
+    def levels(self) -> list[Level]:
+        return self._sync("levels", self._load_levels)
+
+    async def alevels(self) -> list[Level]:
+        return await self._async("levels", self._load_levels)
+
+    async def _load_levels(self) -> list[Level]:
+        datasets = self.multiscale.datasets
+        metas = await asyncio.gather(
+            *(self.location.child(d.path).array_metadata(attributes=False) for d in datasets)
+        )
+        levels = []
+        for i, (d, m) in enumerate(zip(datasets, metas)):
+            dims = getattr(m, "dimension_names", None)
+            for w in check_level_array(self.multiscale, i, tuple(m.shape), dims,
+                                       where=self.location.where(d.path)):
+                warnings.warn(w, KitWarning, stacklevel=3)
+            chunks = _chunk_shape(m)
+            levels.append(Level(i, d.path, tuple(m.shape), np.dtype(_numpy_dtype(m)), chunks,
+                                tuple(d.scale), tuple(d.translation)))
+        return levels
+
+    def level_array(self, level: int = 0) -> zarr.Array:
+        """The zarr array of one level (opened from cached metadata, no extra request)."""
+        path = self.multiscale.datasets[self._level_index(level)].path
+        return self._sync(f"array:{path}", lambda: self.location.child(path).open_array(attributes=False))
+
+    def to_dask(self, level: int = 0) -> da.Array:
+        """A lazy dask array of one level with the array's own chunks."""
+        lv = self.levels[self._level_index(level)]
+        array = self.level_array(lv.index)
+        name = "kit-" + tokenize(self.location.store.where(), self.path, lv.path, lv.shape,
+                                 str(lv.dtype), lv.chunks)
+        return da.from_array(array, chunks=lv.chunks, name=name, lock=False, asarray=True,
+                             fancy=False, meta=np.empty((0,) * len(lv.shape), dtype=lv.dtype))
+
+    def _level_index(self, level: int) -> int:
+        n = len(self.multiscale.datasets)
+        index = level + n if level < 0 else level
+        if not 0 <= index < n:
+            raise IndexError(f"{self.url}: level {level} does not exist (this image has {n} levels)")
+        return index
+
+    def pick_level(self, max_size: int) -> int:
+        """The coarsest level whose larger y/x side still covers ``max_size`` pixels."""
+        spatial = [i for i, a in enumerate(self.axes) if a in ("y", "x")] or [-2, -1]
+        chosen = 0
+        for lv in self.levels:
+            if max(lv.shape[i] for i in spatial) >= max_size:
+                chosen = lv.index
+        return chosen
+
+    # -- related nodes ------------------------------------------------------------------------
+    @property
+    def labels(self) -> dict[str, Label]:
+        return self._sync("labels", self._load_labels)
+
+    async def alabels(self) -> dict[str, Label]:
+        return await self._async("labels", self._load_labels)
+
+    async def _load_labels(self) -> dict[str, Label]:
+        labels_loc = self.location.child("labels")
+        try:
+            doc = await labels_loc.group()
+        except NotFound:
+            return {}
+        from kit.ngff import parse_attributes
+
+        meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format, where=labels_loc.where())
+        nodes = await load_many({n: labels_loc.child(n) for n in meta.labels}, skip_missing=True)
+        for name in meta.labels:
+            if name not in nodes:
+                warnings.warn(f"{labels_loc.where(name)}: listed label is missing", KitWarning,
+                              stacklevel=2)
+        return {k: v for k, v in nodes.items() if isinstance(v, Label)}
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        return self._sync("tables", lambda: load_tables(self.location.child("tables"), owner=self))
+
+    def read_roi(self, roi: Any, level: int = 0) -> da.Array:
+        """The part of one level inside a ROI row (x/y/z_micrometer, len_*_micrometer, t)."""
+        lv = self.levels[self._level_index(level)]
+        return self.to_dask(lv.index)[roi_selection(self.axes, lv, roi)]
+
+    def _summary(self) -> str:
+        shape = self.levels[0].shape if "levels" in self._cache else "?"
+        return f"NGFF {self.version} {''.join(self.axes)} {shape}"
+
+
+class Label(Image):
+    """A label image: integer pixels, with colors and properties per label value."""
+
+    kind = "label"
+
+    @property
+    def colors(self) -> dict[int, tuple[int, int, int, int]]:
+        return dict(self.meta.image_label.colors) if self.meta.image_label else {}
+
+    @property
+    def properties(self) -> dict[int, dict]:
+        return dict(self.meta.image_label.properties) if self.meta.image_label else {}
+
+    @property
+    def source(self) -> Image:
+        """The image this label annotates (``image-label.source.image``, default ``../../``)."""
+        rel = (self.meta.image_label.source_image if self.meta.image_label else None) or "../../"
+
+        async def load() -> Image:
+            from kit.nodes.base import load_node
+
+            return await load_node(self.location.child(rel))
+
+        return self._sync("source", load)
+
+
+def _chunk_shape(meta: Any) -> tuple[int, ...]:
+    """The read granularity: inner chunks of a sharded v3 array, else the chunk shape."""
+    chunks = getattr(meta, "chunks", None)
+    if isinstance(chunks, tuple):  # zarr v2 metadata
+        return chunks
+    grid = meta.chunk_grid.chunk_shape
+    for codec in getattr(meta, "codecs", ()):
+        inner = getattr(codec, "chunk_shape", None)
+        if inner is not None:
+            return tuple(inner)
+    return tuple(grid)
+
+
+def _numpy_dtype(meta: Any) -> Any:
+    dtype = meta.dtype
+    return dtype.to_native_dtype() if hasattr(dtype, "to_native_dtype") else dtype

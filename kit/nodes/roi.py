@@ -1,0 +1,44 @@
+"""ROI rows (physical micrometres, Fractal/ngio columns) to index slices of one level.
+
+A ROI is the box ``[x, x + len_x)`` in µm (likewise y, z; t in seconds). On a level with
+scale ``s`` and translation ``t`` along an axis, index ``i`` covers ``[t + s*i, t + s*(i+1))``,
+so the box spans indices ``round((x - t) / s)`` to ``round((x + len_x - t) / s)``, clipped to
+the array. Axes without a ROI column (c) are kept whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROI_COLUMNS = {
+    "x": ("x_micrometer", "len_x_micrometer"),
+    "y": ("y_micrometer", "len_y_micrometer"),
+    "z": ("z_micrometer", "len_z_micrometer"),
+    "t": ("t_second", "len_t_second"),
+}
+
+
+def _get(roi: Any, name: str) -> float | None:
+    try:
+        value = roi[name]
+    except (KeyError, IndexError, TypeError):
+        value = getattr(roi, name, None)
+    return None if value is None else float(value)
+
+
+def roi_selection(axes: list[str], level: Any, roi: Any) -> tuple[slice, ...]:
+    """Slices of ``level`` (a ``Level``) covering ``roi`` (a pandas row, dict or object)."""
+    selection = []
+    for i, axis in enumerate(axes):
+        columns = ROI_COLUMNS.get(axis)
+        start = _get(roi, columns[0]) if columns else None
+        length = _get(roi, columns[1]) if columns else None
+        if start is None or length is None:
+            selection.append(slice(None))
+            continue
+        scale, offset, size = level.scale[i], level.translation[i], level.shape[i]
+        lo = int(round((start - offset) / scale))
+        hi = int(round((start + length - offset) / scale))
+        lo, hi = max(0, min(lo, size)), max(0, min(max(hi, lo + 1), size))
+        selection.append(slice(lo, hi))
+    return tuple(selection)

@@ -1,0 +1,29 @@
+"""Shared fixtures: where the read-only shared inputs live, skipping cleanly without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = (REPO.parent / "shared").resolve()
+REAL_PLATE = SHARED / "data" / "20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr"
+SPEC = SHARED / "ngff-spec"
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared inputs sit beside the repository in CI)")
+    return path
+
+
+@pytest.fixture
+def real_plate() -> Path:
+    """The real Fractal plate (NGFF 0.4, zarr v2) from ../shared/data."""
+    return need(REAL_PLATE)
+
+
+@pytest.fixture
+def spec_dir() -> Path:
+    return need(SPEC)
