@@ -1,0 +1,98 @@
+"""Find the NGFF version of a group's attributes and the block that holds the OME keys.
+
+0.5 keeps everything under `attributes["ome"]` with a mandatory `ome.version`; 0.4 puts the keys
+at the top level and its `version` keys (inside multiscales/plate/well/image-label) are only
+SHOULD, so a 0.4 document without any is read as 0.4. Everything else (0.1-0.3, 0.6rc0,
+garbage) is refused with UnsupportedVersion rather than misread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ._context import Ctx
+
+SUPPORTED_VERSIONS = ("0.4", "0.5")
+
+#: Top-level keys that make a group an OME-NGFF node.
+OME_KEYS = ("multiscales", "omero", "image-label", "labels", "plate", "well",
+            "bioformats2raw.layout", "series")
+
+
+def inner_versions(block: dict) -> Iterator[tuple[str, Any]]:
+    """(field, value) of each per-block `version` key (0.4 style; tolerated in 0.5)."""
+    for key in ("plate", "well", "image-label"):
+        sub = block.get(key)
+        if isinstance(sub, dict) and "version" in sub:
+            yield f"{key}.version", sub["version"]
+    multiscales = block.get("multiscales")
+    if isinstance(multiscales, list):
+        for i, ms in enumerate(multiscales):
+            if isinstance(ms, dict) and "version" in ms:
+                yield f"multiscales[{i}].version", ms["version"]
+
+
+def check_version_value(ctx: Ctx, field: str, value: Any) -> str:
+    if not isinstance(value, str) or value not in SUPPORTED_VERSIONS:
+        ctx.unsupported(field, f"NGFF version {value!r} is not supported (only 0.4 and 0.5 are)")
+    return value
+
+
+def detect_version(attrs: Any, ctx: Ctx) -> tuple[str | None, dict]:
+    """Return (version or None if not OME at all, the block holding the OME keys).
+
+    Sets `ctx.version` and `ctx.prefix` as a side effect so later messages name real fields.
+    """
+    if not isinstance(attrs, dict):
+        ctx.error("attributes", f"must be an object, got {type(attrs).__name__}")
+    if "ome" in attrs:
+        return _detect_05(attrs["ome"], ctx)
+    return _detect_04(attrs, ctx)
+
+
+def _detect_05(ome: Any, ctx: Ctx) -> tuple[str | None, dict]:
+    if not isinstance(ome, dict):
+        ctx.error("ome", f"must be an object, got {type(ome).__name__}")
+    ctx.prefix = "ome."
+    inner = list(inner_versions(ome))
+    for field, value in inner:
+        check_version_value(ctx, field, value)
+    if "version" in ome:
+        version = check_version_value(ctx, "version", ome["version"])
+        if version != "0.5":
+            ctx.error("version", f"{version!r} under 'ome': the 'ome' block exists only from 0.5 on")
+    else:
+        known = [k for k in OME_KEYS if k in ome]
+        if any(v == "0.5" for _, v in inner):
+            ctx.warn("version", "missing (MUST in 0.5); read as 0.5 from the inner version key")
+        elif known == ["labels"]:
+            # Real IDR 0.5 labels groups omit it (ome-ngff-validator#66).
+            ctx.warn("version", "missing on a labels group (MUST in 0.5); read as 0.5")
+        else:
+            ctx.error("version", "missing: 0.5 metadata MUST carry ome.version")
+    for field, value in inner:
+        if value != "0.5":
+            ctx.warn(field, f"says {value!r} inside 0.5 metadata; read as 0.5")
+    if ctx.zarr_format == 2:
+        ctx.warn("version", "0.5 metadata in a zarr v2 store (0.5 requires zarr v3); read anyway")
+    ctx.version = "0.5"
+    return "0.5", ome
+
+
+def _detect_04(attrs: dict, ctx: Ctx) -> tuple[str | None, dict]:
+    if not any(k in attrs for k in OME_KEYS):
+        return None, attrs
+    found: dict[str, str] = {}
+    for field, value in inner_versions(attrs):
+        found[field] = check_version_value(ctx, field, value)
+    distinct = set(found.values())
+    if len(distinct) > 1:
+        listing = ", ".join(f"{k}={v!r}" for k, v in found.items())
+        ctx.error(next(iter(found)), f"inconsistent versions in one document: {listing}")
+    version = distinct.pop() if distinct else "0.4"
+    if version == "0.5":
+        ctx.warn(next(iter(found)), "0.5 metadata without the 'ome' wrapper; read as 0.5")
+    elif ctx.zarr_format == 3:
+        ctx.warn("attributes", "0.4 metadata (no 'ome' block) in a zarr v3 store; read as 0.4")
+    ctx.version = version
+    return version, attrs
