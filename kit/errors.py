@@ -36,6 +36,10 @@ class UnsupportedVersion(InvalidMetadata):
     """An NGFF or zarr version the kit does not read (anything but NGFF 0.4/0.5, zarr v2/v3)."""
 
 
+class InvalidData(KitError):
+    """Array bytes that cannot be decoded: a truncated or corrupt chunk."""
+
+
 class RemoteError(KitError):
     """A remote failure that retries did not cure: 5xx, timeouts, dropped connections."""
 

@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 from kit.errors import KitWarning, NotFound
+from kit.io.arrays import CheckedArray
 from kit.nodes.base import Node, load_node
 
 MAX_SERIES_PROBE = 10_000
@@ -92,7 +93,7 @@ class Group(Node):
         from dask.base import tokenize
 
         array = await loc.open_array()
-        return da.from_array(array, chunks=array.chunks, lock=False, fancy=False,
+        return da.from_array(CheckedArray(array, loc.where()), chunks=array.chunks, lock=False, fancy=False,
                              name="kit-" + tokenize(self.location.where(name), array.shape))
 
     def _summary(self) -> str:

@@ -18,6 +18,7 @@ import zarr
 from dask.base import tokenize
 
 from kit.errors import KitWarning, NotFound
+from kit.io.arrays import CheckedArray
 from kit.ngff import Channel, Multiscale, check_level_array
 from kit.nodes.base import Node, load_many
 from kit.nodes.roi import roi_selection
@@ -101,7 +102,7 @@ class Image(Node):
     def to_dask(self, level: int = 0) -> da.Array:
         """A lazy dask array of one level with the array's own chunks."""
         lv = self.levels[self._level_index(level)]
-        array = self.level_array(lv.index)
+        array = CheckedArray(self.level_array(lv.index), self.location.where(lv.path))
         name = "kit-" + tokenize(self.location.store.where(), self.path, lv.path, lv.shape,
                                  str(lv.dtype), lv.chunks)
         return da.from_array(array, chunks=lv.chunks, name=name, lock=False, asarray=True,

@@ -1,0 +1,85 @@
+"""A real moto S3 server on loopback that enforces signatures, as real S3 does.
+
+moto checks signatures only when started with INITIAL_NO_AUTH_ACTION_COUNT: the first calls
+(unauthenticated) create an IAM user with a read/write policy and its access key; after them a
+wrong secret gets SignatureDoesNotMatch and an anonymous read gets 403.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}],
+}
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    key: str
+    secret: str
+    process: subprocess.Popen
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=self.key,
+                            aws_secret_access_key=self.secret, region_name="us-east-1")
+
+    def upload_folder(self, folder: Path, bucket: str, prefix: str) -> None:
+        client = self.client()
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                key = f"{prefix}/{path.relative_to(folder).as_posix()}"
+                client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_s3_server(bucket: str) -> S3Server:
+    import boto3
+
+    port = _free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4", "AWS_DEFAULT_REGION": "us-east-1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
+            break
+        except Exception:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("moto server did not start")
+            time.sleep(0.2)
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+    iam.create_user(UserName="reader")
+    arn = iam.create_policy(PolicyName="all-s3", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="reader", PolicyArn=arn)
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    server = S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], process)
+    server.client().create_bucket(Bucket=bucket)
+    return server
