@@ -1,0 +1,36 @@
+"""PNG encoding of previews through matplotlib (already a dependency; no new one)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+
+import numpy as np
+
+
+def _check_rgb(rgb: np.ndarray) -> np.ndarray:
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 RGB(A) array (H, W, 3), got {a.dtype} {a.shape}")
+    return a
+
+
+def to_png(rgb: np.ndarray) -> bytes:
+    """PNG bytes of a uint8 RGB array (as returned by ``kit.preview``)."""
+    from matplotlib.image import imsave
+
+    buf = io.BytesIO()
+    imsave(buf, _check_rgb(rgb), format="png")
+    return buf.getvalue()
+
+
+def save_png(rgb: np.ndarray, path: str | os.PathLike) -> None:
+    """Write a uint8 RGB array as a PNG file."""
+    with open(path, "wb") as f:
+        f.write(to_png(rgb))
+
+
+def data_uri(rgb: np.ndarray) -> str:
+    """``data:image/png;base64,...`` for inline HTML (notebook cards survive saving)."""
+    return "data:image/png;base64," + base64.b64encode(to_png(rgb)).decode("ascii")

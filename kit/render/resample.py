@@ -1,0 +1,55 @@
+"""Resizing on a regular grid: block means when shrinking, nearest neighbour when growing.
+
+The preview shrinks the chosen level to ``max_size`` and stretches the coarser axis when y
+and x pixels differ in physical size. Labels are always resampled by nearest neighbour (an
+average of label values is meaningless).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def nearest_index(n_in: int, n_out: int) -> np.ndarray:
+    """Source index of each output pixel whose centre falls in it (uniform stretch)."""
+    centers = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out)
+    return np.clip(np.floor(centers).astype(np.intp), 0, n_in - 1)
+
+
+def _resize_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    n_in = a.shape[axis]
+    if n_out == n_in:
+        return a
+    if n_out > n_in:
+        return np.take(a, nearest_index(n_in, n_out), axis=axis)
+    edges = np.floor(np.arange(n_out + 1) * (n_in / n_out)).astype(np.intp)
+    sums = np.add.reduceat(a.astype(np.float64), edges[:-1], axis=axis)
+    counts = np.diff(edges).astype(np.float64)
+    shape = [1] * a.ndim
+    shape[axis] = n_out
+    return (sums / counts.reshape(shape)).astype(np.float32)
+
+
+def resize(a: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize the first two axes of ``a`` (H, W[, ...]) to ``height`` x ``width``."""
+    return _resize_axis(_resize_axis(a, height, 0), width, 1)
+
+
+def resize_nearest(a: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour resize of the first two axes (labels, masks)."""
+    return a[nearest_index(a.shape[0], height)][:, nearest_index(a.shape[1], width)]
+
+
+def output_shape(height: int, width: int, sy: float, sx: float, max_size: int) -> tuple[int, int]:
+    """Pixel size of the preview: square pixels of the finer of sy/sx, longest side <= max_size.
+
+    The physical aspect ratio (height * sy : width * sx) is kept; data smaller than
+    ``max_size`` is not enlarged beyond what the aspect correction needs.
+    """
+    sy, sx = abs(sy) or 1.0, abs(sx) or 1.0
+    pixel = min(sy, sx)
+    h, w = height * sy / pixel, width * sx / pixel
+    shrink = min(1.0, max_size / max(h, w))
+    return (max(1, int(math.floor(h * shrink + 0.5))), max(1, int(math.floor(w * shrink + 0.5))))
