@@ -1,0 +1,176 @@
+"""Which level, which plane, which channels: a lazy (C, H, W) view of one image level.
+
+Only the slice shown is ever computed: dask slicing keeps the tasks of the chunks that
+intersect it, and ``compute_batch`` fetches them all at once, one worker per chunk (up to the
+store's concurrency limit), so a preview costs one round trip of chunks, not one per chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import dask
+import dask.array as da
+import numpy as np
+
+from kit.errors import NotFound
+
+if TYPE_CHECKING:
+    from kit.nodes import Image, Level
+
+MAX_WORKERS = 64  # the default dask pool has a handful of threads; remote reads want more
+
+ChannelSpec = int | str | Sequence[int | str] | None
+
+
+@dataclass
+class Plane:
+    """A lazy (C, H, W) plane of one level, with the physical grid it lies on."""
+
+    level: Level
+    channels: list[int]   # channel indices into the c axis (``[0]`` when there is none)
+    array: da.Array       # (C, H, W)
+    origin: tuple[float, float]  # physical y, x of the top-left corner of pixel (0, 0)
+    step: tuple[float, float]    # physical pixel size y, x
+    z: int | None = None        # the z index read at this level
+    z_phys: float | None = None  # physical centre of that plane (to match labels)
+    t: int | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.array.shape[-2]), int(self.array.shape[-1]))
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """(x0, x1, y1, y0) in physical units: what matplotlib's ``imshow(extent=...)`` takes."""
+        (y0, x0), (sy, sx) = self.origin, self.step
+        h, w = self.shape
+        return (x0, x0 + w * sx, y0 + h * sy, y0)
+
+
+def axis_transform(level: Level, axis: int) -> tuple[float, float]:
+    """(scale, translation) of one axis of a level (scale 1, translation 0 when absent)."""
+    scale = level.scale[axis] if axis < len(level.scale) else 1.0
+    trans = level.translation[axis] if axis < len(level.translation or ()) else 0.0
+    return float(scale or 1.0), float(trans or 0.0)
+
+
+def yx_axes(axes: Sequence[str]) -> tuple[int, int]:
+    """Positions of y and x (the last two axes when they are not named so)."""
+    axes = list(axes)
+    if "y" in axes and "x" in axes:
+        return axes.index("y"), axes.index("x")
+    return len(axes) - 2, len(axes) - 1
+
+
+def resolve_channels(image: Image, channels: ChannelSpec) -> list[int]:
+    """Channel indices from indices or names; default: the omero-active channels, else all."""
+    axes = image.axes
+    if "c" not in axes:
+        if channels not in (None, 0, [0], (0,)):
+            raise NotFound(f"this image has no channel axis (axes {axes}); channels={channels!r}",
+                           where=image.url)
+        return [0]
+    names = image.channel_names
+    n = len(names)
+    if channels is None:
+        meta = image.channels
+        active = [i for i in range(n) if i < len(meta) and meta[i].active]
+        return active if meta and active else list(range(n))
+    items = [channels] if isinstance(channels, (int, str, np.integer)) else list(channels)
+    out = []
+    for item in items:
+        if isinstance(item, (int, np.integer)):
+            i = int(item) + (n if int(item) < 0 else 0)
+            if not 0 <= i < n:
+                raise NotFound(f"channel index {item} out of range (this image has {n} channels)",
+                               where=image.url)
+        elif item in names:
+            i = names.index(item)
+        else:
+            raise NotFound(f"no channel named {item!r} (channels: {names})", where=image.url)
+        out.append(i)
+    if not out:
+        raise ValueError("channels selects no channel")
+    return out
+
+
+def _index(axis: str, value: int | None, size: int, default: int, where: str) -> int:
+    if value is None:
+        return default
+    i = int(value) + (size if int(value) < 0 else 0)
+    if not 0 <= i < size:
+        raise NotFound(f"{axis}={value} out of range (size {size})", where=where)
+    return i
+
+
+def plan_plane(image: Image, level_index: int, *, channels: ChannelSpec = None,
+               z: int | None = None, t: int | None = None) -> Plane:
+    """The lazy view of one z/t plane of the chosen channels at ``level_index``.
+
+    ``z`` is an index at full resolution (level 0), mapped through the physical z of the
+    chosen level, so the same ``z`` shows the same plane at every level; default: the middle.
+    """
+    levels = image.levels
+    level = levels[level_index]
+    axes = image.axes
+    iy, ix = yx_axes(axes)
+    chans = resolve_channels(image, channels)
+    selection: list[Any] = []
+    z_index = z_phys = t_index = None
+    for i, name in enumerate(axes):
+        size = level.shape[i]
+        if i in (iy, ix):
+            selection.append(slice(None))
+        elif name == "c":
+            selection.append(chans)
+        elif name == "z":
+            s0, t0 = axis_transform(levels[0], i)
+            sl, tl = axis_transform(level, i)
+            if z is None:
+                z_index = size // 2
+            else:
+                z0 = _index("z", z, levels[0].shape[i], 0, image.url)
+                z_index = min(size - 1, max(0, math.floor((t0 + (z0 + 0.5) * s0 - tl) / sl)))
+            z_phys = tl + (z_index + 0.5) * sl
+            selection.append(z_index)
+        elif name == "t":
+            t_index = _index("t", t, size, 0, image.url)
+            selection.append(t_index)
+        else:
+            selection.append(0)
+    array = image.to_dask(level.index)[tuple(selection)]
+    if "c" not in axes:
+        array = array[None]
+    sy, ty = axis_transform(level, iy)
+    sx, tx = axis_transform(level, ix)
+    return Plane(level, chans, array, (ty, tx), (sy, sx), z_index, z_phys, t_index)
+
+
+def chunk_count(arrays: Sequence[da.Array]) -> int:
+    """Chunks the arrays' views intersect: one task (one read) each."""
+    return sum(int(a.npartitions) for a in arrays)
+
+
+def concurrency_of(node: Any, default: int = 32) -> int:
+    """The store's concurrency limit (``KitStore.concurrency``), capped at ``MAX_WORKERS``."""
+    store = getattr(getattr(node, "location", None), "store", None)
+    limit = getattr(store, "concurrency", None) or default
+    return max(1, min(int(limit), MAX_WORKERS))
+
+
+def compute_batch(arrays: Sequence[da.Array], *, concurrency: int = 32,
+                  callbacks: Sequence[Any] = ()) -> list[np.ndarray]:
+    """Compute lazy views together with one thread per chunk, so the reads overlap fully."""
+    if not arrays:
+        return []
+    workers = max(1, min(chunk_count(arrays), concurrency))
+    with ExitStack() as stack:
+        for cb in callbacks:  # dask.callbacks.Callback instances (progress)
+            stack.enter_context(cb)
+        results = dask.compute(*arrays, scheduler="threads", num_workers=workers)
+    return [np.asarray(r) for r in results]
