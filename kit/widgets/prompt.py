@@ -1,0 +1,184 @@
+"""``kit.login()``: a credential prompt that leaves no secret behind.
+
+Voila and nbclient have no stdin (``getpass`` raises there), so the prompt is a widget. A
+``Password`` value is synced widget state: saved into ``metadata.widgets`` by nbclient's
+``store_widget_state`` and by JupyterLab's "save widget state". So the submit handler reads the
+secret and clears the field *before* anything else (no network, no status update first); the
+credential then lives only in the session registry (``kit.credentials``), never in a trait, a
+description, the status HTML, a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import ipywidgets as w
+
+from kit.auth import BasicAuth, BearerToken, Credential, Origin, credentials, origin_of, redact_url
+from kit.auth.resolve import ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME
+from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
+from kit.widgets._events import announce_login
+from kit.widgets._messages import esc, readable_error, status_html
+from kit.widgets._worker import Worker
+
+__all__ = ["LoginWidget", "login"]
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["basic", "token"]
+
+#: Seconds one connection attempt (and each wait for data) may take during the check.
+CHECK_TIMEOUT = 15.0
+
+
+def check_credential(url: str, credential: Credential, *, timeout: float = CHECK_TIMEOUT) -> object:
+    """Open ``url``'s root metadata with ``credential`` and nothing else; returns the node.
+
+    Goes through the kit's own ``HttpStore`` (per-origin headers, redirects without credentials)
+    with one retry and a short timeout, so a wrong port answers in seconds, not minutes.
+    """
+    import kit
+    from kit.io.http import HttpStore
+    from kit.io.kitstore import KitStore
+
+    store = HttpStore(url, credential=credential, retries=1, timeout=timeout)
+    return kit.open(KitStore(store, display=redact_url(url)))
+
+
+def _failure_text(exc: BaseException, origin: str) -> str:
+    if isinstance(exc, AuthenticationError):
+        return f"Sign-in failed: {origin} refused these credentials (HTTP 401). Nothing was saved."
+    if isinstance(exc, PermissionDenied):
+        return (f"Signed in at {origin}, but access to this dataset is denied (HTTP 403). "
+                "Nothing was saved.")
+    if isinstance(exc, RemoteError):
+        return f"Could not reach {origin}: {exc.message}. Nothing was saved."
+    return f"Could not check the credentials: {readable_error(exc)} Nothing was saved."
+
+
+class LoginWidget(w.VBox):
+    """Username/password (or token) form for one origin; on success the session registry has it."""
+
+    def __init__(self, url: str | None = None, kind: Kind = "basic", *, username: str = "",
+                 timeout: float = CHECK_TIMEOUT) -> None:
+        if kind not in ("basic", "token"):
+            raise ValueError(f"kind must be 'basic' or 'token', not {kind!r}")
+        self.kind: Kind = kind
+        self.timeout = timeout
+        self.origin: Origin | None = None
+        self._worker = Worker(max_workers=1)
+        self._fixed_url = url
+        title = "Sign in" + (f" to {esc(origin_of(url))}" if url else "")
+        self.title = w.HTML(f"<b>{title}</b>")
+        self.url_text = w.Text(value="", placeholder="https://host/path/to/data.zarr",
+                               description="URL", continuous_update=False)
+        self.username = w.Text(value=username, description="Username", continuous_update=False)
+        self.password = w.Password(value="", description="Token" if kind == "token" else "Password",
+                                   placeholder="")
+        self.submit = w.Button(description="Sign in", button_style="primary", icon="sign-in")
+        self.status = w.HTML(value="")
+        self.help = w.HTML(value=self._help_html())
+        self.submit.on_click(self._on_submit)
+        rows: list[w.Widget] = [self.title]
+        if url is None:
+            rows.append(self.url_text)
+        if kind == "basic":
+            rows.append(self.username)
+        rows += [self.password, self.submit, self.status, self.help]
+        super().__init__(children=rows, layout=w.Layout(max_width="520px"))
+        self.add_class("ngff-kit-login")
+
+    # -- never show the secret ---------------------------------------------------------------
+    def __repr__(self) -> str:
+        where = str(self.origin) if self.origin else (
+            str(origin_of(self._fixed_url)) if self._fixed_url else "?")
+        return f"<LoginWidget {self.kind} for {where}>"
+
+    def _help_html(self) -> str:
+        env = (f"<code>{ENV_TOKEN}</code> (a bearer token), or <code>{ENV_USERNAME}</code> and "
+               f"<code>{ENV_PASSWORD}</code> (HTTP Basic)")
+        return ("<small>The secret is cleared from this form as soon as you press Sign in and is "
+                "kept only in this Python session (<code>kit.credentials</code>). Without a "
+                f"prompt: set {env} in the environment of the Jupyter server before starting "
+                "it; <code>kit.open(url)</code> then uses them.</small>")
+
+    # -- submit ------------------------------------------------------------------------------
+    def _target_url(self) -> str:
+        return (self._fixed_url or self.url_text.value).strip()
+
+    def _on_submit(self, _button: object = None) -> None:
+        secret = self.password.value
+        self.password.value = ""  # first thing: the secret leaves widget state before any I/O
+        url = self._target_url()
+        credential: Credential | None
+        try:
+            credential = self._credential(secret)
+        except (TypeError, ValueError) as exc:  # messages of the credential types never echo values
+            self._show(str(exc), "error")
+            return
+        finally:
+            del secret
+        if credential is None:
+            return
+        try:
+            origin = origin_of(url)
+            if origin.scheme not in ("http", "https"):
+                raise KitError("kit.login signs in to HTTP(S) servers only")
+        except KitError as exc:
+            self._show(f"Enter the dataset's http(s) URL first ({exc.message}).", "error")
+            return
+        shown = redact_url(url)
+        self.submit.disabled = True
+        self._show(f"Checking the credentials against {shown} …", "busy", spinner=True)
+        self._worker.submit(
+            "check",
+            lambda: check_credential(url, credential, timeout=self.timeout),
+            on_result=lambda _node: self._succeeded(origin, credential, shown),
+            on_error=lambda _msg, exc: self._failed(exc, origin),
+        )
+
+    def _credential(self, secret: str) -> Credential | None:
+        if not secret:
+            self._show("Enter the token first." if self.kind == "token"
+                       else "Enter the password first.", "error")
+            return None
+        if self.kind == "token":
+            return BearerToken(secret.strip())
+        user = self.username.value.strip()
+        if not user:
+            self._show("Enter the username first.", "error")
+            return None
+        return BasicAuth(user, secret)
+
+    def _succeeded(self, origin: Origin, credential: Credential, shown: str) -> None:
+        credentials.register(origin, credential)
+        self.origin = origin
+        self.submit.disabled = False
+        who = f" as {self.username.value.strip()}" if self.kind == "basic" else ""
+        self._show(f"Signed in to {origin}{who}: {shown} opened. kit.open() on this server now "
+                   "uses these credentials.", "ok")
+        log.info("kit.login: credentials registered for %s", origin)
+        announce_login(origin)
+
+    def _failed(self, exc: BaseException, origin: Origin) -> None:
+        self.submit.disabled = False
+        self._show(_failure_text(exc, str(origin)), "error")
+
+    def _show(self, text: str, kind: str, *, spinner: bool = False) -> None:
+        self.status.value = status_html(text, kind, spinner=spinner)
+
+    # -- tests and scripts ---------------------------------------------------------------------
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait for a pending credential check; False if ``timeout`` ran out."""
+        return self._worker.wait_idle(timeout)
+
+
+def login(url: str | None = None, kind: Kind = "basic", *, username: str = "",
+          timeout: float = CHECK_TIMEOUT) -> LoginWidget:
+    """A sign-in prompt for the server of ``url`` (``kind`` "basic" or "token").
+
+    On success the credential is registered in ``kit.credentials`` for that origin only, so a
+    later ``kit.open(url)`` just works. Display the returned widget (it is the cell's value).
+    """
+    return LoginWidget(url, kind, username=username, timeout=timeout)
