@@ -17,11 +17,11 @@ import numpy as np
 import zarr
 from dask.base import tokenize
 
-from kit.errors import KitWarning, NotFound
+from kit.errors import InvalidMetadata, KitWarning, NotFound
 from kit.io.arrays import CheckedArray
 from kit.ngff import Channel, Multiscale, check_level_array
 from kit.nodes.base import Node, load_many
-from kit.nodes.roi import roi_selection
+from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
 
 
@@ -156,6 +156,25 @@ class Image(Node):
         """The part of one level inside a ROI row (x/y/z_micrometer, len_*_micrometer, t)."""
         lv = self.levels[self._level_index(level)]
         return self.to_dask(lv.index)[roi_selection(self.axes, lv, roi)]
+
+    def read_roi_mask(self, roi: Any, label: Label | str, level: int = 0, *,
+                      value: int | None = None) -> da.Array:
+        """Boolean mask of one instance (``label == value``) over a masking-ROI row.
+
+        The label level is the one with this image level's y/x pixel size, so the mask lines
+        up with ``read_roi(roi, level)``; ``value`` defaults to the row's label.
+        """
+        label = self.labels[label] if isinstance(label, str) else label
+        lv = self.levels[self._level_index(level)]
+        scales = [tuple(d.scale) for d in label.multiscale.datasets]
+        found = matching_level(self.axes, lv.scale, label.axes, scales)
+        if found is None:
+            raise InvalidMetadata(f"label {label.name!r} has no level with the pixel size of "
+                                  f"image level {lv.index} {lv.scale} (its levels: {scales})",
+                                  where=label.url)
+        value = roi_instance(roi) if value is None else value
+        label_level = label.levels[found]
+        return label.to_dask(found)[roi_selection(label.axes, label_level, roi)] == value
 
     def _summary(self) -> str:
         shape = self.levels[0].shape if "levels" in self._cache else "?"

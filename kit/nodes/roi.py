@@ -42,3 +42,26 @@ def roi_selection(axes: list[str], level: Any, roi: Any) -> tuple[slice, ...]:
         lo, hi = max(0, min(lo, size)), max(0, min(max(hi, lo + 1), size))
         selection.append(slice(lo, hi))
     return tuple(selection)
+
+
+def roi_instance(roi: Any) -> int:
+    """The label value a masking-ROI row stands for: its ``label`` column, else its index."""
+    value = _get(roi, "label")
+    if value is None:
+        value = getattr(roi, "name", None)  # a pandas row indexed by label
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"this ROI names no label instance (no 'label' column or integer "
+                         f"index, found {value!r}); pass value=") from None
+
+
+def matching_level(axes: list[str], scale: tuple[float, ...], label_axes: list[str],
+                   label_scales: list[tuple[float, ...]]) -> int | None:
+    """Index of the label level whose y/x pixel size equals ``scale`` (an image level's)."""
+    shared = [a for a in ("y", "x") if a in axes and a in label_axes]
+    for index, candidate in enumerate(label_scales):
+        if all(abs(candidate[label_axes.index(a)] - scale[axes.index(a)])
+               <= 1e-6 * abs(scale[axes.index(a)]) for a in shared):
+            return index
+    return None

@@ -61,6 +61,30 @@ class Table:
         return region.get("path") if isinstance(region, dict) else None
 
     @property
+    def label(self) -> Any:
+        """The ``Label`` node ``region`` points to (masking ROI and feature tables), else None.
+
+        An image's own label node is reused, so its cached metadata is shared.
+        """
+        if self.region is None:
+            return None
+        from kit.nodes.base import load_node
+        from kit.nodes.image import Image, Label
+
+        # Resolved like a relative URL from the table group: "../labels/x" from tables/<name>
+        # is the owner's labels/x (Fractal and ngio write it so).
+        target = self.location.child("..").child(self.region)
+        if isinstance(self.owner, Image):
+            for node in self.owner.labels.values():
+                if node.location == target:
+                    return node
+        node = run_sync(load_node(target))
+        if not isinstance(node, Label):
+            raise InvalidMetadata(f"region {self.region!r} of table {self.name!r} is not a label "
+                                  f"image", where=target.where())
+        return node
+
+    @property
     def index_key(self) -> str | None:
         return self.attrs.get("index_key") or self.attrs.get("instance_key")
 
