@@ -1,6 +1,7 @@
 """ngff-kit: open, browse and preview OME-Zarr (OME-NGFF) wherever it lives, from a notebook."""
 
 from kit.api import open
+from kit.io.consolidate import consolidate
 from kit.auth import (
     BasicAuth,
     BearerToken,
@@ -24,7 +25,7 @@ from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
 import kit.tables  # noqa: E402,F401  - registers the table backends
 
 __all__ = [
-    "open", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
+    "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
     "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
     "InvalidMetadata", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
-from kit.auth import Credential, S3Credentials, redact_url, resolve_http_credential
+from kit.auth import Credential, redact_url, resolve_http_credential
 from kit.errors import KitError, NotFound
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
@@ -87,26 +87,10 @@ def _http_location(url: str, auth: Credential | None) -> Location:
 
 
 def _s3_location(url: str, auth: Credential | None, storage_options: dict | None) -> Location:
-    try:
-        import s3fs
-    except ImportError:
-        raise KitError("reading s3:// needs s3fs: pip install 'ngff-kit[s3]'") from None
-    if auth is not None and not isinstance(auth, S3Credentials):
-        raise KitError(f"s3:// takes kit.S3Credentials, not {type(auth).__name__}")
-    options = dict(storage_options or {})
-    if auth is not None:
-        options.update(auth.storage_options())
-    elif not options and not _aws_credentials_in_env():
-        options["anon"] = True
-    fs = s3fs.S3FileSystem(asynchronous=True, **options)
-    parts = urlsplit(url)
-    path = f"{parts.netloc}{parts.path}".rstrip("/")
-    store = FsspecStore(fs, path=path, read_only=True)
-    return Location(KitStore(store, display=f"s3://{path}"))
+    from kit.io.s3 import s3_store
 
-
-def _aws_credentials_in_env() -> bool:
-    return bool(os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE"))
+    store = s3_store(url, auth, storage_options)
+    return Location(KitStore(store, display=f"s3://{store.path}"))
 
 
 def _fsspec_location(url: str, storage_options: dict | None) -> Location:

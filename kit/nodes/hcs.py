@@ -10,7 +10,7 @@ import warnings
 
 from kit.errors import KitWarning, NotFound
 from kit.ngff import Plate as PlateMeta
-from kit.nodes.base import Node, load_many
+from kit.nodes.base import Node, load_many, load_node
 from kit.nodes.image import Image
 from kit.nodes.table import Table, load_tables
 
@@ -34,11 +34,13 @@ class Well(Node):
         return await self._async("images", load)
 
     def __getitem__(self, key: str) -> Image:
-        try:
-            return self.images[key]
-        except KeyError:
-            raise NotFound(f"no field {key!r} in this well (fields: {list(self.images)})",
-                           where=self.url) from None
+        """One field, loading only that field's metadata."""
+        paths = [im.path for im in self.meta.well.images]
+        if key not in paths:
+            raise NotFound(f"no field {key!r} in this well (fields: {paths})", where=self.url)
+        if "images" in self._cache:
+            return self._cache["images"][key]
+        return self._sync(f"image:{key}", lambda: load_node(self.location.child(key)))
 
     def _summary(self) -> str:
         return f"NGFF {self.version} well, {len(self.meta.well.images)} field(s)"
@@ -97,14 +99,20 @@ class Plate(Node):
     def tables(self) -> dict[str, Table]:
         return self._sync("tables", lambda: load_tables(self.location.child("tables"), owner=self))
 
+    def well(self, path: str) -> Well:
+        """One well, loading only that well's metadata."""
+        if path not in self.well_paths:
+            raise NotFound(f"no well {path!r} in this plate (wells: {self.well_paths})",
+                           where=self.url)
+        if "wells" in self._cache:
+            if path not in self._cache["wells"]:
+                raise NotFound(f"well {path!r} is listed but missing", where=self.url)
+            return self._cache["wells"][path]
+        return self._sync(f"well:{path}", lambda: load_node(self.location.child(path)))
+
     def __getitem__(self, key: str) -> Well | Image:
         parts = key.strip("/").split("/")
-        well_key = "/".join(parts[:2])
-        if well_key not in self.well_paths:
-            raise NotFound(f"no well {well_key!r} in this plate", where=self.url)
-        well = self.wells.get(well_key)
-        if well is None:
-            raise NotFound(f"well {well_key!r} is listed but missing", where=self.url)
+        well = self.well("/".join(parts[:2]))
         return well if len(parts) == 2 else well["/".join(parts[2:])]
 
     def _summary(self) -> str:

@@ -20,6 +20,7 @@ from dask.base import tokenize
 from kit.errors import InvalidMetadata, KitWarning, NotFound
 from kit.io.arrays import CheckedArray
 from kit.ngff import Channel, Multiscale, check_level_array
+from kit.io.loop import run_sync
 from kit.nodes.base import Node, load_many
 from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
@@ -79,20 +80,24 @@ class Image(Node):
         return await self._async("levels", self._load_levels)
 
     async def _load_levels(self) -> list[Level]:
-        datasets = self.multiscale.datasets
-        metas = await asyncio.gather(
-            *(self.location.child(d.path).array_metadata(attributes=False) for d in datasets)
-        )
-        levels = []
-        for i, (d, m) in enumerate(zip(datasets, metas)):
+        return list(await asyncio.gather(*(self.alevel(i) for i in range(len(self.multiscale.datasets)))))
+
+    def level(self, index: int = 0) -> Level:
+        """One level's layout, fetching only that level's array metadata."""
+        return run_sync(self.alevel(self._level_index(index)))
+
+    async def alevel(self, index: int) -> Level:
+        async def load() -> Level:
+            d = self.multiscale.datasets[index]
+            m = await self.location.child(d.path).array_metadata(attributes=False)
             dims = getattr(m, "dimension_names", None)
-            for w in check_level_array(self.multiscale, i, tuple(m.shape), dims,
+            for w in check_level_array(self.multiscale, index, tuple(m.shape), dims,
                                        where=self.location.where(d.path)):
                 warnings.warn(w, KitWarning, stacklevel=3)
-            chunks = _chunk_shape(m)
-            levels.append(Level(i, d.path, tuple(m.shape), np.dtype(_numpy_dtype(m)), chunks,
-                                tuple(d.scale), tuple(d.translation)))
-        return levels
+            return Level(index, d.path, tuple(m.shape), np.dtype(_numpy_dtype(m)), _chunk_shape(m),
+                         tuple(d.scale), tuple(d.translation))
+
+        return await self._async(f"level:{index}", load)
 
     def level_array(self, level: int = 0) -> zarr.Array:
         """The zarr array of one level (opened from cached metadata, no extra request)."""
@@ -101,7 +106,7 @@ class Image(Node):
 
     def to_dask(self, level: int = 0) -> da.Array:
         """A lazy dask array of one level with the array's own chunks."""
-        lv = self.levels[self._level_index(level)]
+        lv = self.level(level)
         array = CheckedArray(self.level_array(lv.index), self.location.where(lv.path))
         name = "kit-" + tokenize(self.location.store.where(), self.path, lv.path, lv.shape,
                                  str(lv.dtype), lv.chunks)
@@ -154,7 +159,7 @@ class Image(Node):
 
     def read_roi(self, roi: Any, level: int = 0) -> da.Array:
         """The part of one level inside a ROI row (x/y/z_micrometer, len_*_micrometer, t)."""
-        lv = self.levels[self._level_index(level)]
+        lv = self.level(level)
         return self.to_dask(lv.index)[roi_selection(self.axes, lv, roi)]
 
     def read_roi_mask(self, roi: Any, label: Label | str, level: int = 0, *,
