@@ -39,17 +39,27 @@ def set_index(df: pd.DataFrame, table: Table) -> pd.DataFrame:
     return df
 
 
+# ngio's defaults when a table does not say (Fractal v1 tables never do).
+DEFAULT_INDEX_TYPE = {"roi_table": "str", "masking_roi_table": "int", "feature_table": "int"}
+
+
 def cast_index(df: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """Cast the index to the table's ``index_type`` ("int" or "str") when it names one."""
-    kind = table.index_type
-    if kind is None or kind == "":
+    """Cast the index to ``index_type`` ("int" or "str"), or to ngio's default for the kind.
+
+    An explicit ``index_type`` that does not fit is an error; a default that does not fit
+    leaves the index as stored (legacy tables are read, not judged).
+    """
+    kind = table.index_type or DEFAULT_INDEX_TYPE.get(table.kind)
+    if not kind:
         return df
     if kind not in ("int", "str"):
         fail(table, f"index_type must be 'int' or 'str', found {kind!r}")
     name = df.index.name
     try:
         index = df.index.astype("int64" if kind == "int" else str)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
+        if not table.index_type:
+            return df
         fail(table, f"index cannot be cast to index_type {kind!r} ({exc})")
     index.name = name
     return df.set_axis(index, axis=0)
