@@ -435,3 +435,49 @@ def test_zarr_open_array_matches_local(tmp_path: Path, zarr_format: int) -> None
         store.stats.reset()
         np.testing.assert_array_equal(remote[0:2, 0:2], local[0:2, 0:2])
         assert server.count() == 1 and store.stats.requests == 1
+
+
+# --- secrets never leak into text
+
+
+def test_env_credential_stays_on_its_origin(bearer_srv: DemoServer, root: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NGFF_KIT_TOKEN", TOKEN)
+    with DemoServer(root) as other:
+        bearer_srv.redirect_to(other.url)
+        assert get(HttpStore(bearer_srv.url), "data.bin") == DATA
+        assert bearer_srv.requests[0].authorization and not other.requests[0].authorization
+
+
+def test_no_secret_in_any_text(basic_srv: DemoServer, bearer_srv: DemoServer) -> None:
+    import traceback
+
+    texts: list[str] = []
+
+    def record(fn) -> None:
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - collecting every message
+            texts.append("".join(traceback.format_exception(exc)))
+        else:
+            raise AssertionError("expected an error")
+
+    wrong = [BasicAuth("alice", "x" + PASSWORD), BearerToken("x" + TOKEN),
+             Headers({"Authorization": f"Bearer x{TOKEN}"})]
+    for cred in wrong:
+        for server in (basic_srv, bearer_srv):
+            store = HttpStore(server.url, credential=cred, retries=1, **FAST)
+            texts += [repr(store), str(store), repr(cred), str(cred)]
+            record(lambda: get(store, "data.bin"))
+            record(lambda: run_sync(store.exists("data.bin")))
+            server.fail_next(1, status=403)
+            record(lambda: get(store, "data.bin"))
+            server.fail_next(2, status=502)
+            record(lambda: get(store, "data.bin"))
+    unreachable = HttpStore(f"http://alice:{PASSWORD}@127.0.0.1:{closed_port()}/", retries=0)
+    texts.append(repr(unreachable))
+    record(lambda: get(unreachable, "zarr.json"))
+    record(lambda: HttpStore(f"ftp://alice:{PASSWORD}@host/"))
+    blob = "\n".join(texts)
+    assert "401" in blob and "403" in blob and "502" in blob and "Connect" in blob
+    assert PASSWORD not in blob and TOKEN not in blob
