@@ -160,7 +160,8 @@ class Image(Node):
     def read_roi(self, roi: Any, level: int = 0) -> da.Array:
         """The part of one level inside a ROI row (x/y/z_micrometer, len_*_micrometer, t)."""
         lv = self.level(level)
-        return self.to_dask(lv.index)[roi_selection(self.axes, lv, roi)]
+        sel = roi_selection(self.axes, lv, roi, origin=self._roi_origin(self.axes))
+        return self.to_dask(lv.index)[sel]
 
     def read_roi_mask(self, roi: Any, label: Label | str, level: int = 0, *,
                       value: int | None = None) -> da.Array:
@@ -170,7 +171,7 @@ class Image(Node):
         up with ``read_roi(roi, level)``; ``value`` defaults to the row's label.
         """
         label = self.labels[label] if isinstance(label, str) else label
-        lv = self.levels[self._level_index(level)]
+        lv = self.level(level)
         scales = [tuple(d.scale) for d in label.multiscale.datasets]
         found = matching_level(self.axes, lv.scale, label.axes, scales)
         if found is None:
@@ -178,8 +179,13 @@ class Image(Node):
                                   f"image level {lv.index} {lv.scale} (its levels: {scales})",
                                   where=label.url)
         value = roi_instance(roi) if value is None else value
-        label_level = label.levels[found]
-        return label.to_dask(found)[roi_selection(label.axes, label_level, roi)] == value
+        sel = roi_selection(label.axes, label.level(found), roi, origin=self._roi_origin(label.axes))
+        return label.to_dask(found)[sel] == value
+
+    def _roi_origin(self, axes: list[str]) -> tuple[float, ...]:
+        """This image's level-0 translation along ``axes``: where ROI coordinates start."""
+        t0 = dict(zip(self.axes, self.multiscale.datasets[0].translation))
+        return tuple(t0.get(a, 0.0) for a in axes)
 
     def _summary(self) -> str:
         shape = self.levels[0].shape if "levels" in self._cache else "?"

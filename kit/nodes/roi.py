@@ -1,9 +1,13 @@
 """ROI rows (physical micrometres, Fractal/ngio columns) to index slices of one level.
 
-A ROI is the box ``[x, x + len_x)`` in µm (likewise y, z; t in seconds). On a level with
-scale ``s`` and translation ``t`` along an axis, index ``i`` covers ``[t + s*i, t + s*(i+1))``,
-so the box spans indices ``round((x - t) / s)`` to ``round((x + len_x - t) / s)``, clipped to
-the array. Axes without a ROI column (c) are kept whole.
+A ROI is the box ``[x, x + len_x)`` in µm (likewise y, z; t in seconds) measured from the
+image's origin, the top-left corner of level 0 (Fractal and ngio: ``x / pixel_size``; the
+stage position sits in ``x_micrometer_original``). In world coordinates the box starts at
+``origin + x``; on a level with scale ``s`` and translation ``t`` index ``i`` covers
+``[t + s*i, t + s*(i+1))``, so the box spans indices ``round((origin + x - t) / s)`` to
+``round((origin + x + len_x - t) / s)``, clipped to the array. With every level translated
+alike this is ngio's ``round(x / s)``; a pyramid whose levels shift by half pixels is still
+cut where the physical box is. Axes without a ROI column (c) are kept whole.
 """
 
 from __future__ import annotations
@@ -26,8 +30,14 @@ def _get(roi: Any, name: str) -> float | None:
     return None if value is None else float(value)
 
 
-def roi_selection(axes: list[str], level: Any, roi: Any) -> tuple[slice, ...]:
-    """Slices of ``level`` (a ``Level``) covering ``roi`` (a pandas row, dict or object)."""
+def roi_selection(axes: list[str], level: Any, roi: Any,
+                  origin: tuple[float, ...] | None = None) -> tuple[slice, ...]:
+    """Slices of ``level`` (a ``Level``) covering ``roi`` (a pandas row, dict or object).
+
+    ``origin`` is the image's level-0 translation; None takes ``level``'s own, which is the
+    same whenever all levels share one translation.
+    """
+    origin = tuple(level.translation) if origin is None else origin
     selection = []
     for i, axis in enumerate(axes):
         columns = ROI_COLUMNS.get(axis)
@@ -36,7 +46,8 @@ def roi_selection(axes: list[str], level: Any, roi: Any) -> tuple[slice, ...]:
         if start is None or length is None:
             selection.append(slice(None))
             continue
-        scale, offset, size = level.scale[i], level.translation[i], level.shape[i]
+        scale, size = level.scale[i], level.shape[i]
+        offset = level.translation[i] - origin[i]
         lo = int(round((start - offset) / scale))
         hi = int(round((start + length - offset) / scale))
         lo, hi = max(0, min(lo, size)), max(0, min(max(hi, lo + 1), size))

@@ -54,6 +54,14 @@ async def element(loc: Location, zarr_format: int, *, required: bool = True) -> 
     return None
 
 
+async def group_attrs(loc: Location, zarr_format: int) -> dict:
+    """Attributes of a node known to be a group (obs, var): one document, no array probe."""
+    doc = await loc.json("zarr.json" if zarr_format == 3 else ".zattrs")
+    if doc is None:
+        raise NotFound("group is missing", where=loc.where())
+    return (doc.get("attributes") or {}) if zarr_format == 3 else doc
+
+
 async def read_array(el: Element) -> np.ndarray:
     """All of an array's data; strings come back as an object array of ``str``."""
     if el.array is None:

@@ -17,7 +17,7 @@ import pandas as pd
 from kit.errors import KitError
 from kit.nodes.table import TABLE_READERS, Table
 from kit.tables._common import cast_index, fail
-from kit.tables._elements import element, read_array, read_column, read_matrix
+from kit.tables._elements import element, group_attrs, read_array, read_column, read_matrix
 
 
 async def _read_x(table: Table) -> np.ndarray | None:
@@ -29,14 +29,14 @@ async def _read_var_names(table: Table) -> list[str]:
     fmt, var = table.zarr_format, table.location.child("var")
     el = await element(var.child("_index"), fmt, required=False)
     if el is None:  # a named var index: var's attributes say where it is
-        attrs = (await element(var, fmt)).attrs
+        attrs = await group_attrs(var, fmt)
         el = await element(var.child(str(attrs.get("_index", "_index"))), fmt)
     return [str(v) for v in await read_array(el)]
 
 
 async def _read_obs(table: Table) -> pd.DataFrame:
     fmt, obs = table.zarr_format, table.location.child("obs")
-    attrs = (await element(obs, fmt)).attrs
+    attrs = await group_attrs(obs, fmt)
     index_key = attrs.get("_index")
     order = attrs.get("column-order", [])
     if not isinstance(index_key, str) or not isinstance(order, list):
