@@ -23,10 +23,12 @@ from kit.errors import (
 from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
 
 import kit.tables  # noqa: E402,F401  - registers the table backends
+from kit.render import plate_overview, preview, show  # noqa: E402 - also installs the node cards
 
 __all__ = [
     "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
     "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
     "InvalidMetadata", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
+    "preview", "show", "plate_overview",
 ]

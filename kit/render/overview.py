@@ -1,0 +1,154 @@
+"""``kit.plate_overview``: every well of a plate in one mosaic, fetched concurrently.
+
+Three dependent metadata batches (wells, fields, levels; labels beside them) and one batch of
+chunks for the whole plate, however many wells: the thumbnails of all wells are one dask
+compute. A well the plate lists but the store lacks, or does not list at all, is an empty cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from kit.io.loop import run_sync
+from kit.render.color import robust_window
+from kit.render.overlay import LabelStyle
+from kit.render.plane import ChannelSpec, compute_batch, concurrency_of
+from kit.render.preview import ImageJob, LabelSpec, load_metadata, plan_image
+from kit.render.resample import resize_nearest
+from kit.render.progress import DaskProgress, make_progress
+
+if TYPE_CHECKING:
+    from kit.nodes import Image, Label, Plate
+
+MISSING_RGB = (48, 48, 48)  # an empty cell: a well that is not there
+BACKGROUND_RGB = (0, 0, 0)
+
+
+@dataclass
+class Layout:
+    """Square cells, one per (row, column) of the plate; ``pad`` pixels frame each cell."""
+
+    rows: int
+    columns: int
+    cell: int
+    pad: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows * self.cell, self.columns * self.cell)
+
+    def cell_origin(self, row: int, column: int) -> tuple[int, int]:
+        return (row * self.cell, column * self.cell)
+
+    def tile_size(self, fields: int) -> tuple[int, int]:
+        """(grid side, tile side) for ``fields`` images sharing a cell."""
+        g = max(1, math.ceil(math.sqrt(fields)))
+        return g, max(1, (self.cell - 2 * self.pad) // g)
+
+
+def layout(n_rows: int, n_columns: int, max_size: int) -> Layout:
+    cell = max(2, max_size // max(n_rows, n_columns, 1))
+    return Layout(n_rows, n_columns, cell, 1 if cell >= 16 else 0)
+
+
+def fit(rgb: np.ndarray, tile: int) -> np.ndarray:
+    """Enlarge a small thumbnail (nearest neighbour) so its longest side fills the tile."""
+    h, w = rgb.shape[:2]
+    if max(h, w) >= tile:
+        return rgb
+    f = tile / max(h, w)
+    return resize_nearest(rgb, max(1, min(tile, round(h * f))), max(1, min(tile, round(w * f))))
+
+
+async def load_plate(plate: Plate, fields: str, labels: LabelSpec
+                     ) -> tuple[dict[str, list[Image]], dict[int, dict[str, Label]]]:
+    """Fields per well and their levels (and wanted labels), each stage one concurrent batch."""
+    images = await plate.aimages()
+    per_well: dict[str, list[Image]] = {}
+    for key, image in images.items():
+        well, _ = key.rsplit("/", 1)
+        per_well.setdefault(well, []).append(image)
+    if fields == "first":
+        per_well = {w: ims[:1] for w, ims in per_well.items()}
+    chosen = [im for ims in per_well.values() for im in ims]
+    found = await asyncio.gather(*(load_metadata(im, labels) for im in chosen))
+    return per_well, {id(im): labs for im, labs in zip(chosen, found)}
+
+
+def shared_windows(jobs: Sequence[ImageJob], planes: Sequence[np.ndarray]
+                   ) -> list[list[tuple[float, float]]]:
+    """Windows per job: omero ones as given, the rest from percentiles over the whole plate,
+    so wells without omero hints stay comparable."""
+    pooled: dict[int, list[np.ndarray]] = {}
+    for job, plane in zip(jobs, planes):
+        for k, (ch, w) in enumerate(zip(job.plane.channels, job.windows)):
+            if w is None:
+                pooled.setdefault(ch, []).append(plane[k][::2, ::2].ravel())
+    data_windows = {ch: robust_window(np.concatenate(parts)) for ch, parts in pooled.items()}
+    return [[w if w is not None else data_windows[ch]
+             for ch, w in zip(job.plane.channels, job.windows)] for job in jobs]
+
+
+def plate_overview(plate: Plate, *, max_size: int = 1024,
+                   fields: Literal["first", "all"] = "first", progress: bool = True,
+                   channels: ChannelSpec = None, z: int | None = None, t: int | None = None,
+                   labels: LabelSpec = None, label_style: LabelStyle = "outline",
+                   opacity: float = 0.5, level: int | None = None) -> np.ndarray:
+    """uint8 RGB mosaic (rows x columns of square cells, longest side <= ``max_size``).
+
+    ``fields="first"`` shows each well's first field, ``"all"`` tiles every field in its cell.
+    Missing wells are cells of ``MISSING_RGB``. ``progress`` shows a bar (ipywidgets in a
+    notebook, tqdm in a terminal) while chunks arrive. ``level`` forces one level per image
+    (-1: the coarsest, what notebook cards use); by default a tile reads the coarsest level
+    that covers it.
+    """
+    if fields not in ("first", "all"):
+        raise ValueError(f"fields must be 'first' or 'all', not {fields!r}")
+    grid = layout(len(plate.rows), len(plate.columns), max_size)
+    mosaic = np.empty(grid.shape + (3,), np.uint8)
+    mosaic[...] = MISSING_RGB
+    per_well, label_sets = run_sync(load_plate(plate, fields, labels))
+    positions = {w.path: (w.row_index, w.column_index) for w in plate.plate.wells}
+    jobs: list[tuple[str, int, ImageJob]] = []
+    for well, images in per_well.items():
+        g, tile = grid.tile_size(len(images))
+        for k, image in enumerate(images):
+            jobs.append((well, k, plan_image(image, max_size=tile, channels=channels, z=z, t=t,
+                                             labels=label_sets[id(image)],
+                                             label_style=label_style, opacity=opacity,
+                                             level=level)))
+    arrays, spans = [], []
+    for _, _, job in jobs:
+        a = job.arrays()
+        spans.append((len(arrays), len(arrays) + len(a)))
+        arrays.extend(a)
+    bar = make_progress(progress, "plate overview")
+    try:
+        concurrency = concurrency_of(plate)
+        results = compute_batch(arrays, concurrency=concurrency, callbacks=[DaskProgress(bar)])
+    finally:
+        bar.close()
+    per_job = [results[a:b] for a, b in spans]
+    windows = shared_windows([j for _, _, j in jobs], [r[0] for r in per_job])
+    for well in per_well:
+        if well in positions:
+            r, c = positions[well]
+            y0, x0 = grid.cell_origin(r, c)
+            mosaic[y0:y0 + grid.cell, x0:x0 + grid.cell] = BACKGROUND_RGB
+    for (well, k, job), res, win in zip(jobs, per_job, windows):
+        if well not in positions:
+            continue
+        g, tile = grid.tile_size(len(per_well[well]))
+        rgb = fit(job.finish(res, win), tile)
+        r, c = positions[well]
+        y0, x0 = grid.cell_origin(r, c)
+        ty = y0 + grid.pad + (k // g) * tile + (tile - rgb.shape[0]) // 2
+        tx = x0 + grid.pad + (k % g) * tile + (tile - rgb.shape[1]) // 2
+        mosaic[ty:ty + rgb.shape[0], tx:tx + rgb.shape[1]] = rgb
+    return mosaic
