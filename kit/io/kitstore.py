@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from zarr.abc.store import ByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
+from kit.auth import redact_url
 from kit.errors import (
     AuthenticationError,
     InvalidMetadata,
@@ -30,6 +32,7 @@ from kit.errors import (
 )
 from kit.io.loop import on_kit_loop
 
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
 DEFAULT_CONCURRENCY = 64
 
@@ -219,7 +222,7 @@ def _map_error(exc: Exception, where: str) -> None:
         raise exc
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, KeyError)):
         return None
-    text = str(exc)
+    text = _URL.sub(lambda m: redact_url(m.group(0)), str(exc))[:200]
     status = getattr(exc, "status", None) or getattr(exc, "code", None)
     if status == 401 or any(s in text for s in ("SignatureDoesNotMatch", "InvalidAccessKeyId")):
         raise AuthenticationError(
@@ -233,8 +236,8 @@ def _map_error(exc: Exception, where: str) -> None:
     if status == 404:
         return None
     if isinstance(exc, (OSError, TimeoutError, ConnectionError)) or status:
-        raise RemoteError(f"read failed: {type(exc).__name__}: {text[:200]}", where=where) from None
-    raise KitError(f"read failed: {type(exc).__name__}: {text[:200]}", where=where) from None
+        raise RemoteError(f"read failed: {type(exc).__name__}: {text}", where=where) from None
+    raise KitError(f"read failed: {type(exc).__name__}: {text}", where=where) from None
 
 
 __all__ = ["KitStore", "join", "is_metadata_key", "METADATA_NAMES"]
