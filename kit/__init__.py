@@ -24,6 +24,7 @@ from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
 
 import kit.tables  # noqa: E402,F401  - registers the table backends
 from kit.render import plate_overview, preview, show  # noqa: E402 - also installs the node cards
+from kit.widgets import browse, login  # noqa: E402
 
 __all__ = [
     "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
@@ -31,4 +32,5 @@ __all__ = [
     "InvalidMetadata", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
     "preview", "show", "plate_overview",
+    "login", "browse",
 ]

@@ -34,6 +34,10 @@ def _redact_text(text: str) -> str:
 
 def readable_error(exc: BaseException) -> str:
     """One line for the user: what failed and what to do (plain text, no secrets)."""
+    return _redact_text(_readable(exc))
+
+
+def _readable(exc: BaseException) -> str:
     where = f" ({exc.where})" if isinstance(exc, KitError) and exc.where else ""
     if isinstance(exc, AuthenticationError):
         return ("The server needs valid credentials (HTTP 401)" + where + ". Sign in with "

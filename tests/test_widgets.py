@@ -1,0 +1,506 @@
+"""Headless tests of kit.login and kit.browse: drive the widgets by setting values and clicking.
+
+No kernel and no browser: ipywidgets falls back to a dummy comm, so traits can be set and read
+directly (``Image.value`` comes back as a memoryview: compare ``bytes(...)``). Remote flows run
+against the kit's real DemoServer on loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import ipywidgets
+import pytest
+from ipywidgets.widgets import widget as widget_module
+
+import kit
+from kit.demo.generate import write_image, write_plate
+from kit.demo.server import DemoServer
+from kit.widgets import Browser, LoginWidget
+from kit.widgets import viewer as viewer_module
+from kit.widgets._worker import Worker
+
+WAIT = 60.0
+
+
+# -- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    """A small plate (2 wells x 2 fields, 3 channels, z=4, labels, ROI and feature tables)."""
+    root = tmp_path_factory.mktemp("widgets")
+    write_plate(root / "plate.zarr", rows="B", columns=("03", "04"), fields=2,
+                image_kwargs={"axes": "czyx", "shape": (3, 4, 96, 96), "chunks": (1, 1, 48, 48),
+                              "levels": 2, "labels": ("nuclei",), "tables": True,
+                              "scale": {"z": 1.0, "y": 0.5, "x": 0.5}},
+                plate_tables=True, seed=7)
+    write_image(root / "image.zarr", axes="czyx", shape=(2, 3, 64, 64), levels=2)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def clean_credentials(monkeypatch, tmp_path):
+    """No credential from the environment, netrc or an earlier test may leak into a test."""
+    for var in ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    kit.credentials.clear()
+    yield
+    kit.credentials.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return "pw-" + secrets.token_hex(8)
+
+
+@pytest.fixture
+def server(data_root, password):
+    with DemoServer(data_root, auth="basic", username="demo", password=password) as srv:
+        yield srv
+
+
+def png(widget: ipywidgets.Image) -> bytes:
+    return bytes(widget.value)
+
+
+def open_plate_browser(path) -> Browser:
+    b = kit.browse(str(path), thumbnails=False)
+    assert b.wait_idle(WAIT)
+    b.navigation.well_buttons["B/03"].click()
+    assert b.wait_idle(WAIT)
+    assert png(b.viewer.image).startswith(b"\x89PNG"), b.message.value
+    return b
+
+
+@pytest.fixture
+def browser(data_root) -> Browser:
+    b = open_plate_browser(data_root / "plate.zarr")
+    yield b
+    b.close()
+
+
+def all_widget_states() -> list[tuple[str, str]]:
+    """(repr, JSON state) of every live widget."""
+    out = []
+    for wid in list(widget_module._instances.values()):
+        try:
+            state = wid.get_state()
+        except Exception:  # a closed widget
+            continue
+        out.append((repr(wid), json.dumps(state, default=lambda o: repr(o))))
+    return out
+
+
+def assert_secret_nowhere(secret: str, *widgets: ipywidgets.Widget, log_text: str = "") -> None:
+    needles = [secret, base64.b64encode(f"demo:{secret}".encode()).decode()]
+    for text_repr, state in all_widget_states():
+        for needle in needles:
+            assert needle not in state
+            assert needle not in text_repr
+    for wid in widgets:
+        assert secret not in repr(wid)
+        assert secret not in str(wid)
+    for needle in needles:
+        assert needle not in log_text
+
+
+# -- the worker ----------------------------------------------------------------------------------
+
+
+def test_worker_applies_only_the_newest_result_of_a_slot():
+    worker = Worker(max_workers=4)
+    applied: list[str] = []
+    gate = threading.Event()
+
+    def slow() -> str:
+        gate.wait(5)
+        return "old"
+
+    worker.submit("preview", slow, on_result=applied.append)
+    worker.submit("preview", lambda: "new", on_result=applied.append)
+    time.sleep(0.2)
+    gate.set()
+    assert worker.wait_idle(10)
+    assert applied == ["new"]
+    assert not worker.busy
+
+
+def test_worker_turns_errors_into_messages():
+    worker = Worker()
+    errors: list[str] = []
+    worker.submit("x", lambda: 1 / 0, on_result=lambda r: None,
+                  on_error=lambda msg, exc: errors.append(msg))
+    assert worker.wait_idle(10)
+    assert errors == ["ZeroDivisionError: division by zero"]
+
+
+def test_worker_reports_busy_until_idle():
+    flips: list[bool] = []
+    worker = Worker(on_busy=flips.append)
+    worker.submit("a", lambda: time.sleep(0.1), on_result=lambda r: None)
+    worker.submit("b", lambda: time.sleep(0.1), on_result=lambda r: None)
+    assert worker.wait_idle(10)
+    assert flips == [True, False]
+
+
+# -- browsing a local plate ----------------------------------------------------------------------
+
+
+def test_plate_grid_has_well_buttons_and_thumbnails(data_root):
+    b = kit.browse(str(data_root / "plate.zarr"))
+    assert isinstance(b, Browser)
+    assert b.wait_idle(WAIT)
+    assert set(b.navigation.well_buttons) == {"B/03", "B/04"}
+    assert all(png(img).startswith(b"\x89PNG") for img in b.navigation.thumbnails.values())
+    assert "plate" in b.details.html.value and "1 rows × 2 columns" in b.details.html.value
+    b.navigation.well_buttons["B/04"].click()
+    assert b.wait_idle(WAIT)
+    assert b.navigation.well_buttons["B/04"].button_style == "info"
+    assert b.navigation.fields.options == ("0", "1")
+    assert png(b.viewer.image).startswith(b"\x89PNG")
+    assert "nuclei" in [v for _, v in b.navigation.labels.options]
+    assert any("FOV_ROI_table" in k for _, k in b.navigation.tables.options)
+    assert "levels" in b.details.html.value and "channels" in b.details.html.value
+    b.close()
+
+
+def test_channel_toggle_changes_the_png(browser):
+    before = png(browser.viewer.image)
+    toggle = browser.viewer.channel_toggles[0]
+    assert toggle.value is True and toggle.style.text_color.startswith("#")
+    toggle.value = False
+    assert browser.wait_idle(WAIT)
+    off = png(browser.viewer.image)
+    assert off.startswith(b"\x89PNG") and off != before
+    toggle.value = True
+    assert browser.wait_idle(WAIT)
+    assert png(browser.viewer.image) == before  # deterministic: same view, same bytes
+
+
+def test_all_channels_off_shows_black(browser):
+    for t in browser.viewer.channel_toggles:
+        t.value = False
+    assert browser.wait_idle(WAIT)
+    assert png(browser.viewer.image).startswith(b"\x89PNG")
+    assert browser.viewer.last_result.windows == []
+
+
+def test_z_and_t_sliders(browser):
+    z = browser.viewer.z_slider
+    assert z.continuous_update is False and z.max == 3 and z.layout.display == ""
+    assert browser.viewer.t_slider.layout.display == "none"  # no t axis
+    before = png(browser.viewer.image)
+    z.value = 0 if z.value != 0 else 3
+    assert browser.wait_idle(WAIT)
+    assert png(browser.viewer.image) != before
+
+
+def test_contrast_level_and_label_controls(browser):
+    v = browser.viewer
+    assert all(s.continuous_update is False for s in v.contrast_sliders)
+    assert v.opacity_slider.continuous_update is False
+    before = png(v.image)
+    s = v.contrast_sliders[0]
+    s.value = (s.min, s.min + (s.max - s.min) / 10)
+    assert browser.wait_idle(WAIT)
+    contrast = png(v.image)
+    assert contrast != before
+    assert v.last_result.windows[0] == pytest.approx(s.value)
+
+    v.label_dropdown.value = "nuclei"
+    assert browser.wait_idle(WAIT)
+    labelled = png(v.image)
+    assert labelled != contrast
+    assert browser.navigation.labels.value == "nuclei"  # the panes agree
+    v.label_style.value = "fill"
+    assert browser.wait_idle(WAIT)
+    fill = png(v.image)
+    v.opacity_slider.value = 1.0
+    assert browser.wait_idle(WAIT)
+    assert png(v.image) != fill
+
+    levels = [val for _, val in v.level_dropdown.options]
+    assert levels == [viewer_module.AUTO, 0, 1]
+    v.level_dropdown.value = 1
+    assert browser.wait_idle(WAIT)
+    assert v.last_result.level == 1
+    v.level_dropdown.value = viewer_module.AUTO
+    assert browser.wait_idle(WAIT)
+    assert "(auto)" in v.status.value
+
+
+def test_label_chosen_in_navigation_drives_the_overlay(browser):
+    browser.navigation.labels.value = "nuclei"
+    assert browser.wait_idle(WAIT)
+    assert browser.viewer.label_dropdown.value == "nuclei"
+    assert browser.viewer.last_result is not None
+
+
+def test_stale_preview_is_dropped_when_changes_race(browser, monkeypatch):
+    """z=0 renders slowly, z=3 fast: the z=0 picture must never replace the z=3 one."""
+    real = viewer_module.render_view
+    applied: list[int | None] = []
+    original_apply = browser.viewer._apply
+
+    def slow_for_z0(image, req):
+        if req.z == 0:
+            time.sleep(1.0)
+        return real(image, req)
+
+    def recording_apply(result, req):
+        applied.append(req.z)
+        original_apply(result, req)
+
+    monkeypatch.setattr(viewer_module, "render_view", slow_for_z0)
+    monkeypatch.setattr(browser.viewer, "_apply", recording_apply)
+    browser.viewer.z_slider.value = 3
+    assert browser.wait_idle(WAIT)
+    expected = png(browser.viewer.image)
+    applied.clear()
+    browser.viewer.z_slider.value = 0   # slow
+    browser.viewer.z_slider.value = 3   # fast, newer
+    assert browser.wait_idle(WAIT)
+    assert applied == [3]
+    assert png(browser.viewer.image) == expected
+
+
+def test_field_switch_and_fields(browser):
+    before = png(browser.viewer.image)
+    browser.navigation.fields.value = "1"
+    assert browser.wait_idle(WAIT)
+    assert browser.node.path.endswith("B/03/1")
+    assert png(browser.viewer.image) != before
+
+
+def test_table_pane_and_roi_zoom(browser):
+    keys = [k for _, k in browser.navigation.tables.options]
+    assert "plate/condition" in keys
+    browser.navigation.tables.value = "nuclei_features"
+    assert browser.wait_idle(WAIT)
+    assert "<table" in browser.table_pane.html.value
+    assert browser.table_pane.rows.layout.display == "none"  # not a ROI table
+    assert browser.tabs.selected_index == 1
+
+    whole = browser.viewer.last_result
+    browser.navigation.tables.value = "FOV_ROI_table"
+    assert browser.wait_idle(WAIT)
+    assert "roi_table" in browser.table_pane.status.value
+    rows = browser.table_pane.rows
+    assert rows.layout.display == "" and rows.options
+    rows.value = rows.options[0][1]
+    assert browser.wait_idle(WAIT)
+    assert browser.viewer.roi is not None
+    assert "Zoomed to ROI" in browser.viewer.roi_html.value
+    zoomed = browser.viewer.last_result
+    assert zoomed.png != whole.png
+    browser.viewer.roi_reset.click()
+    assert browser.wait_idle(WAIT)
+    assert browser.viewer.roi is None
+    assert png(browser.viewer.image) == whole.png
+
+
+def test_table_read_failure_is_a_readable_message(browser, monkeypatch):
+    table = browser._tables["nuclei_features"]
+
+    def broken():
+        raise kit.RemoteError("GET failed after 5 attempt(s)", where="http://h/x?X-Amz-Signature=abc")
+
+    monkeypatch.setattr(table, "to_pandas", broken)
+    browser.navigation.tables.value = "nuclei_features"
+    assert browser.wait_idle(WAIT)
+    text = browser.table_pane.status.value
+    assert "could not be reached" in text and "Traceback" not in text and "abc" not in text
+
+
+# -- other roots -------------------------------------------------------------------------------
+
+
+def test_browse_image_node_and_well_url(data_root):
+    image = kit.open(str(data_root / "image.zarr"))
+    b = kit.browse(image)
+    assert b.wait_idle(WAIT)
+    assert png(b.viewer.image).startswith(b"\x89PNG")
+    assert b.navigation.plate_box.layout.display == "none"
+    b.close()
+    w = kit.browse(str(data_root / "plate.zarr" / "B" / "04"), thumbnails=False)
+    assert w.wait_idle(WAIT)
+    assert w.navigation.fields.options == ("0", "1")
+    assert png(w.viewer.image).startswith(b"\x89PNG")
+    w.close()
+
+
+def test_browse_generic_group(tmp_path):
+    import numpy as np
+    import zarr
+
+    root = zarr.open_group(tmp_path / "g.zarr", mode="w", zarr_format=2)
+    root.create_group("sub")
+    root.create_array("raw", data=np.arange(12, dtype="uint8").reshape(3, 4))
+    write_image(tmp_path / "g.zarr" / "sub" / "img", axes="yx", shape=(32, 32), levels=1,
+                labels=(), omero=False)
+    b = kit.browse(str(tmp_path / "g.zarr"))
+    assert b.wait_idle(WAIT), b.message.value
+    members = dict((v, t) for t, v in b.navigation.members.options)
+    assert set(members) == {"sub", "raw"}
+    b.navigation.members.value = "raw"
+    assert "(3, 4) uint8" in b.details.html.value
+    b.navigation.members.value = "sub"
+    assert b.wait_idle(WAIT)
+    values = [v for _, v in b.navigation.members.options]
+    assert "img" in values and values[0] != "img"  # ".." first
+    b.navigation.members.value = "img"
+    assert b.wait_idle(WAIT)
+    assert png(b.viewer.image).startswith(b"\x89PNG")
+    b.navigation.members.value = values[0]  # up again
+    assert {v for _, v in b.navigation.members.options} == {"sub", "raw"}
+    b.close()
+
+
+def test_missing_source_is_a_readable_message(tmp_path):
+    b = kit.browse(str(tmp_path / "nothing.zarr"))
+    assert b.wait_idle(WAIT)
+    assert "Not found" in b.message.value
+    assert "Traceback" not in b.message.value and "File \"" not in b.message.value
+
+
+# -- remote: spinner, login, secrets -------------------------------------------------------------
+
+
+def test_spinner_shows_while_remote_data_arrives(data_root):
+    with DemoServer(data_root, latency=0.3) as srv:
+        b = kit.browse(srv.url + "plate.zarr", thumbnails=False)
+        assert "kit-spin" in b.spinner.value
+        assert b.wait_idle(WAIT)
+        assert b.spinner.value == ""
+        assert set(b.navigation.well_buttons) == {"B/03", "B/04"}
+        b.close()
+
+
+def test_login_good_password_registers_and_open_just_works(server, password, caplog):
+    caplog.set_level(logging.DEBUG)
+    url = server.url + "plate.zarr"
+    with pytest.raises(kit.AuthenticationError):
+        kit.open(url)
+    waiting = kit.browse(url, thumbnails=False)  # opened before signing in: 401
+    assert waiting.wait_idle(WAIT)
+    assert "401" in waiting.message.value and "kit.login" in waiting.message.value
+
+    server.latency = 0.3
+    prompt = kit.login(url)
+    assert isinstance(prompt, LoginWidget)
+    assert "NGFF_KIT_TOKEN" in prompt.help.value and "NGFF_KIT_PASSWORD" in prompt.help.value
+    prompt.username.value = "demo"
+    prompt.password.value = password
+    prompt.submit.click()
+    assert prompt.password.value == ""  # cleared at once, before the check's answer
+    assert prompt.submit.disabled and "Checking" in prompt.status.value
+    assert prompt.wait_idle(WAIT)
+    server.latency = 0.0
+    assert "Signed in" in prompt.status.value, prompt.status.value
+    assert url_origin(url) in [str(o) for o in kit.credentials.origins()]
+    node = kit.open(url)  # no auth=: the registry has it
+    assert isinstance(node, kit.Plate)
+
+    assert waiting.wait_idle(WAIT)  # the early browser reloaded itself after the sign-in
+    assert set(waiting.navigation.well_buttons) == {"B/03", "B/04"}
+    waiting.navigation.well_buttons["B/03"].click()
+    assert waiting.wait_idle(WAIT)
+    assert png(waiting.viewer.image).startswith(b"\x89PNG")
+
+    assert_secret_nowhere(password, prompt, waiting, log_text=caplog.text)
+    waiting.close()
+
+
+def url_origin(url: str) -> str:
+    return str(kit.auth.origin_of(url))
+
+
+def test_login_bad_password_registers_nothing(server, password, caplog):
+    caplog.set_level(logging.DEBUG)
+    prompt = kit.login(server.url + "plate.zarr", username="demo")
+    prompt.password.value = "wrong-" + password
+    prompt.submit.click()
+    assert prompt.password.value == ""
+    assert prompt.wait_idle(WAIT)
+    assert "Sign-in failed" in prompt.status.value and "401" in prompt.status.value
+    assert len(kit.credentials) == 0
+    assert not prompt.submit.disabled
+    assert_secret_nowhere("wrong-" + password, prompt, log_text=caplog.text)
+
+
+def test_login_unreachable_server(caplog):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    prompt = kit.login(f"http://127.0.0.1:{port}/data.zarr", username="demo", timeout=5)
+    prompt.password.value = "pw-unreachable-123"
+    t0 = time.monotonic()
+    prompt.submit.click()
+    assert prompt.wait_idle(WAIT)
+    assert time.monotonic() - t0 < 20
+    assert "Could not reach" in prompt.status.value
+    assert len(kit.credentials) == 0
+    assert_secret_nowhere("pw-unreachable-123", prompt, log_text=caplog.text)
+
+
+def test_login_permission_denied(server, password):
+    server.fail_next(8, status=403)
+    prompt = kit.login(server.url + "plate.zarr", username="demo")
+    prompt.password.value = password
+    prompt.submit.click()
+    assert prompt.wait_idle(WAIT)
+    assert "403" in prompt.status.value and "denied" in prompt.status.value
+    assert len(kit.credentials) == 0
+
+
+def test_login_with_token_and_url_field(data_root, caplog):
+    caplog.set_level(logging.DEBUG)
+    token = "tok-" + secrets.token_hex(10)
+    with DemoServer(data_root, auth="bearer", token=token) as srv:
+        prompt = kit.login(kind="token")
+        assert prompt.url_text in prompt.children and prompt.username not in prompt.children
+        prompt.password.value = token
+        prompt.submit.click()  # no URL yet
+        assert prompt.password.value == "" and "URL" in prompt.status.value
+        prompt.url_text.value = srv.url + "image.zarr"
+        prompt.password.value = token
+        prompt.submit.click()
+        assert prompt.wait_idle(WAIT)
+        assert "Signed in" in prompt.status.value
+        assert isinstance(kit.open(srv.url + "image.zarr"), kit.Image)
+        assert_secret_nowhere(token, prompt, log_text=caplog.text)
+
+
+def test_login_form_validation_messages():
+    prompt = kit.login("http://127.0.0.1:9/x.zarr")
+    prompt.submit.click()
+    assert "password" in prompt.status.value
+    prompt.password.value = "pw-123456"
+    prompt.submit.click()
+    assert "username" in prompt.status.value and prompt.password.value == ""
+    with pytest.raises(ValueError):
+        kit.login(kind="kerberos")
+    assert "pw-123456" not in repr(prompt) and repr(prompt).startswith("<LoginWidget")
+
+
+def test_secret_is_not_in_the_prompt_state_after_submit(server, password):
+    prompt = kit.login(server.url + "plate.zarr", username="demo")
+    prompt.password.value = password
+    # before submit the value is synced state, as ipywidgets makes it; after submit it is gone
+    assert password in json.dumps(prompt.password.get_state())
+    prompt.submit.click()
+    assert prompt.wait_idle(WAIT)
+    for child in [prompt, *prompt.children]:
+        assert password not in json.dumps(child.get_state(), default=repr)
+        assert password not in repr(child)
+    assert password not in prompt.status.value
