@@ -39,7 +39,7 @@ def sample(label: np.ndarray, rows: tuple[np.ndarray, np.ndarray],
 
 
 def outline_mask(label: np.ndarray) -> np.ndarray:
-    """Pixels of a labelled object that touch another value (4-neighbourhood) or the border."""
+    """Pixels of a labelled object that touch another value (4-neighbourhood)."""
     lab = np.asarray(label)
     edge = np.zeros(lab.shape, bool)
     diff_y = lab[1:, :] != lab[:-1, :]

@@ -44,6 +44,7 @@ class TqdmProgress(Progress):
             self.bar.update(done - self.bar.n)  # redraws at most every mininterval
 
     def close(self) -> None:
+        self.bar.refresh()  # the final state, even when updates came faster than mininterval
         self.bar.close()
 
 

@@ -13,9 +13,9 @@ import numpy as np
 
 
 def nearest_index(n_in: int, n_out: int) -> np.ndarray:
-    """Source index of each output pixel whose centre falls in it (uniform stretch)."""
-    centers = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out)
-    return np.clip(np.floor(centers).astype(np.intp), 0, n_in - 1)
+    """Source index under each output pixel centre (uniform stretch), in exact integers."""
+    i = np.arange(n_out, dtype=np.int64)
+    return np.clip(((2 * i + 1) * n_in) // (2 * n_out), 0, n_in - 1).astype(np.intp)
 
 
 def _resize_axis(a: np.ndarray, n_out: int, axis: int) -> np.ndarray:
