@@ -30,6 +30,7 @@ DEFAULT_CHANNELS = (
 )
 CELL_FACTOR = 1.7  # cell radius / nucleus radius
 LABEL_DTYPE = np.uint32
+NOISE = (0.6, 0.05)  # camera noise: constant + shot-noise-like term (std in counts)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def _place_nuclei(rng: np.random.Generator, ny: int, nx: int, nz: int) -> list[N
     r0 = float(np.clip(min(ny, nx) / 16.0, 1.5, 14.0))
     target = max(1, int(ny * nx / (r0 * r0 * 10.0)))
     nuclei: list[Nucleus] = []
+    placed = np.empty((target, 3))  # cy, cx, a of accepted nuclei
     for _ in range(target * 30):
         if len(nuclei) >= target:
             break
@@ -100,9 +102,11 @@ def _place_nuclei(rng: np.random.Generator, ny: int, nx: int, nz: int) -> list[N
             cy, cx = (ny - 1) // 2, (nx - 1) // 2
         else:
             cy, cx = int(round(rng.uniform(m, ny - 1 - m))), int(round(rng.uniform(m, nx - 1 - m)))
-        if any(math.hypot(cy - n.cy, cx - n.cx) < (a + n.a) * 1.8 for n in nuclei):
+        k = len(nuclei)
+        if k and np.any(np.hypot(placed[:k, 0] - cy, placed[:k, 1] - cx) < (placed[:k, 2] + a) * 1.8):
             continue
-        nuclei.append(Nucleus(len(nuclei) + 1, cy, cx, a, b, theta, zc, hz))
+        placed[k] = (cy, cx, a)
+        nuclei.append(Nucleus(k + 1, cy, cx, a, b, theta, zc, hz))
     return nuclei
 
 
@@ -211,7 +215,7 @@ def synthesize(axes: str, shape: Sequence[int], *, dtype="uint16", seed: int = 0
         for t in range(nt):
             clean = (background + signals[c] * (1.0 - 0.08 * t)) * illum
             noise = rng.standard_normal(clean.shape, dtype=np.float32)
-            image[t, c] = clean + noise * (1.5 + 0.15 * np.sqrt(clean))
+            image[t, c] = clean + noise * (NOISE[0] + NOISE[1] * np.sqrt(clean))
     image = _to_dtype(image, np.dtype(dtype))
     keep = tuple(i for i, a in enumerate(CANONICAL) if a not in axes)
     lab_keep = tuple(i for i, a in enumerate("tzyx") if a not in axes)
