@@ -398,3 +398,17 @@ def test_open_refs_direct_call(image: Path, tmp_path: Path) -> None:
     loc = open_refs(refs)
     assert isinstance(loc.store.inner, RefsStore)
     assert run_sync(loc.store.get_json(".zattrs"))["multiscales"]
+
+
+def test_lindi_json_over_http_resolves_dot_refs_against_its_url(image: Path,
+                                                                tmp_path: Path) -> None:
+    served = tmp_path / "served" / "sub"
+    served.mkdir(parents=True)
+    refs, blobs = folder_refs(image, lambda name: f"./{name}.bin")
+    (served / "blob.bin").write_bytes(blobs["blob"])
+    (served / "img.lindi.json").write_text(json.dumps(refs))
+    with DemoServer(served.parent) as srv:
+        node = kit.open(srv.url + "sub/img.lindi.json?v=1")
+        assert isinstance(node, kit.Image)
+        np.testing.assert_array_equal(node.to_dask(0).compute(), level0(image))
+        assert {r.path for r in srv.requests} == {"/sub/img.lindi.json", "/sub/blob.bin"}

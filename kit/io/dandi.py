@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import aiohttp
 
-from kit.auth import DandiToken, credentials, origin_of, redact_url
+from kit.auth import DandiToken, credentials, redact_url
 from kit.auth.credentials import DANDI_INSTANCES
 from kit.errors import AuthenticationError, KitError, NotFound, PermissionDenied, RemoteError
 from kit.io.loop import on_kit_loop
@@ -258,14 +258,6 @@ class DandiAccess:
             if url == base:
                 return DandiToken(None, instance=name).token
         return None
-
-    def origin_is_api(self, url: str) -> bool:
-        """Whether ``url`` is on the origin of a DANDI API (its token is bound there)."""
-        try:
-            origin = origin_of(url)
-        except KitError:
-            return False
-        return any(origin_of(b) == origin for b in self._bases)
 
     async def read(self, url: str, offset: int, length: int | None) -> bytes | None:
         base = self.api_base(url)

@@ -427,7 +427,7 @@ async def aopen_refs(source: Any, *, auth: Credential | None = None,
         credential = None
         if not dandi.api_base(source):
             credential = resolve_http_credential(source, doc_auth)
-        ctx = RefsContext(redact_url(source), base=source.rsplit("/", 1)[0] + "/",
+        ctx = RefsContext(redact_url(source), base=urljoin(source, "."),
                           doc_credential=credential, allow_local=_default(allow_local, False),
                           remote_options=remote_options, dandi=dandi)
         return await _open_remote(source, ctx)

@@ -152,13 +152,6 @@ class Coalescer:
         batch.append(_Want(offset, length, where, future))
         return await future
 
-    async def read_many(self, url: str, spans: list[tuple[int, int, str]]) -> list[bytes]:
-        """Several ranges of one URL at once (``get_partial_values``): merged without waiting."""
-        loop = asyncio.get_running_loop()
-        wants = [_Want(o, n, w, loop.create_future()) for o, n, w in spans]
-        await self._send(url, wants)
-        return [w.future.result() for w in wants]
-
     async def _flush_later(self, url: str) -> None:
         await asyncio.sleep(self.window)
         wants = self._pending.pop(url, [])
