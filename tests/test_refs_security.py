@@ -229,3 +229,15 @@ def test_network_errors_name_the_key(served: Path) -> None:
         with pytest.raises(kit.AuthenticationError) as err:
             _get(node, "a/0")
         assert "'a/0'" in str(err.value) and "c.bin" in str(err.value)
+
+
+def test_no_secret_in_reprs_or_messages(served: Path) -> None:
+    (served / "c.bin").write_bytes(DATA)
+    with DemoServer(served, auth="bearer", token="tok-secret-42") as srv:
+        (served / "r.json").write_text(json.dumps(_doc([srv.url + "c.bin", 0, 16])))
+        node = kit.open(srv.url + "r.json", auth=srv.credential,
+                        storage_options={"remote_options": {"secret": "s3-secret-42"}})
+        store = node.location.store.inner
+        for text in (repr(node), repr(store), repr(store._ctx), repr(node.location.store)):
+            assert "tok-secret-42" not in text and "s3-secret-42" not in text
+        assert _get(node, "a/0") == DATA

@@ -58,7 +58,7 @@ OBJECT_STORE_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abf
 _LOCAL_SCHEMES = frozenset({"", "file", "local"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RefsContext:
     """Where a document came from, and so what its refs may reach and with which credential."""
 
@@ -70,6 +70,9 @@ class RefsContext:
     tar: str | None = None  # the .lindi.tar (URL or path) whose members "./" refs name
     members: dict[str, TarMember] | None = None
     dandi: DandiAccess | None = None
+
+    def __repr__(self) -> str:  # options may hold secrets: show only the name
+        return f"RefsContext({self.name!r}, allow_local={self.allow_local})"
 
     @property
     def doc_origin(self) -> Any:
