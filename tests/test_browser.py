@@ -1,0 +1,239 @@
+"""Real-browser test: kit.login and kit.browse in Voila, driven by Playwright with Debian Chromium.
+
+The notebook starts an authenticated DemoServer over kit.demo.generate data; the password
+reaches the kernel only through its environment, never the notebook source. Chromium types the
+password into the prompt, opens a well, toggles a channel and sees the preview <img> change.
+Then nbclient executes the same notebook with widget state stored (a script fills the prompt the
+way a user would) and the saved .ipynb, the Voila page and the server log must hold no trace of
+the password. Everything listens on 127.0.0.1; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STEP_MS = 60_000  # one browser step (page load, kernel round trip) may take this long at most
+
+
+def _cell(source: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+            "source": source}
+
+
+NOTEBOOK_CELLS = [
+    # the password comes from the kernel's environment: the notebook itself holds none
+    "import os\nimport kit\nfrom kit.demo.server import DemoServer\n\n"
+    "server = DemoServer(os.environ['KIT_TEST_DATA'], auth='basic', username='demo',\n"
+    "                    password=os.environ['KIT_TEST_DEMO_PASSWORD']).start()\n"
+    "url = server.url + 'plate.zarr'",
+    "prompt = kit.login(url, username='demo')\nprompt",
+    # headless runs (nbclient) have nobody to type: fill the form the way a user would
+    "if os.environ.get('KIT_TEST_AUTOFILL'):\n"
+    "    prompt.password.value = os.environ['KIT_TEST_DEMO_PASSWORD']\n"
+    "    prompt.submit.click()\n"
+    "    assert prompt.wait_idle(60)",
+    "browser = kit.browse(url)\nbrowser",
+    "if os.environ.get('KIT_TEST_AUTOFILL'):\n"
+    "    assert browser.wait_idle(120)\n"
+    "    browser.select_well('B/03')\n"
+    "    assert browser.wait_idle(120)\n"
+    "    browser.viewer.channel_toggles[0].value = False\n"
+    "    assert browser.wait_idle(120)\n"
+    "    print(len(bytes(browser.viewer.image.value)) > 0, 'channels shown:',\n"
+    "          [t.description for t in browser.viewer.channel_toggles if t.value])",
+]
+
+
+def write_notebook(path: Path) -> Path:
+    nb = {"cells": [_cell(s) for s in NOTEBOOK_CELLS], "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"cell-{i}"
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"voila exited early with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"voila did not listen on 127.0.0.1:{port} within {timeout} s")
+
+
+def needles(password: str) -> list[str]:
+    """The password and the forms it travels in (Basic header payload)."""
+    return [password, base64.b64encode(f"demo:{password}".encode()).decode()]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/install-browser.sh); "
+                    "Playwright browser downloads are not possible here")
+    pytest.importorskip("playwright.sync_api", reason="playwright (python package) is not installed")
+    pytest.importorskip("voila", reason="voila is not installed")
+    pytest.importorskip("nbclient", reason="nbclient is not installed")
+    from kit.demo.generate import write_plate
+
+    data = tmp_path / "data"
+    write_plate(data / "plate.zarr", rows="B", columns=("03", "04"), fields=1,
+                image_kwargs={"axes": "czyx", "shape": (3, 2, 128, 128), "chunks": (1, 1, 64, 64),
+                              "levels": 2, "labels": ("nuclei",), "tables": True})
+    return tmp_path
+
+
+def jupyter_env(workdir: Path, password: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NGFF_KIT_", "JUPYTER_", "KIT_TEST_"))}
+    env.update({
+        "KIT_TEST_DATA": str(workdir / "data"),
+        "KIT_TEST_DEMO_PASSWORD": password,
+        "JUPYTER_CONFIG_DIR": str(workdir / "jupyter-config"),
+        "JUPYTER_RUNTIME_DIR": str(workdir / "jupyter-runtime"),
+        "IPYTHONDIR": str(workdir / "ipython"),
+        "NETRC": str(workdir / "no-netrc"),
+        "NO_PROXY": "127.0.0.1,localhost",
+    })
+    env.update(extra)
+    return env
+
+
+def test_login_and_browse_in_voila_then_saved_notebook_has_no_password(workdir: Path):
+    from playwright.sync_api import sync_playwright
+
+    password = "pw-" + secrets.token_hex(10)
+    notebook = write_notebook(workdir / "kit_browser.ipynb")
+    port = free_port()
+    log_path = workdir / "voila.log"
+    t0 = time.monotonic()
+    with open(log_path, "wb") as log:
+        voila = subprocess.Popen(
+            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+             "--Voila.ip=127.0.0.1", "--show_tracebacks=False",
+             "--VoilaConfiguration.file_allowlist=[]"],
+            cwd=workdir, env=jupyter_env(workdir, password), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, voila, timeout=60)
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                          timeout=STEP_MS)
+            try:
+                page = chromium.new_page()
+                page.set_default_timeout(STEP_MS)
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+                page_text = _drive(page, password)
+                inputs = page.evaluate(
+                    "() => Array.from(document.querySelectorAll('input, textarea'))"
+                    ".map(e => e.value).join('\\n')")
+                content = page.content()
+            finally:
+                chromium.close()
+    finally:
+        voila.terminate()
+        try:
+            voila.wait(15)
+        except subprocess.TimeoutExpired:
+            voila.kill()
+            voila.wait(5)
+    browser_seconds = time.monotonic() - t0
+    for needle in needles(password):
+        assert needle not in content, "the password is in the Voila page"
+        assert needle not in inputs, "the password stayed in an input of the page"
+        assert needle not in page_text
+        assert needle not in log_path.read_text(errors="replace"), "the password is in voila's log"
+
+    # the same notebook, executed headlessly with widget state stored, then saved
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    env = jupyter_env(workdir, password, KIT_TEST_AUTOFILL="1")
+    saved_env = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)  # the kernel inherits the environment of this process
+    try:
+        client = NotebookClient(nb, timeout=180, kernel_name="python3", store_widget_state=True,
+                                resources={"metadata": {"path": str(workdir)}})
+        client.execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+    out = workdir / "kit_browser.executed.ipynb"
+    nbformat.write(nb, out)
+    text = out.read_text()
+    assert "application/vnd.jupyter.widget-state+json" in text  # widget state was stored
+    assert "Signed in" in text  # the login really ran: its status is in the stored state
+    assert "channels shown:" in text
+    for needle in needles(password):
+        assert needle not in text, "the password is in the saved notebook"
+    print(f"\nbrowser part took {browser_seconds:.1f} s")
+
+
+def _drive(page, password: str) -> str:
+    """Log in by typing, open a well, toggle a channel; returns the page's visible text."""
+    login = page.locator(".ngff-kit-login")
+    login.wait_for(state="visible")
+    box = login.locator("input[type=password]")
+    box.click()
+    box.press_sequentially(password, delay=5)
+    login.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Signed in to").wait_for()
+    assert box.input_value() == "", "the password box was not cleared"
+
+    # the browser was opened before signing in; it reloads by itself and shows the plate
+    well = page.locator(".ngff-kit-well", has_text="B03")
+    well.wait_for(state="visible")
+    well.click()
+    image = page.locator(".ngff-kit-viewer img")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.ngff-kit-viewer img');"
+        " return i && i.src && i.naturalWidth > 0; }")
+    before_src = image.get_attribute("src")
+    before = _image_bytes(page)
+    toggle = page.locator(".ngff-kit-viewer .widget-toggle-button").first
+    toggle.click()
+    page.wait_for_function(
+        "(old) => { const i = document.querySelector('.ngff-kit-viewer img');"
+        " return i && i.src !== old && i.naturalWidth > 0; }", arg=before_src)
+    after = _image_bytes(page)
+    assert after != before and after[:4] == b"\x89PNG"[:4]
+    return page.inner_text("body")
+
+
+def _image_bytes(page) -> bytes:
+    data = page.evaluate(
+        """async () => {
+            const img = document.querySelector('.ngff-kit-viewer img');
+            const buf = await (await fetch(img.src)).arrayBuffer();
+            let s = ''; for (const b of new Uint8Array(buf)) s += String.fromCharCode(b);
+            return btoa(s);
+        }""")
+    return base64.b64decode(data)
