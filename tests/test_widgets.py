@@ -504,3 +504,35 @@ def test_secret_is_not_in_the_prompt_state_after_submit(server, password):
         assert password not in json.dumps(child.get_state(), default=repr)
         assert password not in repr(child)
     assert password not in prompt.status.value
+
+
+def test_userinfo_pasted_into_the_url_box_is_removed():
+    prompt = kit.login(kind="token")
+    prompt.url_text.value = "http://demo:pw-in-url-123@127.0.0.1:9/x.zarr"
+    prompt.password.value = "tok-123456"
+    prompt.submit.click()
+    assert prompt.url_text.value == "http://127.0.0.1:9/x.zarr"
+    assert prompt.wait_idle(WAIT)
+    for child in [prompt, *prompt.children]:
+        state = json.dumps(child.get_state(), default=repr)
+        assert "pw-in-url-123" not in state and "tok-123456" not in state
+
+
+def test_time_slider_and_label_root(tmp_path):
+    path = write_image(tmp_path / "tczyx.zarr", axes="tczyx", shape=(3, 2, 2, 48, 48), levels=1)
+    b = kit.browse(str(path))
+    assert b.wait_idle(WAIT), b.message.value
+    t = b.viewer.t_slider
+    assert t.layout.display == "" and t.max == 2 and t.continuous_update is False
+    before = png(b.viewer.image)
+    t.value = 2
+    assert b.wait_idle(WAIT)
+    assert png(b.viewer.image) != before
+    b.close()
+
+    label = kit.open(str(path)).labels["nuclei"]
+    lb = kit.browse(label)
+    assert lb.wait_idle(WAIT), lb.message.value
+    assert png(lb.viewer.image).startswith(b"\x89PNG")
+    assert lb.viewer.channel_box.layout.display == "none"  # a label has colours, not channels
+    lb.close()

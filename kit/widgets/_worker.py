@@ -117,8 +117,8 @@ class Worker:
     # -- waiting -------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        with self._cond:
-            return self._pending > 0
+        """Whether a load is pending (lock-free: safe to read from another worker's busy hook)."""
+        return self._pending > 0
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no load is pending (tests, scripts); False if ``timeout`` ran out."""

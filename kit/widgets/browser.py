@@ -10,6 +10,7 @@ the widget; a dataset that needs credentials reloads itself after a successful `
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -70,6 +71,7 @@ class Browser(w.VBox):
         self._group_path: list[tuple[str, Any]] = []
         self._members: dict[str, Any] = {}
         self._waiting_for_login: Origin | None = None
+        self._spinner_lock = threading.Lock()
 
         self.worker = Worker(max_workers=4, on_busy=self._busy_changed)
         self.thumb_worker = Worker(max_workers=2, on_busy=self._busy_changed)
@@ -105,8 +107,9 @@ class Browser(w.VBox):
 
     # -- status -------------------------------------------------------------------------------
     def _busy_changed(self, _busy: bool) -> None:
-        busy = self.worker.busy or self.thumb_worker.busy
-        self.spinner.value = f"{SPINNER} <small>loading…</small>" if busy else ""
+        with self._spinner_lock:  # two workers flip it: compute and write as one step
+            busy = self.worker.busy or self.thumb_worker.busy
+            self.spinner.value = f"{SPINNER} <small>loading…</small>" if busy else ""
 
     def _error(self, message: str) -> None:
         self.message.value = status_html(message, "error")
@@ -331,9 +334,16 @@ class Browser(w.VBox):
                 return True
 
     def close(self) -> None:
+        """Stop loading and close every widget of the browser (frees their comms)."""
         self.worker.shutdown()
         self.thumb_worker.shutdown()
-        super().close()
+        _close_tree(self)
+
+
+def _close_tree(widget: w.Widget) -> None:
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    w.Widget.close(widget)
 
 
 def browse(source_or_node: Any, *, auth: Any = None, max_size: int = 512,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import ipywidgets as w
 
@@ -46,6 +47,14 @@ def check_credential(url: str, credential: Credential, *, timeout: float = CHECK
     return kit.open(KitStore(store, display=redact_url(url)))
 
 
+def _without_userinfo(url: str) -> str:
+    """``url`` minus any ``user:password@`` (a secret that must not stay in the URL box)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _failure_text(exc: BaseException, origin: str) -> str:
     if isinstance(exc, AuthenticationError):
         return f"Sign-in failed: {origin} refused these credentials (HTTP 401). Nothing was saved."
@@ -68,7 +77,7 @@ class LoginWidget(w.VBox):
         self.timeout = timeout
         self.origin: Origin | None = None
         self._worker = Worker(max_workers=1)
-        self._fixed_url = url
+        self._fixed_url = _without_userinfo(url) if url else None
         title = "Sign in" + (f" to {esc(origin_of(url))}" if url else "")
         self.title = w.HTML(f"<b>{title}</b>")
         self.url_text = w.Text(value="", placeholder="https://host/path/to/data.zarr",
@@ -111,6 +120,10 @@ class LoginWidget(w.VBox):
         secret = self.password.value
         self.password.value = ""  # first thing: the secret leaves widget state before any I/O
         url = self._target_url()
+        if _without_userinfo(url) != url:  # "https://user:pw@host/..." pasted into the URL box
+            url = _without_userinfo(url)
+            if self._fixed_url is None:
+                self.url_text.value = url
         credential: Credential | None
         try:
             credential = self._credential(secret)
