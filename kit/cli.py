@@ -28,6 +28,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_INVALID, EXIT_R
 DEMO_USER = "demo"
 DEMO_DATASET = "plate.zarr"
 ENV_TOKEN, ENV_USERNAME, ENV_PASSWORD = "NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD"
+# The demo's password when set (tests and notebooks pin it to check it is never printed or saved).
+ENV_DEMO_PASSWORD = "NGFF_KIT_DEMO_PASSWORD"
 
 # Secrets this process was given or made up: scrubbed from any message we print by accident.
 _SECRETS: set[str] = set()
@@ -453,7 +455,7 @@ def serve_demo(dataset: Path, out: Path, args: argparse.Namespace) -> int:
     import kit
     from kit.demo.server import DemoServer
 
-    password = remember_secret(secrets.token_urlsafe(12))
+    password = remember_secret(os.environ.get(ENV_DEMO_PASSWORD) or secrets.token_urlsafe(12))
     with DemoServer(dataset, auth="basic", username=DEMO_USER, password=password,
                     latency=args.latency) as server:
         say(f"serving it at {server.url} (HTTP Basic auth, fresh password; 127.0.0.1 only)")
