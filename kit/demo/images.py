@@ -82,31 +82,40 @@ def label_axes(axes: str) -> str:
 
 
 def _place_nuclei(rng: np.random.Generator, ny: int, nx: int, nz: int) -> list[Nucleus]:
-    """Non-overlapping ellipses, fully inside the image, at least one (so labels exist)."""
+    """Non-overlapping ellipses, fully inside the image, at least one (so labels exist).
+
+    Rejection sampling over candidates drawn in one batch (scalar draws are slow)."""
     r0 = float(np.clip(min(ny, nx) / 16.0, 1.5, 14.0))
     target = max(1, int(ny * nx / (r0 * r0 * 10.0)))
+    n = target * 30
+    r = r0 * rng.uniform(0.7, 1.0, n)
+    u = rng.uniform(1.0, 1.35, n)
+    a, b, theta = r * u, r / u, rng.uniform(0.0, math.pi, n)
+    zc = rng.integers(0, nz, n) + rng.uniform(-0.25, 0.25, n)
+    hz = rng.uniform(1.0, 2.2, n)
+    fy, fx = rng.random(n), rng.random(n)
     nuclei: list[Nucleus] = []
     placed = np.empty((target, 3))  # cy, cx, a of accepted nuclei
-    for _ in range(target * 30):
-        if len(nuclei) >= target:
+    last = 0  # index of the last accepted candidate: stop once the field is saturated
+    for i in range(n):
+        if len(nuclei) >= target or i - last > 300:
             break
-        r = r0 * rng.uniform(0.7, 1.0)
-        u = rng.uniform(1.0, 1.35)
-        a, b, theta = r * u, r / u, rng.uniform(0.0, math.pi)
-        zc = float(rng.integers(0, nz)) + rng.uniform(-0.25, 0.25)
-        hz = rng.uniform(1.0, 2.2)
-        m = a + 1.0
+        m = a[i] + 1.0
         if ny - 1 - 2 * m < 0 or nx - 1 - 2 * m < 0:
             if nuclei:
                 continue
             cy, cx = (ny - 1) // 2, (nx - 1) // 2
         else:
-            cy, cx = int(round(rng.uniform(m, ny - 1 - m))), int(round(rng.uniform(m, nx - 1 - m)))
+            cy, cx = int(round(m + fy[i] * (ny - 1 - 2 * m))), int(round(m + fx[i] * (nx - 1 - 2 * m)))
         k = len(nuclei)
-        if k and np.any(np.hypot(placed[:k, 0] - cy, placed[:k, 1] - cx) < (placed[:k, 2] + a) * 1.8):
-            continue
-        placed[k] = (cy, cx, a)
-        nuclei.append(Nucleus(k + 1, cy, cx, a, b, theta, zc, hz))
+        if k:
+            d2 = (placed[:k, 0] - cy) ** 2 + (placed[:k, 1] - cx) ** 2
+            if (d2 < ((placed[:k, 2] + a[i]) * 1.8) ** 2).any():
+                continue
+        placed[k] = (cy, cx, a[i])
+        last = i
+        nuclei.append(Nucleus(k + 1, cy, cx, float(a[i]), float(b[i]), float(theta[i]),
+                              float(zc[i]), float(hz[i])))
     return nuclei
 
 
