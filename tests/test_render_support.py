@@ -54,6 +54,8 @@ def chunk_requests(requests, prefix: str) -> dict[str, set[tuple[int, ...]]]:
         level, *coords = r.path[len(prefix):].split("/")
         if coords and coords[0] == "c":
             coords = coords[1:]
+        if not coords or not all(c.isdigit() for c in coords):
+            continue  # deeper groups (labels/...), not chunks of this image's levels
         out.setdefault(level, set()).add(tuple(int(c) for c in coords))
     return out
 
@@ -80,3 +82,39 @@ def batches(requests, latency: float) -> list[list]:
         else:
             out.append([r])
     return out
+
+
+class BarrierServer:
+    """Mixin for the real DemoServer: chunk responses wait until ``n`` chunk requests are in.
+
+    If the client sends every chunk of a view before waiting for any answer (one round trip),
+    the barrier opens as soon as the last one arrives; if it waits for some answers first, the
+    barrier cannot fill and the held requests are released by the timeout and counted. So
+    ``timed_out == 0`` proves the chunks were all in flight together, whatever the CPU timing.
+    """
+
+    def expect(self, n: int, timeout: float = 3.0) -> None:
+        import asyncio
+
+        self._n, self._timeout, self._arrived, self.timed_out = n, timeout, 0, 0
+        self._open = asyncio.Event()
+
+    async def _respond(self, request):  # type: ignore[override]
+        import asyncio
+
+        if getattr(self, "_n", 0) and not is_metadata(request.path):
+            self._arrived += 1
+            if self._arrived >= self._n:
+                self._open.set()
+            try:
+                await asyncio.wait_for(self._open.wait(), self._timeout)
+            except asyncio.TimeoutError:
+                self.timed_out += 1
+        return await super()._respond(request)  # type: ignore[misc]
+
+
+def barrier_server(*args, **kwargs):
+    from kit.demo.server import DemoServer
+
+    cls = type("BarrierDemoServer", (BarrierServer, DemoServer), {})
+    return cls(*args, **kwargs)
