@@ -175,17 +175,9 @@ def test_login_and_browse_in_voila_then_saved_notebook_has_no_password(workdir: 
     from nbclient import NotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
-    env = jupyter_env(workdir, password, KIT_TEST_AUTOFILL="1")
-    saved_env = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # the kernel inherits the environment of this process
-    try:
-        client = NotebookClient(nb, timeout=180, kernel_name="python3", store_widget_state=True,
-                                resources={"metadata": {"path": str(workdir)}})
-        client.execute()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
+    client = NotebookClient(nb, timeout=180, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(workdir)}})
+    client.execute(env=jupyter_env(workdir, password, KIT_TEST_AUTOFILL="1"))  # kernel's env
     out = workdir / "kit_browser.executed.ipynb"
     nbformat.write(nb, out)
     text = out.read_text()
