@@ -107,10 +107,11 @@ class LoginWidget(w.VBox):
     def _help_html(self) -> str:
         env = (f"<code>{ENV_TOKEN}</code> (a bearer token), or <code>{ENV_USERNAME}</code> and "
                f"<code>{ENV_PASSWORD}</code> (HTTP Basic)")
-        return ("<small>The secret is cleared from this form as soon as you press Sign in and is "
+        return ("<div style='line-height:1.35;font-size:85%'>The secret is cleared from this "
+                "form as soon as you press Sign in and is "
                 "kept only in this Python session (<code>kit.credentials</code>). Without a "
                 f"prompt: set {env} in the environment of the Jupyter server before starting "
-                "it; <code>kit.open(url)</code> then uses them.</small>")
+                "it; <code>kit.open(url)</code> then uses them.</div>")
 
     # -- submit ------------------------------------------------------------------------------
     def _target_url(self) -> str:

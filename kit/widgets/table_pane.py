@@ -12,7 +12,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from kit.widgets._messages import esc, status_html
+from kit.widgets._messages import status_html
 from kit.widgets._worker import Worker
 
 __all__ = ["TablePane", "is_roi_table"]

@@ -259,9 +259,9 @@ class ViewerPane(w.VBox):
         where = f", ROI {self.roi_name}" if req.roi is not None else ""
         auto = " (auto)" if req.level is None else ""
         h, wd = result.shape
+        name = (self.node.path or self.node.name) if self.node else ""
         self.status.value = status_html(
-            f"{self.node.name if self.node else ''}: level {result.level}{auto}, {wd}×{h} px"
-            f"{where}", "info")
+            f"{name}: level {result.level}{auto}, {wd}×{h} px{where}", "info")
 
     def _failed(self, message: str) -> None:
         self.status.value = status_html(message, "error")
