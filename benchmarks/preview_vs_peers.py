@@ -48,19 +48,23 @@ PEER_JOB = textwrap.dedent('''
         z = level.shape[-3] // 2 if level.ndim >= 3 else None
         plane = (level[:, z] if z is not None else level).compute()
     else:
-        import aiohttp, fsspec
+        import base64
         from ngio import open_ome_zarr_container
-        fs = fsspec.filesystem("http", client_kwargs={"auth": aiohttp.BasicAuth(user, password)})
-        container = open_ome_zarr_container(fs.get_mapper(url))
-        paths = container.levels_paths
-        chosen = paths[0]
-        for p in paths:
-            image = container.get_image(path=p)
-            if max(image.shape[-2:]) >= max_size:
+        from zarr.storage import FsspecStore
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers = {"Authorization": "Basic " + token}
+        store = FsspecStore.from_url(url, read_only=True,
+                                     storage_options={"client_kwargs": {"headers": headers}})
+        container = open_ome_zarr_container(store, cache=True, mode="r")
+        chosen = container.level_paths[0]
+        for p in container.level_paths:
+            if max(container.get_image(path=p).shape[-2:]) >= max_size:
                 chosen = p
         image = container.get_image(path=chosen)
-        z = image.shape[-3] // 2 if len(image.shape) >= 3 else None
-        plane = image.get_array(z=z) if z is not None else image.get_array()
+        data, axes = image.get_as_dask(), list(image.axes)
+        index = tuple(n // 2 if a == "z" else 0 if a == "t" else slice(None)
+                      for a, n in zip(axes, data.shape))
+        plane = data[index].compute()
     seconds = time.perf_counter() - t0
     print(json.dumps({"seconds": seconds, "shape": list(plane.shape)}))
 ''')
