@@ -157,11 +157,13 @@ class Image(Node):
     def tables(self) -> dict[str, Table]:
         return self._sync("tables", lambda: load_tables(self.location.child("tables"), owner=self))
 
+    def roi_slices(self, roi: Any, level: int = 0) -> tuple[slice, ...]:
+        """Index slices of one level covering a ROI row, measured from this image's origin."""
+        return roi_selection(self.axes, self.level(level), roi, origin=self._roi_origin(self.axes))
+
     def read_roi(self, roi: Any, level: int = 0) -> da.Array:
         """The part of one level inside a ROI row (x/y/z_micrometer, len_*_micrometer, t)."""
-        lv = self.level(level)
-        sel = roi_selection(self.axes, lv, roi, origin=self._roi_origin(self.axes))
-        return self.to_dask(lv.index)[sel]
+        return self.to_dask(self._level_index(level))[self.roi_slices(roi, level)]
 
     def read_roi_mask(self, roi: Any, label: Label | str, level: int = 0, *,
                       value: int | None = None) -> da.Array:

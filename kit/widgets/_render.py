@@ -23,7 +23,6 @@ from kit.render.png import to_png
 from kit.render.preview import channel_colors, load_metadata, plan_image
 from kit.render.resample import output_shape, resize, resize_nearest
 from kit.render.color import robust_window
-from kit.nodes.roi import roi_selection
 
 __all__ = ["ViewRequest", "ViewResult", "render_view"]
 
@@ -91,7 +90,7 @@ def _roi_level(image: Any, roi: Any, max_size: int) -> int:
     iy, ix = yx_axes(image.axes)
     chosen = 0
     for lv in image.levels:
-        sel = roi_selection(image.axes, lv, roi)
+        sel = image.roi_slices(roi, lv.index)
         size = max(len(range(*sel[iy].indices(lv.shape[iy]))), len(range(*sel[ix].indices(lv.shape[ix]))))
         if size >= max_size:
             chosen = lv.index
@@ -118,7 +117,7 @@ def _render_roi(image: Any, req: ViewRequest) -> ViewResult:
     index = req.level if req.level is not None else _roi_level(image, req.roi, req.max_size)
     lv = image.levels[index]
     axes = image.axes
-    sel = roi_selection(axes, lv, req.roi)
+    sel = image.roi_slices(req.roi, index)
     data = image.read_roi(req.roi, index)
     pick: list[Any] = []
     for i, axis in enumerate(axes):
@@ -138,7 +137,7 @@ def _render_roi(image: Any, req: ViewRequest) -> ViewResult:
         li = match_level(label, (lv.scale[iy], lv.scale[ix]))
         lsel = label.read_roi(req.roi, li)
         lpick = [(_plane_index(label, label.levels[li], a, req.z if a == "z" else req.t,
-                               roi_selection(label.axes, label.levels[li], req.roi)[k])
+                               label.roi_slices(req.roi, li)[k])
                   if a in ("z", "t") else (0 if a == "c" else slice(None)))
                  for k, a in enumerate(label.axes)]
         arrays.append(lsel[tuple(lpick)])
