@@ -155,7 +155,13 @@ class Image(Node):
 
     @property
     def tables(self) -> dict[str, Table]:
-        return self._sync("tables", lambda: load_tables(self.location.child("tables"), owner=self))
+        return self._sync("tables", self._load_tables)
+
+    async def atables(self) -> dict[str, Table]:
+        return await self._async("tables", self._load_tables)
+
+    async def _load_tables(self) -> dict[str, Table]:
+        return await load_tables(self.location.child("tables"), owner=self)
 
     def roi_slices(self, roi: Any, level: int = 0) -> tuple[slice, ...]:
         """Index slices of one level covering a ROI row, measured from this image's origin."""

@@ -138,14 +138,14 @@ def _label_colors(label: Any) -> str:
 
 
 def _prefetch(image: Any) -> None:
-    """Level and label documents in one concurrent batch instead of one after the other."""
+    """Level, label and table documents in one concurrent batch instead of one after the other."""
     import asyncio
 
     from kit.io.loop import run_sync
     from kit.nodes import Label
 
     async def both() -> None:
-        await asyncio.gather(image.alevels(),
+        await asyncio.gather(image.alevels(), image.atables(),
                              *(() if isinstance(image, Label) else (image.alabels(),)))
 
     try:
