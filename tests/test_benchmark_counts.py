@@ -1,0 +1,213 @@
+"""Request counts and dependent round trips of the benchmark jobs, kit side (no timings).
+
+The server adds a large latency (0.3 s) and records when each request arrived and when its
+answer left; the kit's store records when the kit *issued* each request (before the store's
+concurrency limit queues it). "Request B waited for request A" is then visible: B was issued
+after A's answer left. A *stage* (plate, wells, fields, levels, chunks) is one kind of document;
+its *waves* are the dependent round trips inside it (1 when every request of the stage was
+issued before any of them was answered). Issue times make the kit's own chain deterministic;
+arrival times add the concurrency limit and the client's per-request CPU (see
+benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+
+import pytest
+
+import kit
+from kit.demo.generate import write_plate
+from kit.demo.server import DemoServer
+from kit.io.kitstore import DEFAULT_CONCURRENCY, KitStore
+
+LATENCY = 0.3
+ROWS, COLUMNS = "ABCDEFGH", [f"{c:02d}" for c in range(1, 13)]
+WELLS = len(ROWS) * len(COLUMNS)
+REAL_NAME = "20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr"
+
+
+class TimedServer(DemoServer):
+    """DemoServer that also keeps (path, arrival, answer) of every request."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spans: list[tuple[str, float, float]] = []
+
+    async def _respond(self, request):
+        start = time.time()
+        response = await super()._respond(request)
+        self.spans.append((request.path, start, time.time()))
+        return response
+
+    def reset_log(self) -> None:
+        super().reset_log()
+        self.spans.clear()
+
+
+@pytest.fixture(autouse=True)
+def issued(monkeypatch):
+    """{key: first time the kit asked its store for it} (keys are relative to the store root)."""
+    log: dict[str, float] = {}
+    original = KitStore._limited_get
+
+    async def recording(self, key, *args, **kwargs):
+        log.setdefault(key, time.time())
+        return await original(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(KitStore, "_limited_get", recording)
+    return log
+
+
+def as_issued(spans, log: dict[str, float], root: str):
+    """The spans with their start replaced by the kit's issue time."""
+    prefix = root.strip("/") + "/"
+    return [(p, log[p.strip("/")[len(prefix):]], e) for p, _, e in spans]
+
+
+def stage_of(path: str, root: str) -> str:
+    """Which stage a request belongs to, from its depth below the plate root and its name."""
+    parts = path[len(root):].strip("/").split("/")
+    name = parts[-1]
+    if len(parts) == 1:
+        return "plate"
+    if name in (".zattrs", ".zgroup", "zarr.json"):
+        return {3: "wells", 4: "fields"}.get(len(parts), "other")
+    if name == ".zarray":
+        return "levels"
+    return "chunks"
+
+
+def waves(spans: list[tuple[str, float, float]]) -> int:
+    """Dependent round trips among ``spans``: depth of the 'started after that one answered'
+    chain (1 when all were in flight together)."""
+    depth: list[int] = []
+    ordered = sorted(spans, key=lambda s: s[1])
+    for i, (_, start, _) in enumerate(ordered):
+        before = [depth[j] for j in range(i) if ordered[j][2] <= start]
+        depth.append(1 + max(before, default=0))
+    return max(depth, default=0)
+
+
+def stages(srv: TimedServer, root: str) -> dict[str, list[tuple[str, float, float]]]:
+    out: dict[str, list] = {}
+    for span in srv.spans:
+        out.setdefault(stage_of(span[0], root), []).append(span)
+    return out
+
+
+def max_in_flight(spans) -> int:
+    events = sorted([(s, 1) for _, s, _ in spans] + [(e, -1) for _, _, e in spans])
+    now = peak = 0
+    for _, step in events:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+def assert_after(later, earlier, what: str) -> None:
+    """Every request of ``later`` started after every answer of ``earlier`` (a barrier)."""
+    assert min(s for _, s, _ in later) >= max(e for _, _, e in earlier), what
+
+
+@pytest.fixture(scope="module")
+def plate96(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    write_plate(root / "plate96.zarr", rows=ROWS, columns=COLUMNS,
+                image_kwargs={"shape": (2, 1, 64, 64), "levels": 2, "labels": ()})
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(plate96):
+    with TimedServer(plate96, auth="basic", latency=LATENCY) as srv:
+        yield srv
+
+
+def test_plate_images_is_4_plus_96_plus_96_requests_in_three_stages(server):
+    server.reset_log()
+    plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
+    images = plate.images()
+    assert len(images) == WELLS
+    by_stage = stages(server, "/plate96.zarr")
+    assert {k: len(v) for k, v in by_stage.items()} == {"plate": 4, "wells": WELLS,
+                                                       "fields": WELLS}
+    assert len(server.requests) == 4 + WELLS + WELLS
+    assert max(Counter(r.path for r in server.requests).values()) == 1  # nothing fetched twice
+    assert all(r.authorization and r.status in (200, 404) for r in server.requests)
+    # the root's four candidate documents go together; then wells; then fields
+    assert waves(by_stage["plate"]) == 1
+    assert_after(by_stage["wells"], by_stage["plate"], "a well was asked before the plate")
+    assert_after(by_stage["fields"], by_stage["wells"], "a field was asked before all wells")
+    # the store's one concurrency limit holds: 96 wells are two waves of at most 64
+    assert max_in_flight(server.spans) <= DEFAULT_CONCURRENCY
+    per_stage = math.ceil(WELLS / DEFAULT_CONCURRENCY)
+    assert waves(by_stage["wells"]) == per_stage
+    assert waves(by_stage["fields"]) == per_stage
+
+
+def test_plate_images_is_three_round_trips_as_issued(server, issued):
+    """The kit asks for every well at once and every field at once: 3 dependent trips."""
+    server.reset_log()
+    images = kit.open(server.url + "plate96.zarr", auth=server.credential).images()
+    assert len(images) == WELLS
+    spans = as_issued(server.spans, issued, "/plate96.zarr")
+    assert waves(spans) == 3
+    by_stage = {k: as_issued(v, issued, "/plate96.zarr")
+                for k, v in stages(server, "/plate96.zarr").items()}
+    assert [waves(by_stage[s]) for s in ("plate", "wells", "fields")] == [1, 1, 1]
+
+
+def test_plate_overview_is_580_requests_in_five_ordered_stages(server):
+    server.reset_log()
+    plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
+    mosaic = kit.plate_overview(plate, progress=False)
+    assert mosaic.ndim == 3
+    by_stage = stages(server, "/plate96.zarr")
+    # both levels' .zarray of every first field (to pick the level), 2 channel chunks each
+    assert {k: len(v) for k, v in by_stage.items()} == {
+        "plate": 4, "wells": WELLS, "fields": WELLS, "levels": 2 * WELLS, "chunks": 2 * WELLS}
+    assert len(server.requests) == 4 + WELLS + WELLS + 2 * WELLS + 2 * WELLS == 580
+    assert max(Counter(r.path for r in server.requests).values()) == 1
+    assert_after(by_stage["wells"], by_stage["plate"], "wells before the plate")
+    assert_after(by_stage["fields"], by_stage["wells"], "fields before all wells")
+    assert_after(by_stage["levels"], by_stage["fields"], "levels before all fields")
+    assert_after(by_stage["chunks"], by_stage["levels"], "chunks before all levels")
+    # 3 metadata stages + levels + chunks; each stage as wide as the limit allows (64)
+    assert max_in_flight(server.spans) <= DEFAULT_CONCURRENCY
+    assert waves(by_stage["levels"]) == math.ceil(2 * WELLS / DEFAULT_CONCURRENCY)
+    # 192 chunks on at most 64 reader threads: at least 3 trips. (More when the threads are
+    # slower to start than one latency; see benchmarks/README.md.)
+    assert waves(by_stage["chunks"]) >= math.ceil(2 * WELLS / 64)
+
+
+def test_plate_overview_metadata_is_four_round_trips_as_issued(server, issued):
+    """Plate, wells, fields and every level document are each asked at once (4 trips); the
+    chunks then take at least ceil(192 / 64) = 3 trips, because the render layer reads them on
+    at most 64 threads (kit.render.plane.MAX_WORKERS), one blocking read per thread."""
+    server.reset_log()
+    plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
+    kit.plate_overview(plate, progress=False)
+    assert len(server.requests) == 580
+    by_stage = {k: as_issued(v, issued, "/plate96.zarr")
+                for k, v in stages(server, "/plate96.zarr").items()}
+    assert [waves(by_stage[s]) for s in ("plate", "wells", "fields", "levels")] == [1, 1, 1, 1]
+    metadata = [s for k in ("plate", "wells", "fields", "levels") for s in by_stage[k]]
+    assert waves(metadata) == 4
+    assert waves(by_stage["chunks"]) >= math.ceil(2 * WELLS / 64)
+
+
+def test_preview_of_a_real_well_image_is_three_round_trips(real_plate):
+    """Image metadata (4 candidate documents), every level's .zarray, the shown chunks."""
+    with TimedServer(real_plate.parent, auth="basic", latency=LATENCY) as srv:
+        image = kit.open(f"{srv.url}{REAL_NAME}/B/03/0", auth=srv.credential)
+        rgb = kit.preview(image, max_size=512)
+        assert rgb.shape[1] == 512
+        kinds = Counter("level" if p.endswith(".zarray") else "meta" if "/." in p or
+                        p.endswith("zarr.json") else "chunk" for p, _, _ in srv.spans)
+        assert kinds == {"meta": 4, "level": 5, "chunk": 3}  # level 3: one chunk per channel
+        assert len(srv.requests) == 12
+        assert waves(srv.spans) == 3  # on the wire too: 12 requests fit the limit
+        assert all(r.authorization for r in srv.requests)
