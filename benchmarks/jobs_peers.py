@@ -49,7 +49,7 @@ def normalise(plane: np.ndarray) -> np.ndarray:
 
 
 def yx_plane(data: np.ndarray, axes: list[str]) -> np.ndarray:
-    """Middle z, first t, all channels -> (C, H, W)."""
+    """Middle z, first t, all channels -> (C, H, W) (a dask array is indexed, then read)."""
     index = []
     for name, size in zip(axes, data.shape):
         index.append(size // 2 if name == "z" else 0 if name == "t" else slice(None))
@@ -80,7 +80,7 @@ def ngio_preview(source: str, remote: bool):
     images = [c.get_image(path=p) for p in c.level_paths]
     axes = list(images[0].axes)
     level = coarsest_covering([im.shape for im in images], axes, PREVIEW)
-    rgb = normalise(yx_plane(images[level].get_as_numpy(), axes))
+    rgb = normalise(yx_plane(images[level].get_as_dask(), axes))  # reads only that plane
     return {"level": level, "shape": list(rgb.shape)}
 
 
@@ -147,7 +147,7 @@ def omezarr_preview(source: str, remote: bool):
     node = next(iter(Reader(omezarr_location(source, remote))()))
     axes = [a["name"] if isinstance(a, dict) else a for a in node.metadata["axes"]]
     level = coarsest_covering([a.shape for a in node.data], axes, PREVIEW)
-    rgb = normalise(yx_plane(node.data[level].compute(), axes))
+    rgb = normalise(yx_plane(node.data[level], axes))  # dask: reads only that plane
     return {"level": level, "shape": list(rgb.shape)}
 
 
