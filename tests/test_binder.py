@@ -55,7 +55,9 @@ def test_binder_build_and_quickstart(tmp_path):
     env.update(HOME=str(home), PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
                VIRTUAL_ENV=str(env_dir), PIP_DISABLE_PIP_VERSION_CHECK="1")
 
-    # repo2docker: pip from the repository root; the base image brings the Jupyter kernel
+    # repo2docker's images bring a current pip (this machine's venv pip is too old to resolve
+    # s3fs/aiobotocore/boto3 together); then pip from the repository root, plus the kernel
+    run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], env)
     run([python, "-m", "pip", "install", "-q", "-r", "binder/requirements.txt", "ipykernel"], env)
     run([str(BINDER / "postBuild")], env)
     assert (home / "demo-data" / "plate.zarr" / ".zattrs").exists()
