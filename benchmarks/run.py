@@ -94,7 +94,6 @@ def decode_image(cache: Path) -> Path:
     """A one-level NGFF 0.4 image of 4x1x7168x7168 uint16 (411 MB), blosc-lz4 1024^2 chunks."""
     import numpy as np
     import zarr
-    from zarr.codecs import BloscCodec  # noqa: F401 - zarr 3 installed
 
     path = cache / "data" / "decode-v0.4.zarr"
     done = path.with_suffix(".done")
@@ -205,7 +204,6 @@ def run_remote(job: str, reader: str, srv, remote: str, local: str, python: Path
 
 # -- local decode ---------------------------------------------------------------------------------
 def run_decode(path: Path, repeat: int) -> list[Run]:
-    import numpy as np
     import zarr
 
     import kit
@@ -225,7 +223,6 @@ def run_decode(path: Path, repeat: int) -> list[Run]:
         run = Run("decode", reader, 0.0, seconds=min(times), runs=times)
         run.summary = {"MB/s": round(411.0 / run.seconds)}
         results.append(run)
-    _ = np
     return results
 
 
@@ -252,8 +249,6 @@ def verdict(runs: list[Run], run: Run, top_latency: float) -> str:
         if speedup is not None:
             ok = speedup >= PEER_FACTOR[run.job]
             notes.append(f"{'met' if ok else 'MISSED'} (>= {PEER_FACTOR[run.job]:.0f}x peer)")
-    if run.job == "decode":
-        pass
     return "; ".join(notes)
 
 
@@ -336,12 +331,10 @@ def main(argv: list[str] | None = None) -> int:
             servers["gen"] = DemoServer(plate.parent, auth="basic", password=password,
                                         latency=latency).start()
         try:
-            any_srv = next(iter(servers.values()))
             header = "Basic " + base64.b64encode(f"demo:{password}".encode()).decode()
             env = {**os.environ, "BENCH_AUTH": header, "BENCH_USERINFO": f"demo:{password}",
                    "BENCH_NGFF": args.version, "PYTHONWARNINGS": "ignore",
                    "BENCH_OMEZARR_AUTH": args.omezarr_auth}
-            _ = any_srv
             for job in (j for j in jobs if j in REMOTE_JOBS):
                 if job in ("preview", "tables"):
                     srv, rel, local = servers["real"], f"{REAL}/{REAL_IMAGE}", real / REAL_IMAGE
@@ -363,8 +356,6 @@ def main(argv: list[str] | None = None) -> int:
                 s.stop()
     if "decode" in jobs:
         runs += run_decode(decode_image(cache), args.repeat)
-
-    import kit  # noqa: F401
 
     head = (f"{date.today().isoformat()}, {os.cpu_count()} cores, {platform.python_version()}, "
             f"plate v{args.version}, peers {peer_versions or '-'}")
