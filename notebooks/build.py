@@ -475,21 +475,54 @@ REFS = [
     kit.credentials.remove(url)
     """),
     md("""
-    ## DANDI
+    ## DANDI: an API token exchanged for presigned URLs
 
     On DANDI, refs point at the archive's stable API URLs
     (`https://api.dandiarchive.org/api/assets/<id>/download/`), which answer with a redirect to a
-    short-lived presigned S3 URL. The kit exchanges each API URL once per validity window,
-    sends your token only to the API (`kit.DandiToken(token)` or `DANDI_API_KEY`), and sends
-    nothing to S3:
+    short-lived presigned S3 URL. The kit exchanges each API URL once per validity window
+    (renewing it shortly before it expires), sends your token only to the API
+    (`kit.DandiToken(token)` or `DANDI_API_KEY`), and sends nothing to S3.
 
-    ```python
-    nwb = kit.open("https://lindi.neurosift.org/dandi/dandisets/000939/assets/<asset-id>/nwb.lindi.json")
-    private = kit.open(url, auth=kit.DandiToken(instance="dandi"))   # token from DANDI_API_KEY
-    ```
+    To see it offline, `kit.demo.dandi.DandiArchive` runs a DANDI-like API and an S3-like
+    store on loopback. We publish one field of the plate there as an embargoed asset per folder
+    and open it through a refs document whose chunks point at API URLs.
+    """),
+    code("""
+    import secrets
+    from kit.demo.dandi import DandiArchive
+    from kit.demo.refs import folder_refs
 
-    Those need the internet, so this notebook stops here. A file opened through LINDI that is
-    not OME-Zarr comes back as a `kit.Group` whose `.members` are its groups and arrays.
+    dandi_key = secrets.token_urlsafe(16)          # stands for your DANDI API key
+    archive = DandiArchive(token=dandi_key, lifetime=600).__enter__()
+    field = plate_path / "B/03/0"
+    dandi_refs, blobs = folder_refs(
+        field, lambda name: f"{archive.api_url}/assets/{name}/download/",
+        lambda key: "asset-" + key.split("/")[0])
+    for name, data in blobs.items():
+        archive.add_asset(name, data, embargoed=True)
+    print(len(blobs), "embargoed assets; the refs name", archive.api_url)
+    """),
+    code("""
+    try:
+        kit.open(dandi_refs, storage_options={"dandi_instances": [archive.api_url]}).to_dask(2).compute()
+    except kit.AuthenticationError as exc:
+        print("without a token:", type(exc).__name__)
+
+    dandi_image = kit.open(dandi_refs, auth=kit.DandiToken(dandi_key, instance=archive.api_url))
+    PNG(to_png(kit.preview(dandi_image, max_size=256, labels="nuclei")))
+    """),
+    code("""
+    s3_hits = [h for h in archive.hits if h.origin == "s3"]
+    print("exchanges at the API:", archive.count("api", status=302))
+    print("reads from S3:", len(s3_hits), "- of them carrying a token:",
+          sum(h.authorization is not None for h in s3_hits))
+    archive.__exit__(None, None, None)
+    """),
+    md("""
+    With a real archive the same two lines work, e.g.
+    `kit.open(".../nwb.lindi.json", auth=kit.DandiToken(instance="dandi"))` (token from
+    `DANDI_API_KEY`). A file opened through LINDI that is not OME-Zarr comes back as a
+    `kit.Group` whose `.members` are its groups and arrays.
     """),
     code(TEARDOWN),
 ]

@@ -28,8 +28,8 @@ from kit.io.dandi import (
     resolver,
 )
 from kit.io.loop import run_sync
-from dandi_server import DandiArchive
-from refs_support import folder_refs
+from kit.demo.dandi import DandiArchive
+from kit.demo.refs import folder_refs
 
 KEY = "good-key"
 LIFETIME = 3  # seconds: DESIGN's example, used for 2 s
@@ -148,7 +148,7 @@ def test_one_exchange_per_api_url_per_window_across_expiries(archive: DandiArchi
     assert _exchanges(archive, "level-1") == 1
     # the token went to the API with every exchange and never to the S3 origin
     api = [h for h in archive.hits if h.origin == "api"]
-    assert api and all(h.authorization == f"token {KEY}" for h in api)
+    assert api and all(h.authorization == "token" and h.valid_token for h in api)
     assert archive.count("s3") > 0
     assert all(h.authorization is None for h in archive.hits if h.origin == "s3")
     assert archive.count("s3", status=403) == 0  # renewed by the clock, before S3 refused

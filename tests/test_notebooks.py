@@ -119,3 +119,7 @@ def test_notebook_runs_offline_and_saves_no_secret(name, kernel_env, tmp_path):
         assert "application/vnd.jupyter.widget-state+json" in text  # widget state was saved...
     if name.startswith("02"):
         assert "AuthenticationError" in text  # ...and searched: the login widget is in it
+    if name.startswith("04"):  # the DANDI-like exchange ran: token refused without, none at S3
+        assert "without a token: AuthenticationError" in text
+        assert re.search(r"exchanges at the API: [1-9]", text)
+        assert re.search(r"reads from S3: [1-9]\d* - of them carrying a token: 0", text)

@@ -24,7 +24,7 @@ from kit.demo.server import DemoServer
 from kit.errors import InvalidMetadata
 from kit.io.loop import run_sync
 from kit.io.refs import RefsStore, open_refs
-from refs_support import folder_refs, write_lindi_tar
+from kit.demo.refs import folder_refs, write_lindi_tar
 
 PROTO = default_buffer_prototype()
 

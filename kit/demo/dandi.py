@@ -1,4 +1,4 @@
-"""A DANDI-like archive on loopback: an API origin that answers asset downloads with redirects to
+"""A DANDI-like archive on loopback, for tests and the offline DANDI notebook: an API origin that answers asset downloads with redirects to
 presigned, expiring URLs on a second, S3-like origin. Real aiohttp servers, no mocks.
 
 API (``api_url`` = ``http://127.0.0.1:<p1>/api``):
@@ -38,8 +38,9 @@ class Hit:
     method: str
     path: str
     status: int
-    authorization: str | None  # the header's value, for checking what was sent
+    authorization: str | None  # the scheme of the Authorization header sent ("token", ...)
     range: str | None
+    valid_token: bool = False  # whether that header carried this archive's token
 
 
 class DandiArchive:
@@ -92,9 +93,11 @@ class DandiArchive:
 
     def _log(self, origin: str, request: web.Request, status: int) -> None:
         with self._lock:
+            header = request.headers.get("Authorization")
             self.hits.append(Hit(origin, request.method, request.path, status,
-                                 request.headers.get("Authorization"),
-                                 request.headers.get("Range")))
+                                 header.split(" ", 1)[0] if header else None,
+                                 request.headers.get("Range"),
+                                 hmac.compare_digest(header or "", f"token {self.token}")))
 
     # -- signing
     def _sign(self, path: str, date: str, expires: str) -> str:

@@ -1,4 +1,4 @@
-"""Builders for refs test data: refs documents over a zarr folder, and LINDI tars.
+"""Builders of refs documents for tests and the demo notebooks: refs documents over a zarr folder, and LINDI tars.
 
 ``folder_refs`` turns a zarr folder into a refs document whose metadata is inline (JSON objects,
 as LINDI writes them) and whose chunks are ``[url, offset, length]`` ranges into blobs made by
@@ -38,7 +38,8 @@ def folder_refs(
 
 def _padded(doc: dict, size: int) -> bytes:
     raw = json.dumps(doc).encode()
-    assert len(raw) <= size, "test document outgrew its padding"
+    if len(raw) > size:
+        raise ValueError("a LINDI tar document outgrew its padding")
     return raw + b" " * (size - len(raw))
 
 
@@ -68,6 +69,6 @@ def write_lindi_tar(path: Path, refs: dict, blobs: dict[str, bytes]) -> Path:
             tar.addfile(info, io.BytesIO(data))
     with tarfile.open(path) as tar:  # the index must tell the truth
         for entry, member in zip(files, tar.getmembers()):
-            assert (member.name, member.offset, member.offset_data) == (
-                entry["n"], entry["o"], entry["d"]), (member, entry)
+            if (member.name, member.offset, member.offset_data) != (entry["n"], entry["o"], entry["d"]):
+                raise RuntimeError(f"LINDI tar index disagrees with the archive: {member} vs {entry}")
     return path
