@@ -42,7 +42,7 @@ from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from kit.auth import BasicAuth, Credential, Origin, origin_of, redact_url, resolve_http_credential
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
-from kit.io.loop import on_kit_loop
+from kit.io.loop import gather_on_kit_loop, on_kit_loop
 from kit.io.stats import RequestStats
 
 __all__ = ["HttpStore"]
@@ -294,12 +294,7 @@ class HttpStore(Store):
         prototype: BufferPrototype,
         key_ranges: Iterable[tuple[str, ByteRequest | None]],
     ) -> list[Buffer | None]:
-        pairs = list(key_ranges)
-
-        async def _all() -> list[Buffer | None]:
-            return list(await asyncio.gather(*(self._get(k, prototype, r) for k, r in pairs)))
-
-        return await on_kit_loop(_all())
+        return await gather_on_kit_loop(self._get, prototype, key_ranges)
 
     async def exists(self, key: str) -> bool:
         return await on_kit_loop(self._exists(key))

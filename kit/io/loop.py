@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -60,3 +60,17 @@ async def on_kit_loop(coro: Coroutine[Any, Any, T]) -> T:
     if asyncio.get_running_loop() is loop:
         return await coro
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+
+async def gather_on_kit_loop(get: Callable[..., Coroutine[Any, Any, T]],
+                             prototype: Any, key_ranges: Iterable[tuple[str, Any]]) -> list[T]:
+    """``get(key, prototype, range)`` for every pair, concurrently, on the kit loop.
+
+    The shared body of the network stores' ``get_partial_values``.
+    """
+    pairs = list(key_ranges)
+
+    async def _all() -> list[T]:
+        return list(await asyncio.gather(*(get(k, prototype, r) for k, r in pairs)))
+
+    return await on_kit_loop(_all())

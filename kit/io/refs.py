@@ -47,7 +47,7 @@ from kit.io.dandi import DandiAccess
 from kit.io.kitstore import KitStore, is_metadata_key
 from kit.io.lindi_tar import REFS_NAME, TarMember, read_tar_index
 from kit.io.location import Location
-from kit.io.loop import on_kit_loop, run_sync
+from kit.io.loop import gather_on_kit_loop, on_kit_loop, run_sync
 from kit.io.refs_fetch import Coalescer, fsspec_read, http_read, local_path, local_read
 from kit.io.refs_parse import Inline, Ref, RefsDoc, decode_value, parse_refs
 
@@ -170,14 +170,7 @@ class RefsStore(Store):
         self, prototype: BufferPrototype,
         key_ranges: Iterable[tuple[str, ByteRequest | None]],
     ) -> list[Buffer | None]:
-        import asyncio
-
-        pairs = list(key_ranges)
-
-        async def _all() -> list[Buffer | None]:
-            return list(await asyncio.gather(*(self._get(k, prototype, r) for k, r in pairs)))
-
-        return await on_kit_loop(_all())
+        return await gather_on_kit_loop(self._get, prototype, key_ranges)
 
     async def exists(self, key: str) -> bool:
         return key in self._doc.refs
