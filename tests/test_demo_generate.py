@@ -573,3 +573,20 @@ def test_schemas_catch_broken_metadata():
     bad = {"multiscales": [{"axes": [{"name": "x", "type": "space"}], "datasets": []}]}
     assert list(_validator("0.4", "image").iter_errors(bad))
     assert list(_validator("0.5", "image").iter_errors({"ome": {"version": "0.5", **bad}}))
+
+
+def test_without_pyarrow_the_default_tables_skip_parquet(tmp_path, monkeypatch):
+    """A bare install (no parquet extra) still generates the sample; parquet asked by name fails."""
+    import sys
+
+    from kit.demo.generate import write_image
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    path = write_image(tmp_path / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
+                       levels=2, tables=True)
+    listed = json.loads((path / "tables" / ".zattrs").read_text())["tables"]
+    assert "nuclei_features_parquet" not in listed
+    assert "nuclei_features" in listed and "nuclei_centroids_csv" in listed
+    with pytest.raises(ImportError):
+        write_image(tmp_path / "p.zarr", version="0.4", axes="cyx", shape=(2, 64, 64), levels=1,
+                    tables=["nuclei_features_parquet"])

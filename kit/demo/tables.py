@@ -416,6 +416,14 @@ def _is_plate(path: Path) -> bool:
     return "plate" in _ome(dict(group.attrs))
 
 
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _select(path: Path, tables: Sequence[str] | None) -> tuple[list[TableSpec], ImageData | None]:
     if _is_plate(path):
         names = list(PLATE_TABLES if tables is None else tables)
@@ -424,8 +432,11 @@ def _select(path: Path, tables: Sequence[str] | None) -> tuple[list[TableSpec], 
             raise ValueError(f"unknown plate tables {sorted(unknown)}; known: {PLATE_TABLES}")
         return [PLATE_SPEC for _ in names], None
     data = load_image(path)
-    if tables is None:
-        return [t for t in IMAGE_TABLES.values() if data.nuclei is not None or not t.needs_label], data
+    if tables is None:  # all that apply: label tables need nuclei, parquet needs the extra
+        parquet = _has_pyarrow()
+        return [t for t in IMAGE_TABLES.values()
+                if (data.nuclei is not None or not t.needs_label)
+                and (parquet or t.backend != "parquet")], data
     unknown = set(tables) - set(IMAGE_TABLES)
     if unknown:
         raise ValueError(f"unknown tables {sorted(unknown)}; known: {TABLE_NAMES}")
