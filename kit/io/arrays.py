@@ -31,14 +31,19 @@ class CheckedArray:
         except KitError:
             raise
         except Exception as exc:  # noqa: BLE001 - codec errors have no common type
-            raise InvalidData(
-                f"cannot decode the chunk data of {_describe(selection)} "
-                f"({type(exc).__name__}: {str(exc)[:120]}); a chunk is truncated or corrupt",
-                where=self.where,
-            ) from None
+            raise decode_failure(exc, selection, self.where) from None
 
     def __repr__(self) -> str:
         return f"CheckedArray({self.where!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+def decode_failure(exc: Exception, selection: Any, where: str) -> InvalidData:
+    """The kit's error for a chunk read that failed inside zarr's codec pipeline."""
+    return InvalidData(
+        f"cannot decode the chunk data of {_describe(selection)} "
+        f"({type(exc).__name__}: {str(exc)[:120]}); a chunk is truncated or corrupt",
+        where=where,
+    )
 
 
 def _describe(selection: Any) -> str:

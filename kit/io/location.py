@@ -143,8 +143,11 @@ class Location:
 
     async def open_array(self, *, attributes: bool = True) -> zarr.Array:
         """A zarr array built from already-fetched metadata: no probing, no listing."""
-        metadata = await self.array_metadata(attributes=attributes)
-        return zarr.Array(AsyncArray(metadata=metadata, store_path=StorePath(self.store, self.path)))
+        return zarr.Array(self.array_from(await self.array_metadata(attributes=attributes)))
+
+    def array_from(self, metadata: ArrayV2Metadata | ArrayV3Metadata) -> AsyncArray:
+        """The async zarr array at this location with ``metadata`` (no request)."""
+        return AsyncArray(metadata=metadata, store_path=StorePath(self.store, self.path))
 
 
 def _v3_group(doc: dict, where: str) -> GroupDoc:

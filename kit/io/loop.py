@@ -10,6 +10,7 @@ other loop (zarr's own I/O thread, a dask worker thread).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from collections.abc import Callable, Coroutine, Iterable
@@ -25,6 +26,9 @@ _pid: int | None = None
 def kit_loop() -> asyncio.AbstractEventLoop:
     """The kit's loop, started on first use (and again in a forked child process)."""
     global _loop, _pid
+    loop = _loop
+    if loop is not None and _pid == os.getpid() and loop.is_running():
+        return loop  # every store call asks: no lock on the common path
     with _lock:
         if _loop is None or _pid != os.getpid() or not _loop.is_running():
             loop = asyncio.new_event_loop()
@@ -41,8 +45,8 @@ def kit_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-    """Run ``coro`` on the kit loop and wait for its result from synchronous code."""
+def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    """Start ``coro`` on the kit loop from synchronous code; the caller waits on the future."""
     loop = kit_loop()
     try:
         running = asyncio.get_running_loop()
@@ -50,8 +54,13 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         running = None
     if running is loop:
         coro.close()
-        raise RuntimeError("run_sync called from the kit loop itself; await the coroutine instead")
-    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+        raise RuntimeError("a blocking kit call ran on the kit loop itself; await the coroutine")
+    return asyncio.run_coroutine_threadsafe(coro, loop)
+
+
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run ``coro`` on the kit loop and wait for its result from synchronous code."""
+    return submit(coro).result(timeout)
 
 
 async def on_kit_loop(coro: Coroutine[Any, Any, T]) -> T:

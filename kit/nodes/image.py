@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,12 @@ import dask.array as da
 import numpy as np
 import zarr
 from dask.base import tokenize
+from zarr.core.array import AsyncArray
 
 from kit.errors import InvalidMetadata, KitWarning, NotFound
 from kit.io.arrays import CheckedArray
 from kit.ngff import Channel, Multiscale, check_level_array
-from kit.io.loop import run_sync
+from kit.io.boxes import Box, read_boxes
 from kit.nodes.base import Node, load_many
 from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
@@ -83,34 +85,62 @@ class Image(Node):
         return list(await asyncio.gather(*(self.alevel(i) for i in range(len(self.multiscale.datasets)))))
 
     def level(self, index: int = 0) -> Level:
-        """One level's layout, fetching only that level's array metadata."""
-        return run_sync(self.alevel(self._level_index(index)))
+        """One level's layout, fetching only that level's array metadata (once)."""
+        i = self._level_index(index)
+        return self._sync(f"level:{i}", lambda: self._load_level(i))
 
     async def alevel(self, index: int) -> Level:
-        async def load() -> Level:
-            d = self.multiscale.datasets[index]
-            m = await self.location.child(d.path).array_metadata(attributes=False)
-            dims = getattr(m, "dimension_names", None)
-            for w in check_level_array(self.multiscale, index, tuple(m.shape), dims,
-                                       where=self.location.where(d.path)):
-                warnings.warn(w, KitWarning, stacklevel=3)
-            return Level(index, d.path, tuple(m.shape), np.dtype(_numpy_dtype(m)), _chunk_shape(m),
-                         tuple(d.scale), tuple(d.translation))
+        return await self._async(f"level:{index}", lambda: self._load_level(index))
 
-        return await self._async(f"level:{index}", load)
+    async def _load_level(self, index: int) -> Level:
+        d = self.multiscale.datasets[index]
+        location = self.location.child(d.path)
+        m = await location.array_metadata(attributes=False)
+        dims = getattr(m, "dimension_names", None)
+        for w in check_level_array(self.multiscale, index, tuple(m.shape), dims,
+                                   where=location.where()):
+            warnings.warn(w, KitWarning, stacklevel=3)
+        # the array object costs no request now and saves a blocking hop for every read later
+        self._cache[f"array:{index}"] = location.array_from(m)
+        return Level(index, d.path, tuple(m.shape), np.dtype(_numpy_dtype(m)), _chunk_shape(m),
+                     tuple(d.scale), tuple(d.translation))
 
     def level_array(self, level: int = 0) -> zarr.Array:
-        """The zarr array of one level (opened from cached metadata, no extra request)."""
-        path = self.multiscale.datasets[self._level_index(level)].path
-        return self._sync(f"array:{path}", lambda: self.location.child(path).open_array(attributes=False))
+        """The zarr array of one level (built from the level's metadata, no extra request)."""
+        return zarr.Array(self._async_array(self.level(level).index))
 
-    def to_dask(self, level: int = 0) -> da.Array:
-        """A lazy dask array of one level with the array's own chunks."""
+    def _async_array(self, index: int) -> AsyncArray:
+        return self._cache[f"array:{index}"]  # put there by _load_level
+
+    def box(self, level: int, selection: Sequence[Any]) -> Box:
+        """A box of one loaded level for ``kit.io.boxes.read_boxes`` (no request)."""
         lv = self.level(level)
+        return Box.of(self._async_array(lv.index), selection, self.location.where(lv.path))
+
+    def read(self, level: int = 0, selection: Sequence[Any] | None = None) -> np.ndarray:
+        """One level, or a box of it, as numpy: every chunk read at once, decoded in place.
+
+        ``selection`` has one entry per axis: an int, a slice (step 1) or a list of indices
+        (channels). For data that fits in memory this is faster than
+        ``to_dask(level).compute()``, which copies every block once more to assemble them.
+        """
+        lv = self.level(level)
+        box = self.box(lv.index, [slice(None)] * len(lv.shape) if selection is None else selection)
+        return read_boxes([box])[0]
+
+    def to_dask(self, level: int = 0, chunks: Any = None) -> da.Array:
+        """A lazy dask array of one level.
+
+        ``chunks`` defaults to the array's own (inner) chunks, right for slicing and previews;
+        bulk reads of whole levels go faster with bigger blocks (any dask ``chunks`` spec, e.g.
+        ``-1`` for one block, which zarr then fills in place).
+        """
+        lv = self.level(level)
+        blocks = lv.chunks if chunks is None else chunks
         array = CheckedArray(self.level_array(lv.index), self.location.where(lv.path))
         name = "kit-" + tokenize(self.location.store.where(), self.path, lv.path, lv.shape,
-                                 str(lv.dtype), lv.chunks)
-        return da.from_array(array, chunks=lv.chunks, name=name, lock=False, asarray=True,
+                                 str(lv.dtype), lv.chunks, blocks)
+        return da.from_array(array, chunks=blocks, name=name, lock=False, asarray=True,
                              fancy=False, meta=np.empty((0,) * len(lv.shape), dtype=lv.dtype))
 
     def _level_index(self, level: int) -> int:

@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
 
+from kit.io.boxes import Box
 from kit.render.overlay import grid_indices, sample
 from kit.render.plane import Plane, axis_transform, yx_axes
 
@@ -38,24 +38,24 @@ def match_level(label: Label, step: tuple[float, float]) -> int:
 
 @dataclass
 class LabelPart:
-    """A lazy label window and how to sample it onto the output grid."""
+    """The label box to read and how to sample it onto the output grid."""
 
     label: Label
     level: int
-    array: da.Array | None  # None: the label does not overlap the view
+    box: Box | None  # None: the label does not overlap the view
     rows: tuple[np.ndarray, np.ndarray]
     cols: tuple[np.ndarray, np.ndarray]
     out_shape: tuple[int, int]
 
     def finish(self, data: np.ndarray | None) -> np.ndarray:
         """Label value at every output pixel (0 where the label has none)."""
-        if self.array is None or data is None:
+        if self.box is None or data is None:
             return np.zeros(self.out_shape, np.int64)
         return sample(data, self.rows, self.cols)
 
 
 def plan_label(label: Label, plane: Plane, out_shape: tuple[int, int]) -> LabelPart:
-    """Lazy window of ``label`` covering ``plane``, to be sampled on an ``out_shape`` grid."""
+    """The box of ``label`` covering ``plane``, to be sampled on an ``out_shape`` grid."""
     index = match_level(label, plane.step)
     level = label.levels[index]
     axes = label.axes
@@ -88,7 +88,7 @@ def plan_label(label: Label, plane: Plane, out_shape: tuple[int, int]) -> LabelP
             selection.append(min(size - 1, plane.t or 0))
         else:
             selection.append(0)
-    array = label.to_dask(index)[tuple(selection)]
+    box = label.box(index, selection)
     rows = (np.clip(rows[0] - r0, 0, r1 - r0 - 1), rows[1])
     cols = (np.clip(cols[0] - c0, 0, c1 - c0 - 1), cols[1])
-    return LabelPart(label, index, array, rows, cols, out_shape)
+    return LabelPart(label, index, box, rows, cols, out_shape)

@@ -1,8 +1,8 @@
 """``kit.plate_overview``: every well of a plate in one mosaic, fetched concurrently.
 
 Three dependent metadata batches (wells, fields, levels; labels beside them) and one batch of
-chunks for the whole plate, however many wells: the thumbnails of all wells are one dask
-compute. A well the plate lists but the store lacks, or does not list at all, is an empty cell.
+chunks for the whole plate, however many wells: the thumbnails of all wells are one
+``read_boxes``. A well the plate lists but the store lacks, or does not list at all, is an empty cell.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from kit.io.boxes import read_boxes
 from kit.io.loop import run_sync
 from kit.render.color import robust_window
 from kit.render.overlay import LabelStyle
-from kit.render.plane import ChannelSpec, compute_batch, concurrency_of
+from kit.render.plane import ChannelSpec
 from kit.render.preview import ImageJob, LabelSpec, load_metadata, plan_image
 from kit.render.resample import resize_nearest
-from kit.render.progress import DaskProgress, make_progress
+from kit.render.progress import make_progress
 
 if TYPE_CHECKING:
     from kit.nodes import Image, Label, Plate
@@ -123,19 +124,19 @@ def plate_overview(plate: Plate, *, max_size: int = 1024,
                                              labels=label_sets[id(image)],
                                              label_style=label_style, opacity=opacity,
                                              level=level)))
-    arrays, spans = [], []
+    boxes, spans = [], []
     for _, _, job in jobs:
-        a = job.arrays()
-        spans.append((len(arrays), len(arrays) + len(a)))
-        arrays.extend(a)
+        b = job.boxes_to_read()
+        spans.append((len(boxes), len(boxes) + len(b)))
+        boxes.extend(b)
     bar = make_progress(progress, "plate overview")
     try:
-        concurrency = concurrency_of(plate)
-        results = compute_batch(arrays, concurrency=concurrency, callbacks=[DaskProgress(bar)])
+        results = read_boxes(boxes, progress=bar.update)
     finally:
         bar.close()
     per_job = [results[a:b] for a, b in spans]
-    windows = shared_windows([j for _, _, j in jobs], [r[0] for r in per_job])
+    planes = [job.split(res)[0] for (_, _, job), res in zip(jobs, per_job)]
+    windows = shared_windows([job for _, _, job in jobs], planes)
     for well in per_well:
         if well in positions:
             r, c = positions[well]

@@ -1,39 +1,35 @@
-"""Which level, which plane, which channels: a lazy (C, H, W) view of one image level.
+"""Which level, which plane, which channels: the (C, H, W) box of a level to read.
 
-Only the slice shown is ever computed: dask slicing keeps the tasks of the chunks that
-intersect it, and ``compute_batch`` fetches them all at once, one worker per chunk (up to the
-store's concurrency limit), so a preview costs one round trip of chunks, not one per chunk.
+Only the box shown is ever read: ``kit.io.boxes.read_boxes`` fetches the chunks it
+touches, of every box of a preview or a plate at once, so a preview costs one round trip of
+chunks, not one per chunk or per image.
 """
 
 from __future__ import annotations
 
 import math
-from contextlib import ExitStack
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import dask
-import dask.array as da
 import numpy as np
 
 from kit.errors import NotFound
+from kit.io.boxes import Box
 
 if TYPE_CHECKING:
     from kit.nodes import Image, Level
-
-MAX_WORKERS = 64  # the default dask pool has a handful of threads; remote reads want more
 
 ChannelSpec = int | str | Sequence[int | str] | None
 
 
 @dataclass
 class Plane:
-    """A lazy (C, H, W) plane of one level, with the physical grid it lies on."""
+    """The box of one z/t plane of a level, with the physical grid it lies on."""
 
     level: Level
     channels: list[int]   # channel indices into the c axis (``[0]`` when there is none)
-    array: da.Array       # (C, H, W)
+    box: Box              # (C, H, W), or (H, W) for an image without a c axis
     origin: tuple[float, float]  # physical y, x of the top-left corner of pixel (0, 0)
     step: tuple[float, float]    # physical pixel size y, x
     z: int | None = None        # the z index read at this level
@@ -42,7 +38,12 @@ class Plane:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return (int(self.array.shape[-2]), int(self.array.shape[-1]))
+        h, w = self.box.shape[-2:]
+        return (h, w)
+
+    def as_chw(self, data: np.ndarray) -> np.ndarray:
+        """The box's data as (C, H, W), adding the channel axis an image may lack."""
+        return data if data.ndim == 3 else data[None]
 
     @property
     def extent(self) -> tuple[float, float, float, float]:
@@ -110,7 +111,7 @@ def _index(axis: str, value: int | None, size: int, default: int, where: str) ->
 
 def plan_plane(image: Image, level_index: int, *, channels: ChannelSpec = None,
                z: int | None = None, t: int | None = None) -> Plane:
-    """The lazy view of one z/t plane of the chosen channels at ``level_index``.
+    """The box of one z/t plane of the chosen channels at ``level_index``.
 
     ``z`` is an index at full resolution (level 0), mapped through the physical z of the
     chosen level, so the same ``z`` shows the same plane at every level; default: the middle.
@@ -143,34 +144,7 @@ def plan_plane(image: Image, level_index: int, *, channels: ChannelSpec = None,
             selection.append(t_index)
         else:
             selection.append(0)
-    array = image.to_dask(level.index)[tuple(selection)]
-    if "c" not in axes:
-        array = array[None]
+    box = image.box(level.index, selection)
     sy, ty = axis_transform(level, iy)
     sx, tx = axis_transform(level, ix)
-    return Plane(level, chans, array, (ty, tx), (sy, sx), z_index, z_phys, t_index)
-
-
-def chunk_count(arrays: Sequence[da.Array]) -> int:
-    """Chunks the arrays' views intersect: one task (one read) each."""
-    return sum(int(a.npartitions) for a in arrays)
-
-
-def concurrency_of(node: Any, default: int = 32) -> int:
-    """The store's concurrency limit (``KitStore.concurrency``), capped at ``MAX_WORKERS``."""
-    store = getattr(getattr(node, "location", None), "store", None)
-    limit = getattr(store, "concurrency", None) or default
-    return max(1, min(int(limit), MAX_WORKERS))
-
-
-def compute_batch(arrays: Sequence[da.Array], *, concurrency: int = 32,
-                  callbacks: Sequence[Any] = ()) -> list[np.ndarray]:
-    """Compute lazy views together with one thread per chunk, so the reads overlap fully."""
-    if not arrays:
-        return []
-    workers = max(1, min(chunk_count(arrays), concurrency))
-    with ExitStack() as stack:
-        for cb in callbacks:  # dask.callbacks.Callback instances (progress)
-            stack.enter_context(cb)
-        results = dask.compute(*arrays, scheduler="threads", num_workers=workers)
-    return [np.asarray(r) for r in results]
+    return Plane(level, chans, box, (ty, tx), (sy, sx), z_index, z_phys, t_index)

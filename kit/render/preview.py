@@ -1,8 +1,8 @@
 """``kit.preview``: one uint8 RGB picture of a node, reading only the chunks it shows.
 
 The work is split in three so a plate can batch many images: ``load_metadata`` (async, every
-independent document at once), ``plan_image`` (lazy dask views, no I/O) and ``ImageJob.finish``
-(numpy only, after one ``compute_batch`` over all the views).
+independent document at once), ``plan_image`` (the windows to read, no I/O) and
+``ImageJob.finish`` (numpy only, after one ``read_boxes`` over all the boxes).
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
 
 from kit.errors import NotFound
 from kit.io.loop import run_sync
+from kit.io.boxes import Box, read_boxes
 from kit.render.color import default_color, hex_to_rgb, robust_window
 from kit.render.composite import composite, to_uint8
 from kit.render.labelplane import LabelPart, plan_label
 from kit.render.overlay import LabelStyle, colorize, overlay
-from kit.render.plane import (ChannelSpec, Plane, compute_batch, concurrency_of, plan_plane)
+from kit.render.plane import ChannelSpec, Plane, plan_plane
 from kit.render.resample import output_shape, resize, resize_nearest
 
 if TYPE_CHECKING:
@@ -94,13 +94,13 @@ class ImageJob:
     label_style: LabelStyle = "outline"
     opacity: float = 0.5
 
-    def arrays(self) -> list[da.Array]:
-        return [self.plane.array] + [p.array for p in self.labels if p.array is not None]
+    def boxes_to_read(self) -> list[Box]:
+        return [self.plane.box] + [p.box for p in self.labels if p.box is not None]
 
     def split(self, results: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """Separate the computed plane from the computed label windows (order of ``arrays``)."""
-        plane, rest = results[0], list(results[1:])
-        labels = [rest.pop(0) if p.array is not None else None for p in self.labels]
+        """The (C, H, W) plane and the label data, from results in ``boxes_to_read`` order."""
+        plane, rest = self.plane.as_chw(results[0]), list(results[1:])
+        labels = [rest.pop(0) if p.box is not None else None for p in self.labels]
         return plane, labels
 
     def resolved_windows(self, plane: np.ndarray) -> list[tuple[float, float]]:
@@ -123,7 +123,7 @@ def plan_image(image: Image, *, max_size: int = 512, channels: ChannelSpec = Non
                z: int | None = None, t: int | None = None, labels: dict[str, Label] | None = None,
                level: int | None = None, label_style: LabelStyle = "outline",
                opacity: float = 0.5) -> ImageJob:
-    """Lazy plan of an image preview (levels and labels' levels must be loaded)."""
+    """What to read for an image preview and how to draw it (levels must be loaded)."""
     if label_style not in ("outline", "fill"):
         raise ValueError(f"label_style must be 'outline' or 'fill', not {label_style!r}")
     index = image.pick_level(max_size) if level is None else image._level_index(level)
@@ -151,7 +151,7 @@ def render_image(image: Image, *, max_size: int = 512, channels: ChannelSpec = N
     chosen = run_sync(load_metadata(image, labels))
     job = plan_image(image, max_size=max_size, channels=channels, z=z, t=t, labels=chosen,
                      level=level, label_style=label_style, opacity=opacity)
-    results = compute_batch(job.arrays(), concurrency=concurrency_of(image))
+    results = read_boxes(job.boxes_to_read())
     return Rendered(job.finish(results), job.plane, job)
 
 
@@ -161,8 +161,8 @@ def render_label(label: Label, *, max_size: int = 512, z: int | None = None,
     run_sync(label.alevels())
     index = label.pick_level(max_size) if level is None else label._level_index(level)
     plane = plan_plane(label, index, z=z, t=t)
-    (data,) = compute_batch([plane.array], concurrency=concurrency_of(label))
-    color, alpha = colorize(data[0], label.colors)
+    (data,) = read_boxes([plane.box])
+    color, alpha = colorize(plane.as_chw(data)[0], label.colors)
     rgb = resize_nearest(color * alpha[..., None], *output_shape(*plane.shape, *plane.step,
                                                                  max_size))
     return Rendered(to_uint8(rgb), plane)

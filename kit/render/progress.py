@@ -1,14 +1,10 @@
 """Progress for long reads: an ipywidgets bar in a notebook kernel, tqdm in a terminal.
 
-The bar follows the dask tasks of one batched compute (each task one chunk read or one
-small numpy step), so it moves as chunks arrive whatever the number of wells.
+The bar follows the chunk reads of one batched ``read_boxes``, so it moves as chunks arrive
+whatever the number of wells.
 """
 
 from __future__ import annotations
-
-from typing import Any
-
-from dask.callbacks import Callback
 
 
 def in_kernel() -> bool:
@@ -35,7 +31,7 @@ class TqdmProgress(Progress):
     def __init__(self, desc: str):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=1, desc=desc, unit="task", leave=False)
+        self.bar = tqdm(total=1, desc=desc, unit="chunk", leave=False)
 
     def update(self, done: int, total: int) -> None:
         if self.bar.total != max(total, 1):
@@ -73,22 +69,3 @@ def make_progress(enabled: bool, desc: str) -> Progress:
         return WidgetProgress(desc) if in_kernel() else TqdmProgress(desc)
     except ImportError:
         return Progress()
-
-
-class DaskProgress(Callback):
-    """Report finished/total dask tasks of a compute to a ``Progress``."""
-
-    def __init__(self, progress: Progress):
-        super().__init__()
-        self.progress = progress
-
-    def _start_state(self, dsk: Any, state: dict) -> None:
-        self._report(state)
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: dict, worker_id: Any) -> None:
-        self._report(state)
-
-    def _report(self, state: dict) -> None:
-        done = len(state["finished"])
-        total = done + sum(len(state[k]) for k in ("ready", "waiting", "running"))
-        self.progress.update(done, total)

@@ -1,9 +1,9 @@
 """The viewer's one bridge to ``kit.render``: a snapshot of the controls in, PNG bytes out.
 
 ``kit.preview`` takes no contrast limits, so the viewer drives the same pipeline one step lower
-(``load_metadata`` -> ``plan_image`` -> ``compute_batch`` -> ``ImageJob.finish(windows=...)``),
-and reports the windows it used so the contrast sliders can start from them. A ROI is read with
-``Image.read_roi`` and composited with the render layer's own functions. Everything here runs
+(``load_metadata`` -> ``plan_image`` -> ``read_boxes`` -> ``ImageJob.finish(windows=...)``),
+and reports the windows it used so the contrast sliders can start from them. A ROI is read as
+boxes of ``Image.roi_slices`` and composited with the render layer's own functions. Everything here runs
 in a worker thread; nothing touches a widget.
 """
 
@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from kit.io.boxes import Box, read_boxes
 from kit.io.loop import run_sync
 from kit.render.composite import composite, to_uint8
 from kit.render.labelplane import match_level
 from kit.render.overlay import overlay
-from kit.render.plane import compute_batch, concurrency_of, yx_axes
+from kit.render.plane import yx_axes
 from kit.render.png import to_png
 from kit.render.preview import channel_colors, load_metadata, plan_image
 from kit.render.resample import output_shape, resize, resize_nearest
@@ -67,7 +68,7 @@ def render_view(image: Any, req: ViewRequest) -> ViewResult:
     job = plan_image(image, max_size=req.max_size, channels=list(req.channels), z=req.z, t=req.t,
                      labels=chosen, level=req.level, label_style=req.label_style,  # type: ignore[arg-type]
                      opacity=req.opacity)
-    results = compute_batch(job.arrays(), concurrency=concurrency_of(image))
+    results = read_boxes(job.boxes_to_read())
     plane, _ = job.split(results)
     windows = _merge(req.windows, job.resolved_windows(plane))
     rgb = job.finish(results, windows)
@@ -112,37 +113,35 @@ def _plane_index(image: Any, level: Any, axis: str, full_index: int | None,
     return min(max(at_level - start, 0), n - 1)
 
 
+def _roi_box(node: Any, level: int, req: ViewRequest, channels: Any) -> Box:
+    """The ROI's box at ``level``: its y/x range, the viewer's z/t plane, ``channels`` on c."""
+    lv = node.levels[level]
+    sel = node.roi_slices(req.roi, level)
+    pick: list[Any] = []
+    for i, axis in enumerate(node.axes):
+        if axis == "c":
+            pick.append(channels)
+        elif axis in ("z", "t"):
+            start = sel[i].indices(lv.shape[i])[0]
+            pick.append(start + _plane_index(node, lv, axis, req.z if axis == "z" else req.t,
+                                             sel[i]))
+        else:
+            pick.append(sel[i])
+    return node.box(level, pick)
+
+
 def _render_roi(image: Any, req: ViewRequest) -> ViewResult:
     run_sync(load_metadata(image, req.label))
     index = req.level if req.level is not None else _roi_level(image, req.roi, req.max_size)
     lv = image.levels[index]
     axes = image.axes
-    sel = image.roi_slices(req.roi, index)
-    data = image.read_roi(req.roi, index)
-    pick: list[Any] = []
-    for i, axis in enumerate(axes):
-        if axis == "c":
-            pick.append(list(req.channels))
-        elif axis in ("z", "t"):
-            pick.append(_plane_index(image, lv, axis, req.z if axis == "z" else req.t, sel[i]))
-        else:
-            pick.append(slice(None))
-    view = data[tuple(pick)]
-    if "c" not in axes:
-        view = view[None]
-    arrays = [view]
+    boxes = [_roi_box(image, index, req, list(req.channels))]
     label = image.labels[req.label] if req.label else None
     if label is not None:
         iy, ix = yx_axes(axes)
-        li = match_level(label, (lv.scale[iy], lv.scale[ix]))
-        lsel = label.read_roi(req.roi, li)
-        lpick = [(_plane_index(label, label.levels[li], a, req.z if a == "z" else req.t,
-                               label.roi_slices(req.roi, li)[k])
-                  if a in ("z", "t") else (0 if a == "c" else slice(None)))
-                 for k, a in enumerate(label.axes)]
-        arrays.append(lsel[tuple(lpick)])
-    results = compute_batch(arrays, concurrency=concurrency_of(image))
-    planes = results[0]
+        boxes.append(_roi_box(label, match_level(label, (lv.scale[iy], lv.scale[ix])), req, 0))
+    results = read_boxes(boxes)
+    planes = results[0] if "c" in axes else results[0][None]
     auto = [robust_window(p) for p in planes]
     windows = _merge(req.windows, auto)
     colors = channel_colors(image, list(req.channels))

@@ -1,0 +1,205 @@
+"""Many boxes of many zarr arrays, read together: one round trip of chunks for a whole plate.
+
+A preview, a plate overview or a viewer frame needs a few small boxes of many arrays. zarr
+reads one box with at most ``async.concurrency`` (10) chunks in flight, and dask reads one
+chunk per worker thread, so both add round trips once the boxes hold hundreds of chunks.
+``read_boxes`` splits every box at chunk boundaries and starts every chunk read at once on
+the kit loop, where the store's one concurrency limit decides how many are on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from zarr.core.array import AsyncArray
+from zarr.core.buffer import default_buffer_prototype
+
+from kit.errors import KitError
+from kit.io.arrays import decode_failure
+from kit.io.loop import submit
+
+# One axis of a box: an int drops the axis, a slice (step 1) keeps a range, a tuple of ints
+# picks those indices in that order (channels).
+Index = int | slice | tuple[int, ...]
+Progress = Callable[[int, int], None]  # (chunks read, chunks in all)
+_ND = default_buffer_prototype().nd_buffer
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One stored object's share of a box: what to ask zarr for and where the answer goes."""
+
+    selection: tuple[int | slice | np.ndarray, ...]  # zarr orthogonal selection in one object
+    put: tuple[slice | np.ndarray, ...]              # where in the box's result, per kept axis
+
+    @property
+    def in_place(self) -> bool:
+        """True when the destination is a view, so zarr can decode straight into it."""
+        return bool(self.put) and all(isinstance(p, slice) for p in self.put)
+
+
+@dataclass(frozen=True)
+class Box:
+    """A box of one zarr array, split for reading along the array's stored objects.
+
+    ``chunks`` is the shape of one stored object: the chunk, or the shard of a sharded array
+    (zarr then reads the shard's index once and only the inner chunks the box needs).
+    """
+
+    array: AsyncArray
+    selection: tuple[Index, ...]
+    chunks: tuple[int, ...]
+    where: str
+
+    @classmethod
+    def of(cls, array: AsyncArray, selection: Sequence[Any], where: str) -> Box:
+        """A box with every index checked against the array's shape and made non-negative."""
+        shape = tuple(array.shape)
+        if len(selection) != len(shape):
+            raise IndexError(f"{where}: {len(selection)} indices for an array of rank {len(shape)}")
+        return cls(array, tuple(_normalise(s, n, where) for s, n in zip(selection, shape)),
+                   tuple(max(1, int(c)) for c in (array.shards or array.chunks)), where)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        out = []
+        for s in self.selection:
+            if isinstance(s, slice):
+                out.append(s.stop - s.start)
+            elif isinstance(s, tuple):
+                out.append(len(s))
+        return tuple(out)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.array.dtype)
+
+    def pieces(self) -> list[Piece]:
+        per_axis = [_axis_parts(s, c) for s, c in zip(self.selection, self.chunks)]
+        return [Piece(tuple(z for z, _ in combo), tuple(p for _, p in combo if p is not None))
+                for combo in itertools.product(*per_axis)]
+
+
+def _normalise(index: Any, size: int, where: str) -> Index:
+    if isinstance(index, slice):
+        start, stop, step = index.indices(size)
+        if step != 1:
+            raise IndexError(f"{where}: boxes take contiguous ranges, not step {step}")
+        return slice(start, max(start, stop))
+    if isinstance(index, (list, tuple, np.ndarray)):
+        return tuple(_integer(i, size, where) for i in index)
+    return _integer(index, size, where)
+
+
+def _integer(index: Any, size: int, where: str) -> int:
+    i = int(index)
+    j = i + size if i < 0 else i
+    if not 0 <= j < size:
+        raise IndexError(f"{where}: index {i} out of range (size {size})")
+    return j
+
+
+def _axis_parts(index: Index, chunk: int) -> list[tuple[int | slice | np.ndarray, Any]]:
+    """(zarr index, destination) per stored object the index touches (None: axis dropped)."""
+    if isinstance(index, int):
+        return [(index, None)]
+    if isinstance(index, slice):
+        parts, start = [], index.start
+        while start < index.stop:
+            end = min(index.stop, (start // chunk + 1) * chunk)
+            parts.append((slice(start, end), slice(start - index.start, end - index.start)))
+            start = end
+        return parts
+    by_chunk: dict[int, list[tuple[int, int]]] = {}
+    for position, i in enumerate(index):
+        by_chunk.setdefault(i // chunk, []).append((position, i))
+    parts = []
+    for members in by_chunk.values():  # a run of consecutive indices is a slice: zarr's fast path
+        positions, indices = [p for p, _ in members], [i for _, i in members]
+        parts.append((_as_slice(indices) or np.array(indices), _as_slice(positions) or np.array(positions)))
+    return parts
+
+
+def _as_slice(indices: list[int]) -> slice | None:
+    """``indices`` as a slice when they are consecutive and increasing, else None."""
+    if indices == list(range(indices[0], indices[0] + len(indices))):
+        return slice(indices[0], indices[-1] + 1)
+    return None
+
+
+def _place(out: np.ndarray, block: np.ndarray, put: tuple[slice | np.ndarray, ...]) -> None:
+    if sum(isinstance(p, np.ndarray) for p in put) > 1:  # numpy would pair arrays up, not cross
+        put = np.ix_(*(p if isinstance(p, np.ndarray) else np.arange(n)[p]
+                       for p, n in zip(put, out.shape)))
+    out[put] = block
+
+
+class _Batch:
+    """The chunk reads of several boxes, counted as they finish (for a progress bar)."""
+
+    def __init__(self, boxes: Sequence[Box]):
+        self.boxes = list(boxes)
+        self.work = [(k, p) for k, b in enumerate(self.boxes) for p in b.pieces()]
+        self.done = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.work)
+
+    async def run(self) -> list[np.ndarray]:
+        outs = [np.empty(b.shape, b.dtype) for b in self.boxes]
+
+        async def read(k: int, piece: Piece) -> None:
+            box = self.boxes[k]
+            into = _ND.from_numpy_array(outs[k][piece.put]) if piece.in_place else None
+            try:
+                block = await box.array.get_orthogonal_selection(piece.selection, out=into)
+            except KitError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - codec errors have no common type
+                raise decode_failure(exc, piece.selection, box.where) from None
+            if into is None:
+                _place(outs[k], np.asarray(block), piece.put)
+            self.done += 1
+
+        tasks = [asyncio.ensure_future(read(k, p)) for k, p in self.work]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
+        return outs
+
+
+async def aread_boxes(boxes: Sequence[Box]) -> list[np.ndarray]:
+    """Every box as a numpy array; all their chunks are read concurrently."""
+    return await _Batch(boxes).run()
+
+
+def read_boxes(boxes: Sequence[Box], progress: Progress | None = None,
+               interval: float = 0.1) -> list[np.ndarray]:
+    """``aread_boxes`` from synchronous code; ``progress(done, total)`` runs in the caller's
+    thread (where widgets may be touched) every ``interval`` seconds and at the end."""
+    batch = _Batch(boxes)
+    future = submit(batch.run())
+    try:
+        if progress is not None:
+            while not concurrent.futures.wait([future], timeout=interval).done:
+                progress(batch.done, batch.total)
+        results = future.result()
+    except BaseException:
+        future.cancel()
+        raise
+    if progress is not None:
+        progress(batch.done, batch.total)
+    return results
+
+
+__all__ = ["Box", "read_boxes", "aread_boxes"]
