@@ -141,11 +141,22 @@ def test_plate_images_is_4_plus_96_plus_96_requests_in_three_stages(server):
     assert waves(by_stage["plate"]) == 1
     assert_after(by_stage["wells"], by_stage["plate"], "a well was asked before the plate")
     assert_after(by_stage["fields"], by_stage["wells"], "a field was asked before all wells")
-    # the store's one concurrency limit holds: 96 wells are two waves of at most 64
-    assert max_in_flight(server.spans) <= DEFAULT_CONCURRENCY
-    per_stage = math.ceil(WELLS / DEFAULT_CONCURRENCY)
-    assert waves(by_stage["wells"]) == per_stage
-    assert waves(by_stage["fields"]) == per_stage
+    # the default limit is wider than a plate stage: all 96 wells are one wave on the wire
+    assert DEFAULT_CONCURRENCY >= WELLS
+    assert waves(by_stage["wells"]) == waves(by_stage["fields"]) == 1
+    assert waves(server.spans) == 3
+
+
+def test_a_narrower_concurrency_limit_holds_on_the_wire(server):
+    """A store made with ``concurrency=32`` never has more than 32 requests in flight, so a
+    96-well stage takes ceil(96 / 32) = 3 waves."""
+    wide = kit.open(server.url + "plate96.zarr", auth=server.credential).location.store
+    narrow = KitStore(wide.inner, display=wide.display, concurrency=32)
+    server.reset_log()
+    assert len(kit.open(narrow).images()) == WELLS
+    by_stage = stages(server, "/plate96.zarr")
+    assert max_in_flight(server.spans) == 32
+    assert waves(by_stage["wells"]) == waves(by_stage["fields"]) == math.ceil(WELLS / 32)
 
 
 def test_plate_images_is_three_round_trips_as_issued(server, issued):
@@ -175,18 +186,16 @@ def test_plate_overview_is_580_requests_in_five_ordered_stages(server):
     assert_after(by_stage["fields"], by_stage["wells"], "fields before all wells")
     assert_after(by_stage["levels"], by_stage["fields"], "levels before all fields")
     assert_after(by_stage["chunks"], by_stage["levels"], "chunks before all levels")
-    # 3 metadata stages + levels + chunks; each stage as wide as the limit allows (64)
-    assert max_in_flight(server.spans) <= DEFAULT_CONCURRENCY
-    assert waves(by_stage["levels"]) == math.ceil(2 * WELLS / DEFAULT_CONCURRENCY)
-    # 192 chunks on at most 64 reader threads: at least 3 trips. (More when the threads are
-    # slower to start than one latency; see benchmarks/README.md.)
-    assert waves(by_stage["chunks"]) >= math.ceil(2 * WELLS / 64)
+    # 3 metadata stages + levels + chunks, each one wave on the wire: 5 round trips in all
+    assert 2 * WELLS <= DEFAULT_CONCURRENCY
+    assert [waves(by_stage[s]) for s in ("plate", "wells", "fields", "levels", "chunks")] == [
+        1, 1, 1, 1, 1]
+    assert waves(server.spans) == 5
 
 
-def test_plate_overview_metadata_is_four_round_trips_as_issued(server, issued):
-    """Plate, wells, fields and every level document are each asked at once (4 trips); the
-    chunks then take at least ceil(192 / 64) = 3 trips, because the render layer reads them on
-    at most 64 threads (kit.render.plane.MAX_WORKERS), one blocking read per thread."""
+def test_plate_overview_is_five_round_trips_as_issued(server, issued):
+    """Plate, wells, fields and every level document are each asked at once, and then every
+    thumbnail chunk of the plate at once (one ``read_boxes``): 5 dependent trips."""
     server.reset_log()
     plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
     kit.plate_overview(plate, progress=False)
@@ -196,7 +205,8 @@ def test_plate_overview_metadata_is_four_round_trips_as_issued(server, issued):
     assert [waves(by_stage[s]) for s in ("plate", "wells", "fields", "levels")] == [1, 1, 1, 1]
     metadata = [s for k in ("plate", "wells", "fields", "levels") for s in by_stage[k]]
     assert waves(metadata) == 4
-    assert waves(by_stage["chunks"]) >= math.ceil(2 * WELLS / 64)
+    assert waves(by_stage["chunks"]) == 1
+    assert waves(as_issued(server.spans, issued, "/plate96.zarr")) == 5
 
 
 def test_preview_of_a_real_well_image_is_three_round_trips(real_plate):

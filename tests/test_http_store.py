@@ -481,3 +481,20 @@ def test_no_secret_in_any_text(basic_srv: DemoServer, bearer_srv: DemoServer) ->
     blob = "\n".join(texts)
     assert "401" in blob and "403" in blob and "502" in blob and "Connect" in blob
     assert PASSWORD not in blob and TOKEN not in blob
+
+
+def test_proxy_for_honours_no_proxy_and_never_proxies_loopback(monkeypatch):
+    from kit.io.http import proxy_for
+
+    proxy = "http://proxy.example:3128"
+    proxies = {"http": proxy, "https": proxy, "no": "internal.example"}
+    assert proxy_for("https://data.example/plate.zarr/zarr.json", proxies) == proxy
+    assert proxy_for("https://internal.example/plate.zarr", proxies) is None
+    assert proxy_for("http://127.0.0.1:8000/plate.zarr", proxies) is None
+    assert proxy_for("http://localhost:8000/plate.zarr", proxies) is None
+    assert proxy_for("https://data.example/x", {}) is None
+    for name in ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("https_proxy", proxy)
+    assert proxy_for("https://data.example/x") == proxy  # default: the environment, read now
+    assert proxy_for("http://data.example/x") is None

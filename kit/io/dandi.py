@@ -24,7 +24,6 @@ import asyncio
 import hashlib
 import random
 import time
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,6 +34,7 @@ import aiohttp
 from kit.auth import DandiToken, credentials, redact_url
 from kit.auth.credentials import DANDI_INSTANCES
 from kit.errors import AuthenticationError, KitError, NotFound, PermissionDenied, RemoteError
+from kit.io.http import proxy_for
 from kit.io.loop import on_kit_loop
 from kit.io.refs_fetch import http_read
 
@@ -107,15 +107,6 @@ class Presigned:
 
 def _fingerprint(token: str | None) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:16] if token else "-"
-
-
-def _proxy_for(url: str) -> str | None:
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
-        return proxy
-    return None
 
 
 class DandiResolver:
@@ -202,7 +193,7 @@ async def _get_without_redirect(url: str, headers: dict[str, str]) -> tuple[int,
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
                                      trust_env=False, timeout=timeout) as session:
         async with session.get(url, headers=headers, allow_redirects=False,
-                               proxy=_proxy_for(url)) as resp:
+                               proxy=proxy_for(url)) as resp:
             return resp.status, resp.headers.get("Location")
 
 

@@ -34,7 +34,7 @@ from kit.io.loop import on_kit_loop
 
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 256  # a 96-well plate's stage (96-192 documents) fits in one round trip
 
 
 def is_metadata_key(key: str) -> bool:
