@@ -12,6 +12,7 @@ benchmarks/README.md).
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import Counter
@@ -91,11 +92,25 @@ def waves(spans: list[tuple[str, float, float]]) -> int:
     return max(depth, default=0)
 
 
-def stages(srv: TimedServer, root: str) -> dict[str, list[tuple[str, float, float]]]:
+def per_well(spans, root: str) -> dict[str, list[tuple[str, float, float]]]:
+    """Spans below each well (row/column), the plate's own documents left out."""
     out: dict[str, list] = {}
-    for span in srv.spans:
+    for span in spans:
+        parts = span[0][len(root):].strip("/").split("/")
+        if len(parts) > 2:
+            out.setdefault("/".join(parts[:2]), []).append(span)
+    return out
+
+
+def stages_of(spans, root: str) -> dict[str, list[tuple[str, float, float]]]:
+    out: dict[str, list] = {}
+    for span in spans:
         out.setdefault(stage_of(span[0], root), []).append(span)
     return out
+
+
+def stages(srv: TimedServer, root: str) -> dict[str, list[tuple[str, float, float]]]:
+    return stages_of(srv.spans, root)
 
 
 def max_in_flight(spans) -> int:
@@ -171,7 +186,7 @@ def test_plate_images_is_three_round_trips_as_issued(server, issued):
     assert [waves(by_stage[s]) for s in ("plate", "wells", "fields")] == [1, 1, 1]
 
 
-def test_plate_overview_is_580_requests_in_five_ordered_stages(server):
+def test_plate_overview_is_580_requests_in_five_ordered_steps_per_well(server):
     server.reset_log()
     plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
     mosaic = kit.plate_overview(plate, progress=False)
@@ -183,30 +198,62 @@ def test_plate_overview_is_580_requests_in_five_ordered_stages(server):
     assert len(server.requests) == 4 + WELLS + WELLS + 2 * WELLS + 2 * WELLS == 580
     assert max(Counter(r.path for r in server.requests).values()) == 1
     assert_after(by_stage["wells"], by_stage["plate"], "wells before the plate")
-    assert_after(by_stage["fields"], by_stage["wells"], "fields before all wells")
-    assert_after(by_stage["levels"], by_stage["fields"], "levels before all fields")
-    assert_after(by_stage["chunks"], by_stage["levels"], "chunks before all levels")
-    # 3 metadata stages + levels + chunks, each one wave on the wire: 5 round trips in all
+    # no barrier across wells, but each well's own chain is in order
+    chains = per_well(server.spans, "/plate96.zarr")
+    assert len(chains) == WELLS
+    for well, spans in chains.items():
+        steps = {k: [s for s in spans if stage_of(s[0], "/plate96.zarr") == k]
+                 for k in ("wells", "fields", "levels", "chunks")}
+        assert [len(v) for v in steps.values()] == [1, 1, 2, 2], well
+        assert_after(steps["fields"], steps["wells"], f"{well}: field before its well")
+        assert_after(steps["levels"], steps["fields"], f"{well}: level before its field")
+        assert_after(steps["chunks"], steps["levels"], f"{well}: chunk before its levels")
+    # each well's chain on the wire: its document, its field, both levels, both chunks
     assert 2 * WELLS <= DEFAULT_CONCURRENCY
-    assert [waves(by_stage[s]) for s in ("plate", "wells", "fields", "levels", "chunks")] == [
-        1, 1, 1, 1, 1]
-    assert waves(server.spans) == 5
+    assert {well: waves(spans) for well, spans in chains.items()} == {w: 4 for w in chains}
+    assert waves(by_stage["plate"]) == waves(by_stage["wells"]) == 1
 
 
 def test_plate_overview_is_five_round_trips_as_issued(server, issued):
-    """Plate, wells, fields and every level document are each asked at once, and then every
-    thumbnail chunk of the plate at once (one ``read_boxes``): 5 dependent trips."""
+    """Every well at once after the plate, then each well's field, its levels together and its
+    chunks together, each as soon as the previous answer arrived: 1 + 4 dependent trips.
+    (Across wells there is no barrier, so a late well's step may start after an early well's
+    next step answered; the chain length is counted per well.)"""
     server.reset_log()
     plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
     kit.plate_overview(plate, progress=False)
     assert len(server.requests) == 580
-    by_stage = {k: as_issued(v, issued, "/plate96.zarr")
-                for k, v in stages(server, "/plate96.zarr").items()}
-    assert [waves(by_stage[s]) for s in ("plate", "wells", "fields", "levels")] == [1, 1, 1, 1]
-    metadata = [s for k in ("plate", "wells", "fields", "levels") for s in by_stage[k]]
-    assert waves(metadata) == 4
-    assert waves(by_stage["chunks"]) == 1
-    assert waves(as_issued(server.spans, issued, "/plate96.zarr")) == 5
+    spans = as_issued(server.spans, issued, "/plate96.zarr")
+    by_stage = stages_of(spans, "/plate96.zarr")
+    assert waves(by_stage["plate"] + by_stage["wells"]) == 2
+    chains = per_well(spans, "/plate96.zarr")
+    assert len(chains) == WELLS
+    assert {well: waves(s) for well, s in chains.items()} == {w: 4 for w in chains}
+
+
+class SlowWellServer(TimedServer):
+    """Answers one well's document a second late (a slow disk, a cold cache)."""
+
+    SLOW = "/plate96.zarr/A/01/.zattrs"
+
+    async def _respond(self, request):
+        if request.path == self.SLOW:
+            await asyncio.sleep(1.0)
+        return await super()._respond(request)
+
+
+def test_a_slow_well_does_not_hold_up_the_other_wells(plate96):
+    """Per-well chains: every other well is read to its chunks before the slow well answers."""
+    with SlowWellServer(plate96, auth="basic", latency=0.02) as srv:
+        plate = kit.open(srv.url + "plate96.zarr", auth=srv.credential)
+        srv.reset_log()
+        kit.plate_overview(plate, progress=False)
+        slow_answer = next(e for p, _, e in srv.spans if p == SlowWellServer.SLOW)
+        chains = per_well(srv.spans, "/plate96.zarr")
+        others = [s for well, spans in chains.items() if well != "A/01" for s in spans]
+        assert len(others) == 6 * (WELLS - 1)
+        assert max(e for _, _, e in others) < slow_answer
+        assert len(chains["A/01"]) == 6  # and the slow well still gets its thumbnail
 
 
 def test_preview_of_a_real_well_image_is_three_round_trips(real_plate):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import zarr
@@ -94,6 +96,27 @@ def test_plate_with_several_fields(tmp_path):
     assert sorted(plate["A/01"].images) == ["0", "1", "2"]
     oracle = zarr.open_array(path / "A/03/2/1", mode="r")
     np.testing.assert_array_equal(images["A/03/2"].to_dask(1).compute(), oracle[...])
+
+
+def test_amap_wells_runs_per_well_and_skips_missing_wells_with_a_warning(tmp_path):
+    from kit.demo.generate import write_plate
+    from kit.io.loop import run_sync
+
+    path = write_plate(tmp_path / "plate.zarr", rows="AB", columns=("01", "02"), fields=2,
+                       image_kwargs={"shape": (1, 1, 16, 16), "levels": 1})
+    shutil.rmtree(path / "B" / "02")  # listed by the plate, absent from the store
+    plate = kit.open(path)
+
+    async def mean_of_fields(well: str, fields: dict) -> float:
+        return float(np.mean([(await image.aread(0)).mean() for image in fields.values()]))
+
+    with pytest.warns(kit.KitWarning, match="B/02: listed well is missing"):
+        means = run_sync(plate.amap_wells(mean_of_fields))
+    assert sorted(means) == ["A/01", "A/02", "B/01"]
+    for well, value in means.items():
+        oracle = [zarr.open_array(path / well / f / "0", mode="r")[...].mean() for f in "01"]
+        assert value == pytest.approx(float(np.mean(oracle)))
+    assert sorted(plate.wells) == ["A/01", "A/02", "B/01"]  # cached: no second walk
 
 
 @pytest.mark.parametrize("version", ["0.4", "0.5"])

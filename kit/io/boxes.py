@@ -10,7 +10,6 @@ the kit loop, where the store's one concurrency limit decides how many are on th
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from zarr.core.buffer import default_buffer_prototype
 
 from kit.errors import KitError
 from kit.io.arrays import decode_failure
-from kit.io.loop import submit
+from kit.io.loop import run_reporting
 
 # One axis of a box: an int drops the axis, a slice (step 1) keeps a range, a tuple of ints
 # picks those indices in that order (channels).
@@ -183,23 +182,12 @@ async def aread_boxes(boxes: Sequence[Box]) -> list[np.ndarray]:
     return await _Batch(boxes).run()
 
 
-def read_boxes(boxes: Sequence[Box], progress: Progress | None = None,
-               interval: float = 0.1) -> list[np.ndarray]:
+def read_boxes(boxes: Sequence[Box], progress: Progress | None = None) -> list[np.ndarray]:
     """``aread_boxes`` from synchronous code; ``progress(done, total)`` runs in the caller's
-    thread (where widgets may be touched) every ``interval`` seconds and at the end."""
+    thread (where widgets may be touched) while chunks arrive, and at the end."""
     batch = _Batch(boxes)
-    future = submit(batch.run())
-    try:
-        if progress is not None:
-            while not concurrent.futures.wait([future], timeout=interval).done:
-                progress(batch.done, batch.total)
-        results = future.result()
-    except BaseException:
-        future.cancel()
-        raise
-    if progress is not None:
-        progress(batch.done, batch.total)
-    return results
+    report = None if progress is None else (lambda: progress(batch.done, batch.total))
+    return run_reporting(batch.run(), report)
 
 
 __all__ = ["Box", "read_boxes", "aread_boxes"]

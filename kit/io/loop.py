@@ -63,6 +63,24 @@ def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     return submit(coro).result(timeout)
 
 
+def run_reporting(coro: Coroutine[Any, Any, T], report: Callable[[], None] | None,
+                  interval: float = 0.1) -> T:
+    """``run_sync`` that calls ``report()`` in the caller's thread every ``interval`` seconds
+    and once at the end (progress bars: widgets are touched from the thread that owns them)."""
+    future = submit(coro)
+    try:
+        if report is not None:
+            while not concurrent.futures.wait([future], timeout=interval).done:
+                report()
+        result = future.result()
+    except BaseException:
+        future.cancel()
+        raise
+    if report is not None:
+        report()
+    return result
+
+
 async def on_kit_loop(coro: Coroutine[Any, Any, T]) -> T:
     """Await ``coro`` on the kit loop, whichever loop the caller runs on."""
     loop = kit_loop()

@@ -2,17 +2,24 @@
 
 A plate lists its wells and a well lists its fields, so a whole plate is three dependent
 round trips (plate, all wells at once, all images at once) however many wells it has.
+``amap_wells`` goes further for work that continues per well (thumbnails, statistics): each
+well moves on to its own next step as soon as its answer arrives, with no wait for the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import warnings
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from kit.errors import KitWarning, NotFound
 from kit.ngff import Plate as PlateMeta
 from kit.nodes.base import Node, load_many, load_node
 from kit.nodes.image import Image
 from kit.nodes.table import Table, load_tables
+
+T = TypeVar("T")
 
 
 class Well(Node):
@@ -94,6 +101,36 @@ class Plate(Node):
                     for fp, im in images.items()}
 
         return await self._async("images", load)
+
+    async def amap_wells(self, fn: Callable[[str, dict[str, Image]], Awaitable[T]]
+                         ) -> dict[str, T]:
+        """``await fn(well_path, fields)`` for every well, each as soon as its fields are loaded.
+
+        No well waits for another: the chain well -> fields -> ``fn`` runs per well, so the
+        client's work on early answers overlaps the wait for late ones. Missing wells and
+        fields are skipped with a warning, as in ``wells`` and ``images``.
+        """
+        known = self._cache.get("wells")
+
+        async def one(path: str) -> tuple[Well, T] | None:
+            if known is not None:
+                well = known.get(path)
+            else:
+                try:
+                    well = await load_node(self.location.child(path))
+                except NotFound:
+                    return None
+            if not isinstance(well, Well):
+                return None
+            return well, await fn(path, await well.aimages())
+
+        paths = self.well_paths
+        results = await asyncio.gather(*(one(p) for p in paths))
+        found = {p: r for p, r in zip(paths, results) if r is not None}
+        if known is None:
+            _warn_missing(self, paths, found, "well")
+            self._cache["wells"] = {p: well for p, (well, _) in found.items()}
+        return {p: value for p, (_, value) in found.items()}
 
     @property
     def tables(self) -> dict[str, Table]:

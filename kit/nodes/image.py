@@ -22,7 +22,8 @@ from zarr.core.array import AsyncArray
 from kit.errors import InvalidMetadata, KitWarning, NotFound
 from kit.io.arrays import CheckedArray
 from kit.ngff import Channel, Multiscale, check_level_array
-from kit.io.boxes import Box, read_boxes
+from kit.io.boxes import Box, aread_boxes
+from kit.io.loop import run_sync
 from kit.nodes.base import Node, load_many
 from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
@@ -124,9 +125,12 @@ class Image(Node):
         (channels). For data that fits in memory this is faster than
         ``to_dask(level).compute()``, which copies every block once more to assemble them.
         """
-        lv = self.level(level)
+        return run_sync(self.aread(level, selection))
+
+    async def aread(self, level: int = 0, selection: Sequence[Any] | None = None) -> np.ndarray:
+        lv = await self.alevel(self._level_index(level))
         box = self.box(lv.index, [slice(None)] * len(lv.shape) if selection is None else selection)
-        return read_boxes([box])[0]
+        return (await aread_boxes([box]))[0]
 
     def to_dask(self, level: int = 0, chunks: Any = None) -> da.Array:
         """A lazy dask array of one level.

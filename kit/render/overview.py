@@ -1,22 +1,23 @@
 """``kit.plate_overview``: every well of a plate in one mosaic, fetched concurrently.
 
-Three dependent metadata batches (wells, fields, levels; labels beside them) and one batch of
-chunks for the whole plate, however many wells: the thumbnails of all wells are one
-``read_boxes``. A well the plate lists but the store lacks, or does not list at all, is an empty cell.
+Four dependent round trips after the plate (well, fields, levels with labels beside them,
+chunks), however many wells, and no barrier between wells: each well goes on to its next step
+as soon as its own answer arrives (``Plate.amap_wells``), so the client's work on early answers
+overlaps the wait for late ones. Only the contrast windows and the drawing wait for all wells. A well the plate lists but the store lacks, or does not list at all, is an empty cell.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from kit.io.boxes import read_boxes
-from kit.io.loop import run_sync
+from kit.io.boxes import aread_boxes
+from kit.io.loop import run_reporting
 from kit.render.color import robust_window
 from kit.render.overlay import LabelStyle
 from kit.render.plane import ChannelSpec
@@ -67,19 +68,29 @@ def fit(rgb: np.ndarray, tile: int) -> np.ndarray:
     return resize_nearest(rgb, max(1, min(tile, round(h * f))), max(1, min(tile, round(w * f))))
 
 
-async def load_plate(plate: Plate, fields: str, labels: LabelSpec
-                     ) -> tuple[dict[str, list[Image]], dict[int, dict[str, Label]]]:
-    """Fields per well and their levels (and wanted labels), each stage one concurrent batch."""
-    images = await plate.aimages()
-    per_well: dict[str, list[Image]] = {}
-    for key, image in images.items():
-        well, _ = key.rsplit("/", 1)
-        per_well.setdefault(well, []).append(image)
-    if fields == "first":
-        per_well = {w: ims[:1] for w, ims in per_well.items()}
-    chosen = [im for ims in per_well.values() for im in ims]
-    found = await asyncio.gather(*(load_metadata(im, labels) for im in chosen))
-    return per_well, {id(im): labs for im, labs in zip(chosen, found)}
+Planner = Callable[[Any, dict, int], ImageJob]  # (image, its labels, fields in its well)
+Fetched = list[tuple[ImageJob, list[np.ndarray]]]
+
+
+async def fetch_plate(plate: Plate, fields: str, labels: LabelSpec, plan: Planner,
+                      wells_done: list[int]) -> dict[str, Fetched]:
+    """Per well: its fields' metadata, then their plans, then their chunks, each well on its
+    own; ``plan(image, labels, n_fields)`` runs on the kit loop (no I/O); ``wells_done[0]``
+    counts finished wells for a progress bar."""
+    async def well_chain(path: str, images: dict[str, Image]) -> Fetched:
+        chosen = list(images.values())[:1] if fields == "first" else list(images.values())
+
+        async def image_chain(image: Image) -> tuple[ImageJob, list[np.ndarray]]:
+            job = plan(image, await load_metadata(image, labels), len(chosen))
+            return job, await aread_boxes(job.boxes_to_read())
+
+        fetched = list(await asyncio.gather(*(image_chain(im) for im in chosen)))
+        wells_done[0] += 1
+        return fetched
+
+    per_well = await plate.amap_wells(well_chain)
+    wells_done[0] = len(plate.well_paths)  # missing wells are done too: the bar ends full
+    return per_well
 
 
 def shared_windows(jobs: Sequence[ImageJob], planes: Sequence[np.ndarray]
@@ -111,40 +122,34 @@ def plate_overview(plate: Plate, *, max_size: int = 1024,
     """
     if fields not in ("first", "all"):
         raise ValueError(f"fields must be 'first' or 'all', not {fields!r}")
+    if label_style not in ("outline", "fill"):
+        raise ValueError(f"label_style must be 'outline' or 'fill', not {label_style!r}")
     grid = layout(len(plate.rows), len(plate.columns), max_size)
     mosaic = np.empty(grid.shape + (3,), np.uint8)
     mosaic[...] = MISSING_RGB
-    per_well, label_sets = run_sync(load_plate(plate, fields, labels))
     positions = {w.path: (w.row_index, w.column_index) for w in plate.plate.wells}
-    jobs: list[tuple[str, int, ImageJob]] = []
-    for well, images in per_well.items():
-        g, tile = grid.tile_size(len(images))
-        for k, image in enumerate(images):
-            jobs.append((well, k, plan_image(image, max_size=tile, channels=channels, z=z, t=t,
-                                             labels=label_sets[id(image)],
-                                             label_style=label_style, opacity=opacity,
-                                             level=level)))
-    boxes, spans = [], []
-    for _, _, job in jobs:
-        b = job.boxes_to_read()
-        spans.append((len(boxes), len(boxes) + len(b)))
-        boxes.extend(b)
+
+    def plan(image: Image, found: dict[str, Label], n_fields: int) -> ImageJob:
+        return plan_image(image, max_size=grid.tile_size(n_fields)[1], channels=channels, z=z,
+                          t=t, labels=found, label_style=label_style, opacity=opacity,
+                          level=level)
+
+    wells_done = [0]
     bar = make_progress(progress, "plate overview")
     try:
-        results = read_boxes(boxes, progress=bar.update)
+        per_well = run_reporting(fetch_plate(plate, fields, labels, plan, wells_done),
+                                 lambda: bar.update(wells_done[0], len(plate.well_paths)))
     finally:
         bar.close()
-    per_job = [results[a:b] for a, b in spans]
-    planes = [job.split(res)[0] for (_, _, job), res in zip(jobs, per_job)]
-    windows = shared_windows([job for _, _, job in jobs], planes)
-    for well in per_well:
-        if well in positions:
-            r, c = positions[well]
-            y0, x0 = grid.cell_origin(r, c)
+    jobs = [(well, k, job, res) for well, fetched in per_well.items()
+            for k, (job, res) in enumerate(fetched)]
+    planes = [job.split(res)[0] for _, _, job, res in jobs]
+    windows = shared_windows([job for _, _, job, _ in jobs], planes)
+    for well, fetched in per_well.items():
+        if fetched:  # a well without any field stays a missing cell
+            y0, x0 = grid.cell_origin(*positions[well])
             mosaic[y0:y0 + grid.cell, x0:x0 + grid.cell] = BACKGROUND_RGB
-    for (well, k, job), res, win in zip(jobs, per_job, windows):
-        if well not in positions:
-            continue
+    for (well, k, job, res), win in zip(jobs, windows):
         g, tile = grid.tile_size(len(per_well[well]))
         rgb = fit(job.finish(res, win), tile)
         r, c = positions[well]
