@@ -5,6 +5,8 @@ to one metadata round trip."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +192,21 @@ def test_s3_wrong_secret_and_anonymous(s3_plate):
     anon = kit.S3Credentials(anon=True, endpoint_url=server.endpoint)
     with pytest.raises(kit.PermissionDenied, match="private-bucket"):
         kit.open("s3://private-bucket/plate.zarr", auth=anon)
+
+
+def test_s3_sessions_are_closed_at_exit(s3_plate):
+    """s3fs leaves the sessions of asynchronous instances open; the kit closes them at exit, so
+    a script ends without aiohttp's "Unclosed client session" on stderr."""
+    server, _ = s3_plate
+    script = (
+        "import kit\n"
+        f"auth = kit.S3Credentials(key={server.key!r}, secret={server.secret!r},"
+        f" endpoint_url={server.endpoint!r})\n"
+        "plate = kit.open('s3://private-bucket/plate.zarr', auth=auth)\n"
+        "print(len(plate.images()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2"
+    assert "Unclosed" not in done.stderr, done.stderr

@@ -45,6 +45,12 @@ def kit_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def running_kit_loop() -> asyncio.AbstractEventLoop | None:
+    """The kit's loop if it runs in this process, else None; never starts one (exit hooks)."""
+    loop = _loop
+    return loop if loop is not None and _pid == os.getpid() and loop.is_running() else None
+
+
 def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
     """Start ``coro`` on the kit loop from synchronous code; the caller waits on the future."""
     loop = kit_loop()

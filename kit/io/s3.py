@@ -8,7 +8,10 @@ GET, whose XML body names the code: a bad signature or unknown key is an
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import os
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,9 +19,27 @@ from zarr.storage import FsspecStore
 
 from kit.auth import Credential, S3Credentials
 from kit.errors import AuthenticationError, KitError, PermissionDenied
+from kit.io.loop import running_kit_loop
 
 BAD_CREDENTIAL_CODES = ("SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken",
                         "InvalidToken", "TokenRefreshRequired")
+
+
+# s3fs closes no session of an asynchronous instance; these live on the kit loop, closed at exit
+_filesystems: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_sessions() -> None:
+    loop = running_kit_loop()
+    clients = [c for c in (getattr(fs, "_s3creator", None) for fs in list(_filesystems)) if c]
+    if loop is None or not clients:
+        return
+    for client in clients:
+        try:
+            asyncio.run_coroutine_threadsafe(client.__aexit__(None, None, None), loop).result(2)
+        except Exception:  # noqa: BLE001 - interpreter shutdown: best effort
+            pass
 
 
 class S3Store(FsspecStore):
@@ -62,6 +83,7 @@ def s3_store(url: str, auth: Credential | None, storage_options: dict | None) ->
     elif not options and not _aws_credentials_in_env():
         options["anon"] = True
     fs = s3fs.S3FileSystem(asynchronous=True, **options)
+    _filesystems.add(fs)
     parts = urlsplit(url)
     return S3Store(fs, path=f"{parts.netloc}{parts.path}".rstrip("/"), read_only=True)
 
