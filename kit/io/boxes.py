@@ -3,8 +3,9 @@
 A preview, a plate overview or a viewer frame needs a few small boxes of many arrays. zarr
 reads one box with at most ``async.concurrency`` (10) chunks in flight, and dask reads one
 chunk per worker thread, so both add round trips once the boxes hold hundreds of chunks.
-``read_boxes`` splits every box at chunk boundaries and starts every chunk read at once on
-the kit loop, where the store's one concurrency limit decides how many are on the wire.
+``read_boxes`` splits every box where the array's stored objects (chunks, or shards) meet and
+starts every read at once on the kit loop, where the store's one concurrency limit decides how
+many are on the wire.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kit.io.loop import run_reporting
 # One axis of a box: an int drops the axis, a slice (step 1) keeps a range, a tuple of ints
 # picks those indices in that order (channels).
 Index = int | slice | tuple[int, ...]
-Progress = Callable[[int, int], None]  # (chunks read, chunks in all)
+ProgressCallback = Callable[[int, int], None]  # (chunks read, chunks in all)
 _ND = default_buffer_prototype().nd_buffer
 
 
@@ -121,7 +122,8 @@ def _axis_parts(index: Index, chunk: int) -> list[tuple[int | slice | np.ndarray
     parts = []
     for members in by_chunk.values():  # a run of consecutive indices is a slice: zarr's fast path
         positions, indices = [p for p, _ in members], [i for _, i in members]
-        parts.append((_as_slice(indices) or np.array(indices), _as_slice(positions) or np.array(positions)))
+        parts.append((_as_slice(indices) or np.array(indices),
+                      _as_slice(positions) or np.array(positions)))
     return parts
 
 
@@ -182,7 +184,7 @@ async def aread_boxes(boxes: Sequence[Box]) -> list[np.ndarray]:
     return await _Batch(boxes).run()
 
 
-def read_boxes(boxes: Sequence[Box], progress: Progress | None = None) -> list[np.ndarray]:
+def read_boxes(boxes: Sequence[Box], progress: ProgressCallback | None = None) -> list[np.ndarray]:
     """``aread_boxes`` from synchronous code; ``progress(done, total)`` runs in the caller's
     thread (where widgets may be touched) while chunks arrive, and at the end."""
     batch = _Batch(boxes)

@@ -136,8 +136,9 @@ class Image(Node):
         """A lazy dask array of one level.
 
         ``chunks`` defaults to the array's own (inner) chunks, right for slicing and previews;
-        bulk reads of whole levels go faster with bigger blocks (any dask ``chunks`` spec, e.g.
-        ``-1`` for one block, which zarr then fills in place).
+        bulk work goes faster with bigger blocks (any dask ``chunks`` spec: ``(1, 1, -1, -1)``
+        for whole czyx planes, ``-1`` for one block). To get a level as numpy, ``read`` is
+        faster still.
         """
         lv = self.level(level)
         blocks = lv.chunks if chunks is None else chunks

@@ -3,7 +3,8 @@
 Four dependent round trips after the plate (well, fields, levels with labels beside them,
 chunks), however many wells, and no barrier between wells: each well goes on to its next step
 as soon as its own answer arrives (``Plate.amap_wells``), so the client's work on early answers
-overlaps the wait for late ones. Only the contrast windows and the drawing wait for all wells. A well the plate lists but the store lacks, or does not list at all, is an empty cell.
+overlaps the wait for late ones. Only the contrast windows and the drawing wait for all wells.
+A well the plate lists but the store lacks, or does not list at all, is an empty cell.
 """
 
 from __future__ import annotations
