@@ -1,7 +1,7 @@
 """``kit.preview``: one uint8 RGB picture of a node, reading only the chunks it shows.
 
 The work is split in three so a plate can batch many images: ``load_metadata`` (async, every
-independent document at once), ``plan_image`` (the windows to read, no I/O) and
+independent document at once), ``plan_image`` (the boxes to read, no I/O) and
 ``ImageJob.finish`` (numpy only, after one ``read_boxes`` over all the boxes).
 """
 

@@ -3,8 +3,8 @@
 ``kit.preview`` takes no contrast limits, so the viewer drives the same pipeline one step lower
 (``load_metadata`` -> ``plan_image`` -> ``read_boxes`` -> ``ImageJob.finish(windows=...)``),
 and reports the windows it used so the contrast sliders can start from them. A ROI is read as
-boxes of ``Image.roi_slices`` and composited with the render layer's own functions. Everything here runs
-in a worker thread; nothing touches a widget.
+boxes of ``Image.roi_slices`` and composited with the render layer's own functions. Everything
+here runs in a worker thread; nothing touches a widget.
 """
 
 from __future__ import annotations
