@@ -86,6 +86,21 @@ def require_list(ctx: Ctx, value: Any, field: str, *, non_empty: bool = True) ->
     return value
 
 
+def require_str(ctx: Ctx, obj: dict, key: str, field: str) -> str:
+    """``obj[key]``, which the spec says MUST be there and be a string."""
+    value = obj.get(key)
+    if not isinstance(value, str):
+        ctx.error(f"{field}.{key}", "missing or not a string (MUST)")
+    return value
+
+
+def require_member_list(ctx: Ctx, obj: dict, key: str, field: str) -> list:
+    """``obj[key]``, a non-empty list that the spec says MUST be there (``field`` names it)."""
+    if key not in obj:
+        ctx.error(field, "missing (MUST)")
+    return require_list(ctx, obj[key], field)
+
+
 def optional_str(ctx: Ctx, obj: dict, key: str, field: str) -> str | None:
     value = obj.get(key)
     if value is not None and not isinstance(value, str):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._context import Ctx, is_int, optional_str, require_dict, require_list
+from ._context import (Ctx, is_int, optional_str, require_dict, require_list,
+                       require_member_list, require_str)
 from .models import Acquisition, Plate, Well, WellImage, WellRef
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
@@ -38,14 +39,10 @@ def parse_plate(value: Any, ctx: Ctx) -> Plate:
 
 def _names(pl: dict, key: str, ctx: Ctx) -> tuple[str, ...]:
     field = f"plate.{key}"
-    if key not in pl:
-        ctx.error(field, "missing (MUST)")
-    items = require_list(ctx, pl[key], field)
+    items = require_member_list(ctx, pl, key, field)
     names: list[str] = []
     for i, item in enumerate(items):
-        name = require_dict(ctx, item, f"{field}[{i}]").get("name")
-        if not isinstance(name, str):
-            ctx.error(f"{field}[{i}].name", "missing or not a string (MUST)")
+        name = require_str(ctx, require_dict(ctx, item, f"{field}[{i}]"), "name", f"{field}[{i}]")
         if not _ALNUM.match(name):
             ctx.error(f"{field}[{i}].name", f"{name!r} must be alphanumeric")
         if name in names:
@@ -56,16 +53,12 @@ def _names(pl: dict, key: str, ctx: Ctx) -> tuple[str, ...]:
 
 def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
            ) -> tuple[WellRef, ...]:
-    if "wells" not in pl:
-        ctx.error("plate.wells", "missing (MUST)")
-    items = require_list(ctx, pl["wells"], "plate.wells")
+    items = require_member_list(ctx, pl, "wells", "plate.wells")
     wells: list[WellRef] = []
     for i, item in enumerate(items):
         field = f"plate.wells[{i}]"
         w = require_dict(ctx, item, field)
-        path = w.get("path")
-        if not isinstance(path, str):
-            ctx.error(f"{field}.path", "missing or not a string (MUST)")
+        path = require_str(ctx, w, "path", field)
         parts = path.split("/")
         if len(parts) != 2 or not all(_ALNUM.match(p) for p in parts):
             ctx.error(f"{field}.path", f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
@@ -137,16 +130,12 @@ def _acquisitions(pl: dict, ctx: Ctx) -> tuple[Acquisition, ...]:
 
 def parse_well(value: Any, ctx: Ctx) -> Well:
     w = require_dict(ctx, value, "well")
-    if "images" not in w:
-        ctx.error("well.images", "missing (MUST)")
-    items = require_list(ctx, w["images"], "well.images")
+    items = require_member_list(ctx, w, "images", "well.images")
     images: list[WellImage] = []
     for i, item in enumerate(items):
         field = f"well.images[{i}]"
         im = require_dict(ctx, item, field)
-        path = im.get("path")
-        if not isinstance(path, str):
-            ctx.error(f"{field}.path", "missing or not a string (MUST)")
+        path = require_str(ctx, im, "path", field)
         if not _ALNUM.match(path):
             ctx.error(f"{field}.path", f"{path!r} must be alphanumeric")
         if any(other.path == path for other in images):

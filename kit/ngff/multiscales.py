@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._context import (Ctx, check_relative_path, is_number, optional_str, require_dict,
-                       require_list)
+                       require_list, require_str)
 from .models import Axis, Dataset, Multiscale
 
 # Axis order rank: time first, then channel/custom/untyped, then space.
@@ -71,9 +71,7 @@ def _parse_axes(value: Any, ctx: Ctx, field: str) -> tuple[Axis, ...]:
     for i, item in enumerate(items):
         afield = f"{field}[{i}]"
         ax = require_dict(ctx, item, afield)
-        name = ax.get("name")
-        if not isinstance(name, str):
-            ctx.error(f"{afield}.name", "missing or not a string (MUST)")
+        name = require_str(ctx, ax, "name", afield)
         if not name:
             ctx.error(f"{afield}.name", "must not be empty")
         axes.append(Axis(name, optional_str(ctx, ax, "type", afield),
