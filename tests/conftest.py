@@ -10,6 +10,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO.parent / "shared").resolve()
 REAL_PLATE = SHARED / "data" / "20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr"
 SPEC = SHARED / "ngff-spec"
+CREDENTIAL_ENV = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "DANDI_API_KEY",
+                  "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
 
 
 def need(path: Path) -> Path:
@@ -27,3 +29,16 @@ def real_plate() -> Path:
 @pytest.fixture
 def spec_dir() -> Path:
     return need(SPEC)
+
+
+@pytest.fixture
+def no_machine_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """No credential from the environment, netrc or an earlier test may reach a test."""
+    import kit
+
+    for var in CREDENTIAL_ENV:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
+    kit.credentials.clear()
+    yield
+    kit.credentials.clear()

@@ -21,18 +21,9 @@ from kit.auth import (
 )
 from kit.errors import KitError
 
+pytestmark = pytest.mark.usefixtures("no_machine_credentials")
+
 SECRET = "s3cr3t-Zq9"  # every secret below contains this marker, to grep for it
-
-ENV_VARS = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "DANDI_API_KEY",
-            "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No credential may come from the machine running the tests."""
-    for var in ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
 
 
 def all_credentials() -> list:

@@ -22,17 +22,12 @@ from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteEr
 from kit.io.http import HttpStore
 from kit.io.loop import run_sync
 
+pytestmark = pytest.mark.usefixtures("no_machine_credentials")
+
 DATA = bytes(range(256)) * 4  # 1024 bytes
 PASSWORD = "pw-Xq7-not-in-messages"
 TOKEN = "tok-Yr8-not-in-messages"
 FAST = {"backoff": 0.001}  # keep retry tests quick
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
 
 
 @pytest.fixture

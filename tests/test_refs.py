@@ -26,14 +26,9 @@ from kit.io.loop import run_sync
 from kit.io.refs import RefsStore, open_refs
 from kit.demo.refs import folder_refs, write_lindi_tar
 
+pytestmark = pytest.mark.usefixtures("no_machine_credentials")
+
 PROTO = default_buffer_prototype()
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
 
 
 @pytest.fixture(scope="module")

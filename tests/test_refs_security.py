@@ -21,20 +21,12 @@ from kit.errors import InvalidMetadata, KitError, PermissionDenied, UnsupportedV
 from kit.io.loop import run_sync
 from kit.io.refs import RefsStore, open_refs
 
+pytestmark = pytest.mark.usefixtures("no_machine_credentials")
+
 PROTO = default_buffer_prototype()
 ARRAY = {"zarr_format": 2, "shape": [4], "chunks": [4], "dtype": "<i4", "compressor": None,
          "filters": None, "fill_value": 0, "order": "C"}
 DATA = np.arange(4, dtype="<i4").tobytes()
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
-    kit.credentials.clear()
-    yield
-    kit.credentials.clear()
 
 
 @pytest.fixture

@@ -111,10 +111,7 @@ def test_wrong_password_names_url_not_secret(plate_server):
     assert "Wrong-Pa55" not in text and PASSWORD not in text
 
 
-def test_no_credentials_says_how(plate_server, monkeypatch):
-    for name in ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NETRC", "/nonexistent")
+def test_no_credentials_says_how(plate_server, no_machine_credentials):
     with pytest.raises(kit.AuthenticationError) as info:
         kit.open(plate_server.url + PLATE_NAME)
     text = str(info.value)

@@ -26,6 +26,8 @@ from kit.widgets import Browser, LoginWidget
 from kit.widgets import viewer as viewer_module
 from kit.widgets._worker import Worker
 
+pytestmark = pytest.mark.usefixtures("no_machine_credentials")
+
 WAIT = 60.0
 
 
@@ -43,17 +45,6 @@ def data_root(tmp_path_factory) -> Path:
                 plate_tables=True, seed=7)
     write_image(root / "image.zarr", axes="czyx", shape=(2, 3, 64, 64), levels=2)
     return root
-
-
-@pytest.fixture(autouse=True)
-def clean_credentials(monkeypatch, tmp_path):
-    """No credential from the environment, netrc or an earlier test may leak into a test."""
-    for var in ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
-    kit.credentials.clear()
-    yield
-    kit.credentials.clear()
 
 
 @pytest.fixture
