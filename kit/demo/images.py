@@ -132,32 +132,32 @@ def _ellipse_window(n: Nucleus, ny: int, nx: int) -> tuple[slice, slice, np.ndar
     return ys, xs, u * u + v * v
 
 
+def _sections(nuclei: list[Nucleus], windows: list, nz: int):
+    """(nucleus, z, y window, x window, squared radius, f2) for every z plane a nucleus crosses:
+    each nucleus is an ellipsoid whose section at z is its ellipse scaled by sqrt(f2)."""
+    for n, (ys, xs, rho2) in zip(nuclei, windows):
+        for z in range(nz):
+            f2 = 1.0 - ((z - n.zc) / n.hz) ** 2
+            if f2 > 0:
+                yield n, z, ys, xs, rho2 / f2, f2
+
+
 def _paint(nuclei: list[Nucleus], nz: int, ny: int, nx: int):
     """Label images (nuclei, cells) and signal profiles (nuclear, cytoplasmic), shape (z, y, x)."""
     nuc = np.zeros((nz, ny, nx), LABEL_DTYPE)
     prof_n = np.zeros((nz, ny, nx), np.float32)
     prof_c = np.zeros((nz, ny, nx), np.float32)
     windows = [_ellipse_window(n, ny, nx) for n in nuclei]
-    for n, (ys, xs, rho2) in zip(nuclei, windows):
-        for z in range(nz):
-            f2 = 1.0 - ((z - n.zc) / n.hz) ** 2
-            if f2 <= 0:
-                continue
-            r2 = rho2 / f2
-            inside = r2 <= 1.0
-            nuc[z, ys, xs][inside] = n.label
-            prof_n[z, ys, xs][inside] = ((0.55 + 0.45 * np.sqrt(1.0 - r2[inside])) * math.sqrt(f2))
+    for n, z, ys, xs, r2, f2 in _sections(nuclei, windows, nz):
+        inside = r2 <= 1.0
+        nuc[z, ys, xs][inside] = n.label
+        prof_n[z, ys, xs][inside] = ((0.55 + 0.45 * np.sqrt(1.0 - r2[inside])) * math.sqrt(f2))
     cell = nuc.copy()  # a cell owns its nucleus; rings only claim pixels nobody owns yet
-    for n, (ys, xs, rho2) in zip(nuclei, windows):
-        for z in range(nz):
-            f2 = 1.0 - ((z - n.zc) / n.hz) ** 2
-            if f2 <= 0:
-                continue
-            r2 = rho2 / f2
-            ring = (r2 <= CELL_FACTOR**2) & (cell[z, ys, xs] == 0)
-            cell[z, ys, xs][ring] = n.label
-            t = (np.sqrt(r2[ring]) - 1.0) / (CELL_FACTOR - 1.0)
-            prof_c[z, ys, xs][ring] = (1.0 - 0.5 * t) * math.sqrt(f2)
+    for n, z, ys, xs, r2, f2 in _sections(nuclei, windows, nz):
+        ring = (r2 <= CELL_FACTOR**2) & (cell[z, ys, xs] == 0)
+        cell[z, ys, xs][ring] = n.label
+        t = (np.sqrt(r2[ring]) - 1.0) / (CELL_FACTOR - 1.0)
+        prof_c[z, ys, xs][ring] = (1.0 - 0.5 * t) * math.sqrt(f2)
     return nuc, cell, prof_n, prof_c
 
 
