@@ -153,7 +153,8 @@ AUTH = [
 
     1. `auth=` on `kit.open` (this call only);
     2. `kit.login()` (a prompt) or `kit.credentials.register(url, credential)` (this session);
-    3. environment variables `NGFF_KIT_TOKEN`, or `NGFF_KIT_USERNAME` + `NGFF_KIT_PASSWORD`;
+    3. environment variables `NGFF_KIT_TOKEN`, or `NGFF_KIT_USERNAME` + `NGFF_KIT_PASSWORD`,
+       sent only to the servers named in `NGFF_KIT_ORIGINS`;
     4. `~/.netrc` (or the file named by `$NETRC`), a `machine <host>` entry.
 
     A credential belongs to one origin (scheme, host, port): it is never sent to another host,
@@ -205,8 +206,10 @@ AUTH = [
     code("""
     os.environ["NGFF_KIT_USERNAME"] = "student"
     os.environ["NGFF_KIT_PASSWORD"] = server.password
+    os.environ["NGFF_KIT_ORIGINS"] = server.url  # the only server they may be sent to
     print(kit.open(url))
     del os.environ["NGFF_KIT_USERNAME"], os.environ["NGFF_KIT_PASSWORD"]
+    del os.environ["NGFF_KIT_ORIGINS"]
     """),
     md("## 4. A netrc file (`machine <host> login <user> password <password>`)"),
     code("""

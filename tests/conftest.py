@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO.parent / "shared").resolve()
 REAL_PLATE = SHARED / "data" / "20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr"
 SPEC = SHARED / "ngff-spec"
-CREDENTIAL_ENV = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "DANDI_API_KEY",
+CREDENTIAL_ENV = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "NGFF_KIT_ORIGINS",
+                  "DANDI_API_KEY",
                   "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
 
 

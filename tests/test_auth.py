@@ -221,6 +221,7 @@ def test_resolution_chain_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     netrc = write_netrc(tmp_path / "netrc", "machine 127.0.0.1 login nora password netrc-pw\n")
     monkeypatch.setenv("NETRC", str(netrc))
     monkeypatch.setenv("NGFF_KIT_TOKEN", "env-token")
+    monkeypatch.setenv("NGFF_KIT_ORIGINS", "http://127.0.0.1:8123")  # env credentials are bound
     registered, explicit = BasicAuth("reg", "reg-pw"), BearerToken("explicit")
     reg.register(url, registered)
 
@@ -236,6 +237,7 @@ def test_resolution_chain_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 def test_env_basic_auth(monkeypatch: pytest.MonkeyPatch) -> None:
     reg = CredentialRegistry()
+    monkeypatch.setenv("NGFF_KIT_ORIGINS", "https://h")
     monkeypatch.setenv("NGFF_KIT_USERNAME", "ursula")
     assert resolve_http_credential("https://h/", registry=reg) is None  # no password: nothing
     monkeypatch.setenv("NGFF_KIT_PASSWORD", "env-pw")

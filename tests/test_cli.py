@@ -154,7 +154,8 @@ def test_demo_keep_serving_prints_the_login_once(tmp_path):
         assert sum(password in ln for ln in bg.lines) == 1  # shown once, and only there
         assert any("kit.login(" in ln for ln in bg.lines)
         done = open_in_other_process(url, clean_env(NGFF_KIT_USERNAME=m.group(1),
-                                                    NGFF_KIT_PASSWORD=m.group(2)))
+                                                    NGFF_KIT_PASSWORD=m.group(2),
+                                                    NGFF_KIT_ORIGINS=url))
         assert done.returncode == 0, done.stderr
         assert "Plate" in done.stdout
     finally:
@@ -226,12 +227,14 @@ def test_serve_generated_password_reaches_another_process(small_plate):
         assert sum(password in ln for ln in bg.lines) == 1  # printed once
         assert any("NGFF_KIT_USERNAME=student" in ln for ln in bg.lines)
         assert any("kit.login(" in ln for ln in bg.lines)
-        ok = open_in_other_process(url, clean_env(NGFF_KIT_USERNAME="student", NGFF_KIT_PASSWORD=password))
+        ok = open_in_other_process(url, clean_env(NGFF_KIT_USERNAME="student", NGFF_KIT_PASSWORD=password,
+                                                    NGFF_KIT_ORIGINS=url))
         assert ok.returncode == 0, ok.stderr
         assert "Plate ['B/03']" in ok.stdout
         # the CLI against the same server: without and with wrong credentials -> 4
         assert_one_line_error(run("info", url), 4)
-        wrong = run("info", url, env=clean_env(NGFF_KIT_USERNAME="student", NGFF_KIT_PASSWORD="nope"))
+        wrong = run("info", url, env=clean_env(NGFF_KIT_USERNAME="student", NGFF_KIT_PASSWORD="nope",
+                                             NGFF_KIT_ORIGINS=url))
         assert_one_line_error(wrong, 4)
         right = run("info", url, "--user", "student", "--password-env", "PW", env=clean_env(PW=password))
         assert right.returncode == 0 and "well B/03" in right.stdout, right.stderr
@@ -250,7 +253,7 @@ def test_serve_with_token_and_argv_password_warning(small_plate):
         assert not any(token in ln for ln in bg.lines)  # the user's own token is never echoed
         ok = run("info", url, "--token-env", "TOK", env=clean_env(TOK=token))
         assert ok.returncode == 0 and "well B/03" in ok.stdout, ok.stderr
-        via_env = open_in_other_process(url, clean_env(NGFF_KIT_TOKEN=token))
+        via_env = open_in_other_process(url, clean_env(NGFF_KIT_TOKEN=token, NGFF_KIT_ORIGINS=url))
         assert via_env.returncode == 0, via_env.stderr
         argv = run("info", url, "--token", token)
         assert argv.returncode == 0

@@ -116,6 +116,7 @@ def test_no_credentials_says_how(bearer_srv: DemoServer) -> None:
 
 def test_credential_resolved_from_env(bearer_srv: DemoServer, monkeypatch) -> None:
     monkeypatch.setenv("NGFF_KIT_TOKEN", TOKEN)
+    monkeypatch.setenv("NGFF_KIT_ORIGINS", bearer_srv.url)  # env credentials go where named
     store = HttpStore(bearer_srv.url)
     assert store.credential == BearerToken(TOKEN)
     assert get(store, "data.bin") == DATA
@@ -438,6 +439,7 @@ def test_zarr_open_array_matches_local(tmp_path: Path, zarr_format: int) -> None
 def test_env_credential_stays_on_its_origin(bearer_srv: DemoServer, root: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NGFF_KIT_TOKEN", TOKEN)
+    monkeypatch.setenv("NGFF_KIT_ORIGINS", bearer_srv.url)
     with DemoServer(root) as other:
         bearer_srv.redirect_to(other.url)
         assert get(HttpStore(bearer_srv.url), "data.bin") == DATA

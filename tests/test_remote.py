@@ -121,6 +121,7 @@ def test_no_credentials_says_how(plate_server, no_machine_credentials):
 def test_env_credentials(plate_server, monkeypatch):
     monkeypatch.setenv("NGFF_KIT_USERNAME", "alice")
     monkeypatch.setenv("NGFF_KIT_PASSWORD", PASSWORD)
+    monkeypatch.setenv("NGFF_KIT_ORIGINS", plate_server.url)
     assert isinstance(kit.open(plate_server.url + PLATE_NAME), kit.Plate)
 
 

@@ -1,6 +1,9 @@
-"""Credentials: types, the per-origin registry, the resolution chain and URL redaction.
+"""Credentials: types, the per-origin registry, the one credential policy and redaction.
 
 The bottom layer of the kit: it imports nothing from the kit but ``kit.errors``.
+``resolve(url, explicit=..., scope=...)`` decides what every request gets; ``redact`` is the
+only form in which a URL (or a text quoting one) is shown; ``kit.auth.env`` names every
+environment variable the kit reads.
 """
 
 from kit.auth.credentials import (
@@ -12,20 +15,24 @@ from kit.auth.credentials import (
     S3Credentials,
 )
 from kit.auth.origin import Origin, origin_of, redact_url
+from kit.auth.redact import redact
 from kit.auth.registry import CredentialRegistry, credentials
-from kit.auth.resolve import resolve_http_credential
+from kit.auth.resolve import Scope, resolve, resolve_http_credential
 
 __all__ = [
-    "Origin",
-    "origin_of",
-    "redact_url",
-    "Credential",
     "BasicAuth",
     "BearerToken",
-    "Headers",
-    "S3Credentials",
-    "DandiToken",
+    "Credential",
     "CredentialRegistry",
+    "DandiToken",
+    "Headers",
+    "Origin",
+    "S3Credentials",
+    "Scope",
     "credentials",
+    "origin_of",
+    "redact",
+    "redact_url",
+    "resolve",
     "resolve_http_credential",
 ]

@@ -8,21 +8,21 @@ notebook cell output, a log line or an exception message without leaking.
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+from kit.auth.env import DANDI_KEY_VARIABLES, dandi_key
 from kit.auth.origin import Origin, origin_of
 
 __all__ = [
-    "Credential",
+    "DANDI_INSTANCES",
     "BasicAuth",
     "BearerToken",
+    "Credential",
+    "DandiToken",
     "Headers",
     "S3Credentials",
-    "DandiToken",
-    "DANDI_INSTANCES",
 ]
 
 HIDDEN = "<hidden>"
@@ -177,56 +177,66 @@ class S3Credentials(Credential):
 
 #: Known DANDI instances: name -> (API base URL, env variables for the token, in order).
 DANDI_INSTANCES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "dandi": ("https://api.dandiarchive.org/api", ("DANDI_API_KEY",)),
-    "sandbox": (
-        "https://api.sandbox.dandiarchive.org/api",
-        ("DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY"),
-    ),
+    "dandi": ("https://api.dandiarchive.org/api", DANDI_KEY_VARIABLES["dandi"]),
+    "sandbox": ("https://api.sandbox.dandiarchive.org/api", DANDI_KEY_VARIABLES["sandbox"]),
 }
 
 
-@dataclass(frozen=True, repr=False)
+def _dandi_instance(instance: str) -> str:
+    """A known instance name, or a validated API base URL ending in ``/api``."""
+    instance = instance.strip()
+    if instance.lower() in DANDI_INSTANCES:
+        return instance.lower()
+    if "://" not in instance:
+        known = ", ".join(repr(n) for n in DANDI_INSTANCES)
+        raise ValueError(
+            f"unknown DANDI instance {instance!r}: use {known} or an API URL ending in /api")
+    instance = instance.rstrip("/")
+    if not instance.endswith("/api"):
+        raise ValueError(
+            f"DANDI instance URL must be the API base ending in /api, got {instance!r}")
+    origin_of(instance)  # validates scheme and host
+    for name, (url, _) in DANDI_INSTANCES.items():
+        if url == instance:
+            return name
+    return instance
+
+
+@dataclass(frozen=True, repr=False, init=False)
 class DandiToken(Credential):
     """A DANDI API key for one instance (a known name or a base API URL ending in ``/api``).
 
-    Without ``token``, a known instance reads its env variable (``dandi``: DANDI_API_KEY;
-    ``sandbox``: DANDI_SANDBOX_API_KEY, then the legacy DANDI_STAGING_API_KEY). A custom API URL
-    never falls back to those variables: a key is only ever sent to its own archive.
+    Without a key, a known instance reads its env variable when the key is used (``dandi``:
+    DANDI_API_KEY; ``sandbox``: DANDI_SANDBOX_API_KEY, then the legacy DANDI_STAGING_API_KEY),
+    so a token made before the variable was set, or unpickled in a worker, sees it. A custom API
+    URL never falls back to those variables: a key is only ever sent to its own archive.
     """
 
     kind: ClassVar[str] = "DandiToken"
-    token: str | None = _secret(default=None)
+    given: str | None = _secret(default=None)  # the explicit key; None reads the environment
     instance: str = "dandi"
 
-    def __post_init__(self) -> None:
-        instance = self.instance.strip()
-        if instance.lower() in DANDI_INSTANCES:
-            instance = instance.lower()
-        elif "://" in instance:
-            instance = instance.rstrip("/")
-            if not instance.endswith("/api"):
-                raise ValueError(
-                    f"DANDI instance URL must be the API base ending in /api, got {instance!r}"
-                )
-            origin_of(instance)  # validates scheme and host
-            for name, (url, _) in DANDI_INSTANCES.items():
-                if url == instance:
-                    instance = name
-        else:
-            known = ", ".join(repr(n) for n in DANDI_INSTANCES)
-            raise ValueError(
-                f"unknown DANDI instance {instance!r}: use {known} or an API URL ending in /api"
-            )
-        object.__setattr__(self, "instance", instance)
-        token = self.token
-        if token is None and instance in DANDI_INSTANCES:
-            for var in DANDI_INSTANCES[instance][1]:
-                if os.environ.get(var):
-                    token = os.environ[var]
-                    break
+    def __init__(self, token: str | None = None, instance: str = "dandi") -> None:
         if token is not None:
             _check_header_value(token, "DandiToken token")
-        object.__setattr__(self, "token", token or None)
+        object.__setattr__(self, "given", token or None)
+        object.__setattr__(self, "instance", _dandi_instance(instance))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.given, self.instance))
+
+    @property
+    def token(self) -> str | None:
+        """The key: the one given, else (known instances) the environment's, read now."""
+        if self.given is not None:
+            return self.given
+        key = dandi_key(self.instance) if self.instance in DANDI_INSTANCES else None
+        if key is not None:
+            _check_header_value(key, "DandiToken token")
+        return key
+
+    def _public_parts(self) -> list[tuple[str, Any]]:
+        return [("token", _Hidden() if self.token else None), ("instance", self.instance)]
 
     @property
     def api_url(self) -> str:
@@ -242,4 +252,5 @@ class DandiToken(Credential):
 
     def http_headers(self) -> dict[str, str]:
         """``Authorization: token <key>``, or nothing for anonymous access."""
-        return {"Authorization": f"token {self.token}"} if self.token else {}
+        token = self.token
+        return {"Authorization": f"token {token}"} if token else {}

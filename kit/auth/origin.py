@@ -1,45 +1,23 @@
-"""Origins and URL redaction.
+"""Origins: what a credential is bound to.
 
 Credentials belong to an origin (scheme, host, port), as in browsers: they are sent there and
-nowhere else. ``redact_url`` is the only form of a URL that may appear in a repr, a log line or an
-exception message, because presigned URLs and userinfo carry secrets.
+nowhere else. ``redact_url`` is the old name of ``kit.auth.redact`` (kept for callers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from kit.auth.redact import SENSITIVE_NAME_PARTS, redact
 from kit.errors import KitError
 
-__all__ = ["Origin", "origin_of", "redact_url", "SENSITIVE_QUERY_PARAMS"]
+__all__ = ["SENSITIVE_NAME_PARTS", "Origin", "origin_of", "redact_url"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
-#: Query parameters whose values are secrets (compared case-insensitively).
-SENSITIVE_QUERY_PARAMS = frozenset(
-    {
-        "x-amz-signature",
-        "x-amz-credential",
-        "x-amz-security-token",
-        "x-goog-signature",
-        "x-goog-credential",
-        "signature",
-        "sig",
-        "token",
-        "access_token",
-        "id_token",
-        "refresh_token",
-        "key",
-        "api_key",
-        "apikey",
-        "password",
-        "secret",
-        "client_secret",
-        "policy",
-        "key-pair-id",
-    }
-)
+#: Compatibility alias: one redaction function for URLs and texts.
+redact_url = redact
 
 
 @dataclass(frozen=True)
@@ -66,31 +44,18 @@ def origin_of(url: str | Origin) -> Origin:
     """The origin of ``url``; raises ``KitError`` when it has no scheme or host."""
     if isinstance(url, Origin):
         return url
+    text = str(url).strip()
     try:
-        parts = urlsplit(str(url).strip())
+        parts = urlsplit(text)
         port = parts.port
-    except ValueError as exc:  # e.g. a non-numeric port
-        raise KitError(f"not a valid URL ({exc})", where=redact_url(str(url))) from None
+    except ValueError:  # a non-numeric port, broken brackets; the parser's text may quote it
+        port, parts = None, None
+    if parts is None:
+        if "@" in text.partition("://")[2]:
+            raise KitError("the user name or password in this URL contains an unescaped '/', "
+                           "'?', '#' or '@': percent-encode it, or better pass "
+                           "auth=kit.BasicAuth(username, password)", where=redact(text))
+        raise KitError("not a valid URL (bad port or brackets)", where=redact(text))
     if not parts.scheme or not parts.hostname:
-        raise KitError("not a URL with a scheme and a host", where=redact_url(str(url)))
+        raise KitError("not a URL with a scheme and a host", where=redact(text))
     return Origin(parts.scheme, parts.hostname, port)
-
-
-def _redact_query(query: str) -> str:
-    out = []
-    for item in query.split("&"):
-        name, sep, _value = item.partition("=")
-        if sep and name.lower() in SENSITIVE_QUERY_PARAMS:
-            item = f"{name}=***"
-        out.append(item)
-    return "&".join(out)
-
-
-def redact_url(url: str) -> str:
-    """``url`` without userinfo and with the values of secret query parameters replaced by ***."""
-    try:
-        parts = urlsplit(str(url))
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, _redact_query(parts.query), parts.fragment))

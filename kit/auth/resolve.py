@@ -1,80 +1,179 @@
-"""Which credential an HTTP request gets.
+"""The credential policy: which credential (if any) one request gets, decided here only.
 
-The chain, first match wins:
+``resolve(url, explicit=..., scope=...)`` answers for every kind of request the kit makes:
 
-1. the explicit ``auth=`` argument of the call;
-2. the session registry (``kit.credentials``, filled by ``kit.login()`` or ``register``), exact
-   origin match;
-3. environment variables: ``NGFF_KIT_TOKEN`` (a bearer token), else ``NGFF_KIT_USERNAME`` together
-   with ``NGFF_KIT_PASSWORD`` (HTTP Basic);
-4. the netrc file (``$NETRC``, else ``~/.netrc``): a ``machine <host>`` entry's login and password
-   as HTTP Basic. The catch-all ``default`` entry is ignored, so netrc never hands a password to
-   a host it does not name.
+``Scope.ROOT`` and ``Scope.REFS_DOCUMENT`` (the URL ``kit.open`` was given, a refs document),
+first match wins:
 
-Whatever is found is bound by the caller to the origin being opened, and to nothing else: env and
-netrc credentials do not follow redirects or references to other hosts.
+1. ``explicit``: the ``auth=`` argument of the call;
+2. userinfo written in the URL itself (``https://user:password@host/``), that host's own;
+3. the session registry (``kit.credentials``, filled by ``kit.login()`` or ``register``),
+   exact origin match;
+4. environment variables, only for a URL under an origin or prefix named in
+   ``NGFF_KIT_ORIGINS``: ``NGFF_KIT_TOKEN`` (bearer), else ``NGFF_KIT_USERNAME`` with
+   ``NGFF_KIT_PASSWORD`` (Basic). Without ``NGFF_KIT_ORIGINS`` they are sent nowhere;
+5. the netrc file: a ``machine <host>`` entry (the catch-all ``default`` entry never counts).
+
+Steps 2-5 are for http(s) only. ``Scope.REFS_TARGET`` (a byte range a refs document points
+at): the document's credential (``explicit``) on the document's own origin (``document``);
+elsewhere only userinfo in the target URL or an exact registration that is not a DANDI key;
+never env or netrc, which a refs file could otherwise aim at any host. ``Scope.DANDI_API``:
+a ``DandiToken`` for the instance whose API base ``url`` is under (given, else registered for
+it, else its env key). ``Scope.S3``: the given ``S3Credentials``, else None when the AWS chain
+is configured in the environment (botocore decides), else anonymous.
+
+Whatever is found is bound by the caller to the origin of ``url`` and to nothing else: no
+credential follows a redirect or a reference to another origin.
 """
 
 from __future__ import annotations
 
-import netrc
-import os
-from pathlib import Path
+from enum import Enum
+from urllib.parse import unquote, urlsplit
 
-from kit.auth.credentials import BasicAuth, BearerToken, Credential
-from kit.auth.origin import origin_of
+from kit.auth.credentials import (
+    BasicAuth,
+    BearerToken,
+    Credential,
+    DandiToken,
+    S3Credentials,
+)
+from kit.auth.env import (
+    aws_chain_configured,
+    env_basic,
+    env_token,
+    is_bound,
+    netrc_entry,
+)
+from kit.auth.origin import Origin, origin_of
 from kit.auth.registry import CredentialRegistry, credentials
+from kit.errors import KitError
 
-__all__ = [
-    "resolve_http_credential",
-    "ENV_TOKEN",
-    "ENV_USERNAME",
-    "ENV_PASSWORD",
-]
-
-ENV_TOKEN = "NGFF_KIT_TOKEN"
-ENV_USERNAME = "NGFF_KIT_USERNAME"
-ENV_PASSWORD = "NGFF_KIT_PASSWORD"
+__all__ = ["Scope", "resolve", "resolve_http_credential", "userinfo_credential"]
 
 
-def _from_env() -> Credential | None:
-    token = os.environ.get(ENV_TOKEN)
-    if token:
-        return BearerToken(token)
-    user, password = os.environ.get(ENV_USERNAME), os.environ.get(ENV_PASSWORD)
-    if user and password is not None:
-        return BasicAuth(user, password)
-    return None
+class Scope(Enum):
+    """The kinds of request the kit makes; each has its own rule in ``resolve``."""
+
+    ROOT = "opened root"
+    REFS_DOCUMENT = "refs document"
+    REFS_TARGET = "refs target"
+    DANDI_API = "DANDI API"
+    S3 = "S3"
 
 
-def _netrc_path() -> Path | None:
-    env = os.environ.get("NETRC")
-    if env:
-        return Path(env).expanduser()
+def userinfo_credential(url: str) -> BasicAuth | None:
+    """``user:password@`` written in ``url`` as a ``BasicAuth`` (None without, or if unusable)."""
     try:
-        return Path.home() / ".netrc"
-    except RuntimeError:  # no home directory
+        parts = urlsplit(url.strip())
+        if parts.username is None:
+            return None
+        return BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    except (TypeError, ValueError):  # messages of the credential types never echo values
         return None
+
+
+def _from_env(url: str) -> Credential | None:
+    token, basic = env_token(), env_basic()
+    if token is None and basic is None:
+        return None
+    if not is_bound(url):
+        return None
+    return BearerToken(token) if token else BasicAuth(*basic)  # type: ignore[misc]
 
 
 def _from_netrc(host: str) -> Credential | None:
-    path = _netrc_path()
-    if path is None or not path.is_file():
-        return None
-    try:
-        entries = netrc.netrc(os.fspath(path)).hosts
-    except (netrc.NetrcParseError, OSError, UnicodeDecodeError):
-        return None  # an unreadable netrc is no credential (the error text may quote it)
-    entry = entries.get(host)
+    entry = netrc_entry(host)
     if entry is None:
         return None
-    login, _account, password = entry
-    if not password:
-        return None
     try:
-        return BasicAuth(login or "", password)
+        return BasicAuth(*entry)
     except (TypeError, ValueError):
         return None
+
+
+def _http_origin(url: str) -> Origin | None:
+    try:
+        origin = origin_of(url)
+    except KitError:
+        return None
+    return origin if origin.scheme in ("http", "https") else None
+
+
+def _chain(url: str, explicit: Credential | None, registry: CredentialRegistry) -> Credential | None:
+    if explicit is not None:
+        return explicit
+    origin = _http_origin(url)
+    found = (userinfo_credential(url) if origin else None) or registry.lookup(url)
+    if found is not None or origin is None:
+        return found
+    return _from_env(url) or _from_netrc(origin.host)
+
+
+def _refs_target(url: str, explicit: Credential | None, document: str | Origin | None,
+                 registry: CredentialRegistry) -> Credential | None:
+    try:
+        origin = origin_of(url)
+    except KitError:
+        return None
+    if document is not None and origin == origin_of(document):
+        return explicit or userinfo_credential(url)
+    registered = registry.lookup(url)
+    if isinstance(registered, DandiToken):
+        registered = None
+    return registered or userinfo_credential(url)
+
+
+def _under(url: str, base: str) -> bool:
+    return url == base or url.startswith(base.rstrip("/") + "/")
+
+
+def _dandi(url: str, explicit: Credential | None, registry: CredentialRegistry) -> DandiToken | None:
+    if explicit is not None and not isinstance(explicit, DandiToken):
+        raise TypeError(f"a DANDI API takes kit.DandiToken, not {type(explicit).__name__}")
+    if explicit is not None and explicit.token and _under(url, explicit.api_url):
+        return explicit
+    registered = registry.lookup(url)
+    if isinstance(registered, DandiToken) and registered.token and _under(url, registered.api_url):
+        return registered
+    for name in ("dandi", "sandbox"):
+        known = DandiToken(None, instance=name)
+        if _under(url, known.api_url):
+            return known if known.token else None
+    return None
+
+
+def _s3(explicit: Credential | None) -> S3Credentials | None:
+    if explicit is not None:
+        if not isinstance(explicit, S3Credentials):
+            raise KitError(f"s3:// takes kit.S3Credentials, not {type(explicit).__name__}")
+        return explicit
+    return None if aws_chain_configured() else S3Credentials(anon=True)
+
+
+def resolve(
+    url: str,
+    *,
+    explicit: Credential | None = None,
+    scope: Scope = Scope.ROOT,
+    document: str | Origin | None = None,
+    registry: CredentialRegistry = credentials,
+) -> Credential | None:
+    """The credential a request to ``url`` in ``scope`` gets, by the rules above, or None.
+
+    ``document`` is the refs document's URL or origin (``Scope.REFS_TARGET`` only).
+    """
+    if explicit is not None and not isinstance(explicit, Credential):
+        raise TypeError(f"auth= must be a kit credential, got {type(explicit).__name__}")
+    if scope in (Scope.ROOT, Scope.REFS_DOCUMENT):
+        return _chain(url, explicit, registry)
+    if scope is Scope.REFS_TARGET:
+        return _refs_target(url, explicit, document, registry)
+    if scope is Scope.DANDI_API:
+        return _dandi(url, explicit, registry)
+    if scope is Scope.S3:
+        return _s3(explicit)
+    raise TypeError(f"scope must be a kit.auth.Scope, not {scope!r}")
 
 
 def resolve_http_credential(
@@ -83,15 +182,5 @@ def resolve_http_credential(
     *,
     registry: CredentialRegistry = credentials,
 ) -> Credential | None:
-    """The credential for an HTTP(S) ``url`` by the chain above, or None."""
-    if explicit is not None:
-        if not isinstance(explicit, Credential):
-            raise TypeError(f"auth= must be a kit credential, got {type(explicit).__name__}")
-        return explicit
-    found = registry.lookup(url)
-    if found is not None:
-        return found
-    origin = origin_of(url)
-    if origin.scheme not in ("http", "https"):
-        return None
-    return _from_env() or _from_netrc(origin.host)
+    """Compatibility alias: ``resolve(url, explicit=explicit, scope=Scope.ROOT)``."""
+    return resolve(url, explicit=explicit, scope=Scope.ROOT, registry=registry)

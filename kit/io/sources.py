@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
-from kit.auth import Credential, redact_url, resolve_http_credential
-from kit.errors import KitError, NotFound
+from kit.auth import Credential, Scope, origin_of, redact, resolve
+from kit.errors import KitError, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
 
@@ -50,7 +50,7 @@ def open_location(
         return _refs_location(source, auth=auth, storage_options=storage_options)
     scheme = urlsplit(source).scheme.lower()
     if scheme in ("http", "https"):
-        return _http_location(source, auth)
+        return _http_location(source, auth, storage_options)
     if scheme in ("s3", "s3a"):
         return _s3_location(source, auth, storage_options)
     if scheme == "file":
@@ -78,12 +78,20 @@ def _local_location(path: str) -> Location:
     return Location(KitStore(LocalStore(p.resolve(), read_only=True), display=str(p)))
 
 
-def _http_location(url: str, auth: Credential | None) -> Location:
+def _http_location(url: str, auth: Credential | None, storage_options: dict | None) -> Location:
     from kit.io.http import HttpStore
 
-    credential = resolve_http_credential(url, auth)
+    if storage_options:
+        names = ", ".join(sorted(map(repr, storage_options)))
+        raise KitError(
+            f"storage_options ({names}) do not apply to an http(s) URL (they are for s3:// "
+            "and other fsspec protocols, and refs documents): give headers with "
+            "auth=kit.Headers({...}) and credentials with auth=kit.BasicAuth(...) or "
+            "kit.BearerToken(...)", where=redact(url))
+    origin_of(url)  # a malformed URL is a KitError here, before any store is made
+    credential = resolve(url, explicit=auth, scope=Scope.ROOT)  # the one decision for this root
     store = HttpStore(url, credential=credential)
-    return Location(KitStore(store, display=redact_url(url)))
+    return Location(KitStore(store, display=redact(url)))
 
 
 def _s3_location(url: str, auth: Credential | None, storage_options: dict | None) -> Location:
@@ -94,11 +102,32 @@ def _s3_location(url: str, auth: Credential | None, storage_options: dict | None
 
 
 def _fsspec_location(url: str, storage_options: dict | None) -> Location:
+    """Any other protocol through fsspec; whatever it raises becomes a KitError naming ``url``."""
+    where = redact(url)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        parts.port  # noqa: B018 - a bad authority: the parser's message would quote it
+    except ValueError:
+        origin_of(url)  # raises the kit's message (an unescaped password, a bad port)
+        raise KitError("not a valid URL", where=where) from None
     try:
         store = FsspecStore.from_url(url, storage_options=storage_options, read_only=True)
+    except KitError:
+        raise
     except (ImportError, ValueError) as exc:
-        raise KitError(f"cannot open with fsspec: {exc}", where=redact_url(url)) from None
-    return Location(KitStore(store, display=redact_url(url)))
+        if "Protocol not known" in str(exc):
+            raise KitError(f"unknown URL scheme {scheme!r}: the kit opens paths, http(s)://, "
+                           "s3:// and the protocols of installed fsspec backends",
+                           where=where) from None
+        raise KitError(f"cannot open {scheme}:// with fsspec: {redact(exc)}", where=where) from None
+    except (ConnectionError, TimeoutError) as exc:  # e.g. ftp connects when the fs is made
+        raise RemoteError(f"cannot connect ({type(exc).__name__}: {redact(exc)})",
+                          where=where) from None
+    except Exception as exc:  # noqa: BLE001 - a backend's own error types (ftplib, paramiko...)
+        raise KitError(f"cannot open {scheme}:// ({type(exc).__name__}: {redact(exc)})",
+                       where=where) from None
+    return Location(KitStore(store, display=where))
 
 
 def _refs_location(source: Any, *, auth: Credential | None, storage_options: dict | None) -> Location:

@@ -1,0 +1,53 @@
+"""S3 against moto's real server: a refused session token is an AuthenticationError, and with
+DEBUG logging on, no S3 secret reaches a log record during kit reads."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import kit
+
+pytestmark = pytest.mark.usefixtures("no_machine_credentials")
+
+SESSION_TOKEN = "FwoGZXIvYXdzEXPIRED-session-token-Q7w"
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    from s3_server import start_s3_server
+
+    from kit.demo.generate import write_plate
+
+    local = write_plate(tmp_path_factory.mktemp("s3tok") / "plate.zarr", version="0.5", rows="A",
+                        columns=("1",), image_kwargs={"axes": "cyx", "shape": (1, 16, 16),
+                                                      "levels": 1})
+    server = start_s3_server("token-bucket")
+    server.upload_folder(local, "token-bucket", "plate.zarr")
+    yield server
+    server.stop()
+
+
+def test_invalid_session_token_is_authentication_error(s3) -> None:
+    auth = kit.S3Credentials(key=s3.key, secret=s3.secret, token=SESSION_TOKEN,
+                             endpoint_url=s3.endpoint)
+    with pytest.raises(kit.AuthenticationError, match="token-bucket") as info:
+        kit.open("s3://token-bucket/plate.zarr", auth=auth)
+    text = str(info.value)
+    assert "token" in text and SESSION_TOKEN not in text and s3.secret not in text
+
+
+def test_debug_logs_hold_no_s3_secret(s3, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    good = kit.S3Credentials(key=s3.key, secret=s3.secret, endpoint_url=s3.endpoint)
+    plate = kit.open("s3://token-bucket/plate.zarr", auth=good)
+    assert plate.images()["A/1/0"].read(0).shape == (1, 16, 16)
+    with pytest.raises(kit.KitError):
+        kit.open("s3://token-bucket/plate.zarr", auth=kit.S3Credentials(
+            key=s3.key, secret=s3.secret, token=SESSION_TOKEN, endpoint_url=s3.endpoint))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    botocore = [r for r in caplog.records if r.name.startswith(("botocore", "aiobotocore"))]
+    assert botocore, "botocore logged nothing at DEBUG: the test would prove nothing"
+    assert "x-amz-security-token" in text.lower()  # the header was logged, its value was not
+    assert SESSION_TOKEN not in text and s3.secret not in text and SESSION_TOKEN not in caplog.text
