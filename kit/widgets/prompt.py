@@ -2,22 +2,27 @@
 
 Voila and nbclient have no stdin (``getpass`` raises there), so the prompt is a widget. A
 ``Password`` value is synced widget state: saved into ``metadata.widgets`` by nbclient's
-``store_widget_state`` and by JupyterLab's "save widget state". So the submit handler reads the
-secret and clears the field *before* anything else (no network, no status update first); the
-credential then lives only in the session registry (``kit.credentials``), never in a trait, a
-description, the status HTML, a repr or a log line.
+``store_widget_state`` and by JupyterLab's "save widget state". So the field syncs only when
+the user leaves it or presses Enter (``continuous_update=False``), and the moment a value
+arrives it is moved into a private attribute and the field is cleared: the synced state never
+holds it, before or after Sign in. The credential then lives only in the session registry
+(``kit.credentials``), never in a trait, a description, the status HTML, a repr or a log line.
+
+"Signed in" means the server checked the credential: the dataset is first opened without one,
+and a server that serves it anyway is reported as open (nothing is registered).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Literal
 
 import ipywidgets as w
 
-from kit.auth import BasicAuth, BearerToken, Credential, Origin, credentials, origin_of, redact_url
-from kit.auth.resolve import ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME
+from kit.auth import BasicAuth, BearerToken, Credential, Headers, Origin, credentials, origin_of
+from kit.auth import redact
+from kit.auth.env import ENV_ADVICE
+from kit.auth.redact import strip_userinfo
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
 from kit.widgets._events import announce_login
 from kit.widgets._messages import esc, readable_error, status_html
@@ -33,34 +38,44 @@ Kind = Literal["basic", "token"]
 CHECK_TIMEOUT = 15.0
 
 
-def check_credential(url: str, credential: Credential, *, timeout: float = CHECK_TIMEOUT) -> object:
-    """Open ``url``'s root metadata with ``credential`` and nothing else; returns the node.
+#: Sends nothing (an explicit empty credential: no registry, env or netrc lookup).
+_NOTHING: Credential = Headers({})
 
-    Goes through the kit's own ``HttpStore`` (per-origin headers, redirects without credentials)
-    with one retry and a short timeout, so a wrong port answers in seconds, not minutes.
-    """
+
+def _open_with(url: str, credential: Credential, timeout: float) -> object:
     import kit
     from kit.io.http import HttpStore
     from kit.io.kitstore import KitStore
 
     store = HttpStore(url, credential=credential, retries=1, timeout=timeout)
-    return kit.open(KitStore(store, display=redact_url(url)))
+    return kit.open(KitStore(store, display=redact(url)))
 
 
-def _without_userinfo(url: str) -> str:
-    """``url`` minus any ``user:password@`` (a secret that must not stay in the URL box)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+def check_credential(url: str, credential: Credential, *, timeout: float = CHECK_TIMEOUT) -> bool:
+    """Whether the server of ``url`` checked ``credential``: True when the dataset's root
+    could not be read without it and could with it; False when it opens without any.
+
+    Goes through the kit's own ``HttpStore`` (per-origin headers, redirects without credentials)
+    with one retry and a short timeout, so a wrong port answers in seconds, not minutes. Raises
+    the kit's error when the credential does not open the root either.
+    """
+    from kit.errors import AuthenticationError, NotFound, PermissionDenied
+
+    try:
+        _open_with(url, _NOTHING, timeout)
+        return False
+    except (AuthenticationError, PermissionDenied, NotFound):
+        pass  # refused (or hidden) without credentials: now ask with them
+    _open_with(url, credential, timeout)
+    return True
 
 
 def _failure_text(exc: BaseException, origin: str) -> str:
     if isinstance(exc, AuthenticationError):
         return f"Sign-in failed: {origin} refused these credentials (HTTP 401). Nothing was saved."
     if isinstance(exc, PermissionDenied):
-        return (f"Signed in at {origin}, but access to this dataset is denied (HTTP 403). "
-                "Nothing was saved.")
+        return (f"{origin} denied access to this dataset with these credentials (HTTP 403): "
+                "they may be valid but not allowed here. Nothing was saved.")
     if isinstance(exc, RemoteError):
         return f"Could not reach {origin}: {exc.message}. Nothing was saved."
     return f"Could not check the credentials: {readable_error(exc)} Nothing was saved."
@@ -77,18 +92,24 @@ class LoginWidget(w.VBox):
         self.timeout = timeout
         self.origin: Origin | None = None
         self._worker = Worker(max_workers=1)
-        self._fixed_url = _without_userinfo(url) if url else None
-        title = "Sign in" + (f" to {esc(origin_of(url))}" if url else "")
+        self._secret: str | None = None  # the typed secret, never in a trait
+        self._enter_pending = False  # Enter arrived before the value it submits
+        self._fixed_url = strip_userinfo(url) if url else None
+        title = "Sign in" + (f" to {esc(origin_of(self._fixed_url))}" if self._fixed_url else "")
         self.title = w.HTML(f"<b>{title}</b>")
         self.url_text = w.Text(value="", placeholder="https://host/path/to/data.zarr",
                                description="URL", continuous_update=False)
         self.username = w.Text(value=username, description="Username", continuous_update=False)
         self.password = w.Password(value="", description="Token" if kind == "token" else "Password",
-                                   placeholder="")
+                                   placeholder="", continuous_update=False)
         self.submit = w.Button(description="Sign in", button_style="primary", icon="sign-in")
         self.status = w.HTML(value="")
         self.help = w.HTML(value=self._help_html())
         self.submit.on_click(self._on_submit)
+        self.password.observe(self._take_secret, "value")
+        self.url_text.observe(self._clean_url, "value")
+        for field in (self.password, self.username, self.url_text):
+            field.on_msg(self._on_field_msg)
         rows: list[w.Widget] = [self.title]
         if url is None:
             rows.append(self.url_text)
@@ -105,26 +126,49 @@ class LoginWidget(w.VBox):
         return f"<LoginWidget {self.kind} for {where}>"
 
     def _help_html(self) -> str:
-        env = (f"<code>{ENV_TOKEN}</code> (a bearer token), or <code>{ENV_USERNAME}</code> and "
-               f"<code>{ENV_PASSWORD}</code> (HTTP Basic)")
-        return ("<div style='line-height:1.35;font-size:85%'>The secret is cleared from this "
-                "form as soon as you press Sign in and is "
+        return ("<div style='line-height:1.35;font-size:85%'>The secret leaves this form as "
+                "soon as you leave the field or press Enter, and is "
                 "kept only in this Python session (<code>kit.credentials</code>). Without a "
-                f"prompt: set {env} in the environment of the Jupyter server before starting "
-                "it; <code>kit.open(url)</code> then uses them.</div>")
+                f"prompt: {esc(ENV_ADVICE)} in the environment of the Jupyter server before "
+                "starting it; <code>kit.open(url)</code> then uses them there.</div>")
+
+    # -- the secret never stays in a trait -------------------------------------------------------
+    def _take_secret(self, change: dict[str, Any]) -> None:
+        """A value arrived (blur, Enter, or code): keep it privately and clear the field."""
+        if not change["new"]:
+            return
+        self._secret = change["new"]
+        self.password.value = ""  # first thing: the synced state loses it before anything else
+        self.password.placeholder = "(entered, hidden)"
+        if self._enter_pending:
+            self._enter_pending = False
+            self._on_submit()
+
+    def _clean_url(self, change: dict[str, Any]) -> None:
+        """``https://user:pw@host/...`` pasted into the URL box: the userinfo leaves at once."""
+        clean = strip_userinfo(change["new"])
+        if clean != change["new"]:
+            self.url_text.value = clean
+
+    def _on_field_msg(self, field: w.Widget, content: dict[str, Any], _buffers: object) -> None:
+        """Enter in a field submits (the front end sends ``{"event": "submit"}``)."""
+        if not isinstance(content, dict) or content.get("event") != "submit":
+            return
+        if self._secret is not None or self.password.value:
+            self._on_submit()
+        elif field is self.password:
+            self._enter_pending = True  # the value follows the Enter key's message
 
     # -- submit ------------------------------------------------------------------------------
     def _target_url(self) -> str:
-        return (self._fixed_url or self.url_text.value).strip()
+        return strip_userinfo(self._fixed_url or self.url_text.value)
 
     def _on_submit(self, _button: object = None) -> None:
-        secret = self.password.value
-        self.password.value = ""  # first thing: the secret leaves widget state before any I/O
+        secret = self._secret or self.password.value
+        self._secret = None
+        self.password.value = ""
+        self.password.placeholder = ""
         url = self._target_url()
-        if _without_userinfo(url) != url:  # "https://user:pw@host/..." pasted into the URL box
-            url = _without_userinfo(url)
-            if self._fixed_url is None:
-                self.url_text.value = url
         credential: Credential | None
         try:
             credential = self._credential(secret)
@@ -142,13 +186,14 @@ class LoginWidget(w.VBox):
         except KitError as exc:
             self._show(f"Enter the dataset's http(s) URL first ({exc.message}).", "error")
             return
-        shown = redact_url(url)
+        shown = redact(url)
         self.submit.disabled = True
         self._show(f"Checking the credentials against {shown} …", "busy", spinner=True)
         self._worker.submit(
             "check",
             lambda: check_credential(url, credential, timeout=self.timeout),
-            on_result=lambda _node: self._succeeded(origin, credential, shown),
+            on_result=lambda checked: (self._succeeded(origin, credential, shown) if checked
+                                       else self._open_anyway(origin, shown)),
             on_error=lambda _msg, exc: self._failed(exc, origin),
         )
 
@@ -174,6 +219,12 @@ class LoginWidget(w.VBox):
                    "uses these credentials.", "ok")
         log.info("kit.login: credentials registered for %s", origin)
         announce_login(origin)
+
+    def _open_anyway(self, origin: Origin, shown: str) -> None:
+        self.submit.disabled = False
+        self._show(f"No sign-in needed: {shown} opens without credentials, so {origin} never "
+                   "checked them and nothing was saved.", "info")
+        log.info("kit.login: %s needs no credentials; nothing registered", origin)
 
     def _failed(self, exc: BaseException, origin: Origin) -> None:
         self.submit.disabled = False
