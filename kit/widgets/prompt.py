@@ -19,8 +19,16 @@ from typing import Any, Literal
 
 import ipywidgets as w
 
-from kit.auth import BasicAuth, BearerToken, Credential, Headers, Origin, credentials, origin_of
-from kit.auth import redact
+from kit.auth import (
+    BasicAuth,
+    BearerToken,
+    Credential,
+    Headers,
+    Origin,
+    credentials,
+    origin_of,
+    redact,
+)
 from kit.auth.env import ENV_ADVICE
 from kit.auth.redact import strip_userinfo
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
