@@ -8,6 +8,7 @@ other fsspec URL, a user-made fsspec filesystem mapper, or a zarr Store.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from kit.errors import KitError, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
 
+_BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
 REFS_SUFFIXES = (".lindi.json", ".lindi.tar", ".refs.json", ".kerchunk.json", ".json")
 
 
@@ -97,8 +99,13 @@ def _http_location(url: str, auth: Credential | None, storage_options: dict | No
 def _s3_location(url: str, auth: Credential | None, storage_options: dict | None) -> Location:
     from kit.io.s3 import s3_store
 
+    bucket = urlsplit(url).netloc
+    if not _BUCKET.fullmatch(bucket):
+        what = ("an s3:// URL carries no credentials: pass auth=kit.S3Credentials(...)"
+                if "@" in url or ":" in bucket else "not an S3 bucket name")
+        raise KitError(what, where=redact(url))
     store = s3_store(url, auth, storage_options)
-    return Location(KitStore(store, display=f"s3://{store.path}"))
+    return Location(KitStore(store, display=redact(f"s3://{store.path}")))
 
 
 def _fsspec_location(url: str, storage_options: dict | None) -> Location:
