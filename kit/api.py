@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kit.auth import Credential
 from kit.io.loop import run_sync
@@ -24,7 +24,7 @@ def open(  # noqa: A001 - the public name the contract fixes
     to keep credentials for the session.
     """
     location = open_location(source, auth=auth, storage_options=storage_options)
-    return run_sync(load_node(location))
+    return cast("Plate | Well | Image | Label | Group", run_sync(load_node(location)))
 
 
 __all__ = ["open", "Node"]

@@ -194,16 +194,19 @@ def test_refs_targets_get_no_machine_credential(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("NGFF_KIT_TOKEN", "env-token")
     monkeypatch.setenv("NGFF_KIT_ORIGINS", "https://other.org")
     doc = BearerToken("doc")
-    target = dict(scope=Scope.REFS_TARGET, explicit=doc, document="https://doc.org/r.json",
-                  registry=reg)
-    assert resolve("https://doc.org/data.bin", **target) is doc
-    assert resolve("https://other.org/data.bin", **target) is None  # no env, no netrc
+
+    def target(url: str):
+        return resolve(url, scope=Scope.REFS_TARGET, explicit=doc,
+                       document="https://doc.org/r.json", registry=reg)
+
+    assert target("https://doc.org/data.bin") is doc
+    assert target("https://other.org/data.bin") is None  # no env, no netrc
     assert resolve("https://other.org/data.bin", scope=Scope.ROOT, registry=reg) == BearerToken(
         "env-token")
     reg.register("https://other.org", BasicAuth("o", "pw"))
-    assert resolve("https://other.org/data.bin", **target) == BasicAuth("o", "pw")
+    assert target("https://other.org/data.bin") == BasicAuth("o", "pw")
     reg.register("https://other.org", DandiToken("k", instance="https://other.org/api"))
-    assert resolve("https://other.org/data.bin", **target) is None  # a DANDI key stays there
+    assert target("https://other.org/data.bin") is None  # a DANDI key stays there
 
 
 def test_dandi_scope(monkeypatch: pytest.MonkeyPatch) -> None:

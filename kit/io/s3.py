@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from zarr.storage import FsspecStore
 
-from kit.auth import Credential, Scope, resolve
+from kit.auth import Credential, S3Credentials, Scope, resolve
 from kit.errors import AuthenticationError, KitError, PermissionDenied
 from kit.io.loop import running_kit_loop
 
@@ -46,7 +46,7 @@ def _close_sessions() -> None:
     for client in clients:
         try:
             asyncio.run_coroutine_threadsafe(client.__aexit__(None, None, None), loop).result(2)
-        except Exception:  # noqa: BLE001 - interpreter shutdown: best effort
+        except Exception:  # noqa: BLE001, S110 - interpreter shutdown: best effort
             pass
 
 
@@ -164,7 +164,7 @@ def s3_store(url: str, auth: Credential | None, storage_options: dict | None) ->
     options = dict(storage_options or {})
     if auth is not None or not options:
         credential = resolve(url, explicit=auth, scope=Scope.S3)
-        if credential is not None:
+        if isinstance(credential, S3Credentials):
             options.update(credential.storage_options())
     guard_logs(options)
     fs = s3fs.S3FileSystem(asynchronous=True, **options)
