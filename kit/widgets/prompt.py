@@ -162,6 +162,8 @@ class LoginWidget(w.VBox):
         """Enter in a field submits (the front end sends ``{"event": "submit"}``)."""
         if not isinstance(content, dict) or content.get("event") != "submit":
             return
+        if self.submit.disabled:  # a check is running: Enter does not start a second one
+            return
         if self._secret is not None or self.password.value:
             self._on_submit()
         elif field is self.password:
