@@ -78,6 +78,8 @@ def test_redact_text_with_several_urls_and_punctuation() -> None:
     assert "(https://a.org/x?token=***) failed" in red
     assert "'http://b.org/y?sig=***'." in red and red.endswith("See https://c.org/z.")
     assert redact("no URL here: just words") == "no URL here: just words"
+    chained = f"zip://a.zarr::s3://bucket/a.zip?X-Amz-Signature={SECRET}"
+    assert redact(chained) == "zip://a.zarr::s3://bucket/a.zip?X-Amz-Signature=***"
 
 
 def test_origin_of_never_quotes_a_mangled_password() -> None:

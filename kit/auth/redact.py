@@ -109,7 +109,9 @@ def _sub(match: re.Match[str]) -> str:
     token = match.group(0)
     cut = _trailing_punctuation(token)
     core, tail = (token[:-cut], token[-cut:]) if cut else (token, "")
-    return _redact_url(core) + tail
+    # fsspec chains ("zip://a.zarr::s3://bucket/a.zip"): each link is a URL of its own
+    links = [_redact_url(link) if "://" in link else link for link in core.split("::")]
+    return "::".join(links) + tail
 
 
 def redact(text: object) -> str:
