@@ -33,6 +33,7 @@ UNPARSABLE = "<unparsable URL>"
 
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]*")
 _AUTHORITY = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\[\]:@/?#\\]*)(?::[0-9]*)?")
+_CHAIN = re.compile(r"::(?=[a-zA-Z][a-zA-Z0-9+.-]*://)")
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 
@@ -110,7 +111,7 @@ def _sub(match: re.Match[str]) -> str:
     cut = _trailing_punctuation(token)
     core, tail = (token[:-cut], token[-cut:]) if cut else (token, "")
     # fsspec chains ("zip://a.zarr::s3://bucket/a.zip"): each link is a URL of its own
-    links = [_redact_url(link) if "://" in link else link for link in core.split("::")]
+    links = [_redact_url(link) if "://" in link else link for link in _CHAIN.split(core)]
     return "::".join(links) + tail
 
 
