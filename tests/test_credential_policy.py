@@ -275,3 +275,13 @@ def test_http_storage_options_are_not_silently_dropped(root: Path) -> None:
         assert "kit.Headers" in str(info.value) and SECRET not in str(info.value)
         assert srv.count() == 0
         assert isinstance(kit.open(srv.url + "image.zarr", storage_options={}), kit.Image)
+
+
+@pytest.mark.parametrize("raw", ["pa/ss", "pa#ss", "pa?ss"])
+def test_cli_error_line_never_echoes_an_unescaped_password(raw: str, capsys) -> None:
+    from kit.cli import main
+
+    code = main(["info", f"http://bob:{raw}{SECRET}@127.0.0.1:9/x.zarr?api-key={SECRET}"])
+    out = capsys.readouterr()
+    assert code != 0 and "ngff-kit: error:" in out.err
+    assert SECRET not in out.out + out.err and raw not in out.err
