@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import served_folder
 
 from kit.auth import BasicAuth, BearerToken
 from kit.demo.server import DemoServer
@@ -18,19 +19,14 @@ DATA = bytes(range(256)) * 4  # 1024 bytes
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    served = tmp_path / "served"
-    (served / "sub").mkdir(parents=True)
-    (served / "data.bin").write_bytes(DATA)
-    (served / "sub" / "zarr.json").write_text('{"zarr_format": 3}')
-    (served / "empty.bin").write_bytes(b"")
     (tmp_path / "secret.txt").write_text("outside the root")
-    return served
+    return served_folder(tmp_path, {"data.bin": DATA, "sub/zarr.json": '{"zarr_format": 3}',
+                                    "empty.bin": b""})
 
 
 @pytest.fixture
-def srv(root: Path):
-    with DemoServer(root) as server:
-        yield server
+def srv(root: Path, serve) -> DemoServer:
+    return serve(root)
 
 
 def request(server: DemoServer, path: str, method: str = "GET", headers: dict | None = None,
