@@ -96,6 +96,7 @@ class DemoServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._stopped = threading.Event()
 
     # -- life cycle
 
@@ -113,7 +114,7 @@ class DemoServer:
             return BearerToken(self.token or "")
         return None
 
-    def start(self) -> DemoServer:
+    def start(self) -> Self:
         if self._thread is not None:
             return self
         loop = asyncio.new_event_loop()
@@ -121,8 +122,13 @@ class DemoServer:
             target=loop.run_forever, name="ngff-kit-demo-server", daemon=True
         )
         self._loop = loop
+        self._stopped.clear()
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), loop).result(10)
+        try:
+            asyncio.run_coroutine_threadsafe(self._serve(), loop).result(10)
+        except BaseException:  # e.g. the port is taken: leave no thread or loop behind
+            self.stop()
+            raise
         return self
 
     async def _serve(self) -> None:
@@ -145,13 +151,14 @@ class DemoServer:
         self._thread.join(10)
         loop.close()
         self._thread = self._loop = self._runner = None
+        self._stopped.set()
 
     def serve_forever(self) -> None:
-        """Block until Ctrl-C (for ``ngff-kit serve``)."""
+        """Block until Ctrl-C or until ``stop()`` is called from another thread (``ngff-kit serve``)."""
         self.start()
         try:
-            while True:
-                time.sleep(3600)
+            while not self._stopped.wait(3600):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
