@@ -6,9 +6,11 @@ The ``serve`` fixture in conftest.py builds on ``DemoServer`` for per-test serve
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,3 +48,23 @@ def served_folder(parent: Path, files: Mapping[str, bytes | str], name: str = "s
         else:
             path.write_bytes(content)
     return root
+
+
+def schema_validator(version: str, name: str) -> Any:
+    """A jsonschema validator for the official NGFF ``name`` schema (``image``, ``strict_plate``...)
+    of ``version``, its ``$ref``s resolved among the spec's schemas; skips without them."""
+    import pytest
+
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    folder = SPEC / version / "schemas"
+    if not folder.is_dir():
+        pytest.skip(f"official schemas not found at {folder}")
+    resources = []
+    for f in folder.glob("*.schema"):
+        doc = json.loads(f.read_text())
+        resources.append((doc["$id"], referencing.Resource.from_contents(
+            doc, default_specification=referencing.jsonschema.DRAFT202012)))
+    registry = referencing.Registry().with_resources(resources)
+    schema = json.loads((folder / f"{name}.schema").read_text())
+    return jsonschema.Draft202012Validator(schema, registry=registry)

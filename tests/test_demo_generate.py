@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import zarr
+from helpers import schema_validator as _validator
 
 from kit.demo.generate import (
     TABLE_NAMES,
@@ -27,7 +28,6 @@ from kit.demo.generate import (
     write_tables,
 )
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "ngff-spec"
 VERSIONS = ("0.4", "0.5")
 
 
@@ -531,22 +531,6 @@ def test_sample_dataset(tmp_path):
 
 
 # --------------------------------------------------------------------------- official schemas
-
-
-def _validator(version: str, name: str):
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    folder = SPEC / version / "schemas"
-    if not folder.is_dir():
-        pytest.skip(f"official schemas not found at {folder}")
-    resources = []
-    for f in folder.glob("*.schema"):
-        doc = json.loads(f.read_text())
-        resources.append((doc["$id"], referencing.Resource.from_contents(
-            doc, default_specification=referencing.jsonschema.DRAFT202012)))
-    registry = referencing.Registry().with_resources(resources)
-    schema = json.loads((folder / f"{name}.schema").read_text())
-    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def _valid(version: str, name: str, doc: dict) -> None:
