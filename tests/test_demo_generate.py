@@ -43,7 +43,7 @@ def attrs_of(path: Path) -> dict:
 
 def ome(path: Path) -> dict:
     a = attrs_of(path)
-    return a["ome"] if "ome" in a else a
+    return a.get("ome", a)
 
 
 def read(path: Path) -> np.ndarray:
@@ -309,7 +309,7 @@ def test_tables_group_lists_every_table(image):
 
 def test_masking_roi_boxes_contain_their_label(image):
     _, p = image
-    df, attrs = read_anndata(p / "tables/nuclei_ROI_table")
+    df, _ = read_anndata(p / "tables/nuclei_ROI_table")
     lab = read(p / "labels/nuclei/0")
     sz, sy, sx = ome(p / "labels/nuclei")["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
     assert sorted(df.index) == sorted(int(v) for v in np.unique(lab) if v)
@@ -386,7 +386,7 @@ def test_anndata_obs_uses_every_encoding(image):
 
 
 def test_attribute_dialects(image):
-    version, p = image
+    _, p = image
     fov = attrs_of(p / "tables/FOV_ROI_table")
     assert fov == {"encoding-type": "anndata", "encoding-version": "0.1.0", "backend": "anndata_v1",
                    "index_key": "FieldIndex", "index_type": "str", "table_version": "1", "type": "roi_table"}

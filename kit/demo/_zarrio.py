@@ -12,7 +12,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numcodecs
 import numpy as np
@@ -24,7 +24,7 @@ from zarr.storage import LocalStore
 from kit.ngff.build import check_version  # the writers' one check (NGFF 0.4 or 0.5)
 
 
-def zarr_format(version: str) -> int:
+def zarr_format(version: str) -> Literal[2, 3]:
     """NGFF 0.4 lives on zarr v2, 0.5 on zarr v3 (RFC-2)."""
     return 2 if check_version(version) == "0.4" else 3
 

@@ -158,4 +158,4 @@ def sample_dataset(path: str | Path, *, version: str = "0.4") -> Path:
     )
 
 
-__all__ = ["write_plate", "write_bf2raw", "sample_dataset", "plate_metadata", "field_seed"]
+__all__ = ["field_seed", "plate_metadata", "sample_dataset", "write_bf2raw", "write_plate"]

@@ -167,7 +167,8 @@ def _blur(a: np.ndarray) -> np.ndarray:
     return (rows[..., :-2] + rows[..., 1:-1] + rows[..., 2:]) / 9.0
 
 
-def _channel_signals(rng, n_ch: int, n_lab: int, nuc, cell, prof_n, prof_c) -> list[np.ndarray]:
+def _channel_signals(rng, n_ch: int, n_lab: int, nuc, cell, prof_n, prof_c
+                     ) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-channel signal (z, y, x) before background and noise; each channel looks different."""
     bright = rng.uniform(1500, 4000, n_lab + 1).astype(np.float32)
     expr = rng.uniform(300, 2500, n_lab + 1).astype(np.float32)
