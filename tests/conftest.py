@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from helpers import REAL_PLATE, REPO, SHARED, SPEC  # noqa: F401 - REPO and SHARED re-exported
 
-CREDENTIAL_ENV = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "DANDI_API_KEY",
-                  "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
+CREDENTIAL_ENV = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "NGFF_KIT_ORIGINS",
+                  "DANDI_API_KEY", "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
 
 
 def need(path: Path) -> Path:

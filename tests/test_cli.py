@@ -184,7 +184,8 @@ def test_demo_keep_serving_prints_the_login_once(tmp_path, monkeypatch, capsys):
         assert sum(password in ln for ln in bg.lines) == 1  # shown once, and only there
         assert any("kit.login(" in ln for ln in bg.lines)
         monkeypatch.delenv("NGFF_KIT_DEMO_PASSWORD")
-        plate = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME=m.group(1), NGFF_KIT_PASSWORD=m.group(2))
+        plate = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME=m.group(1), NGFF_KIT_PASSWORD=m.group(2),
+                              NGFF_KIT_ORIGINS=url)
         assert type(plate).__name__ == "Plate"
     finally:
         assert bg.stop() == 0
@@ -413,14 +414,17 @@ def test_serve_generated_password_reaches_another_process(small_plate, monkeypat
         password = m.group(2)
         assert sum(password in ln for ln in bg.lines) == 1  # printed once
         assert any("NGFF_KIT_USERNAME=student" in ln for ln in bg.lines)
+        assert any(f"NGFF_KIT_ORIGINS={url}" in ln for ln in bg.lines)  # where the variables may go
         assert any("kit.login(" in ln for ln in bg.lines)
-        ok = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME="student", NGFF_KIT_PASSWORD=password)
+        ok = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME="student", NGFF_KIT_PASSWORD=password,
+                           NGFF_KIT_ORIGINS=url)
         assert sorted(ok.wells) == ["B/03"]
         # the CLI against the same server: without and with wrong credentials -> 4
         line = assert_one_line_error(run("info", url), 4)
         for option in ("--user", "--password-env", "--token-env"):  # the advice names the CLI's way
             assert option in line
-        wrong = run("info", url, env={"NGFF_KIT_USERNAME": "student", "NGFF_KIT_PASSWORD": "nope"})
+        wrong = run("info", url, env={"NGFF_KIT_USERNAME": "student", "NGFF_KIT_PASSWORD": "nope",
+                                      "NGFF_KIT_ORIGINS": url})
         assert_one_line_error(wrong, 4)
         right = run("info", url, "--user", "student", "--password-env", "PW", env={"PW": password})
         assert right.returncode == 0 and "well B/03" in right.stdout, right.stderr
@@ -436,11 +440,11 @@ def test_serve_with_token_and_argv_password_warning(small_plate, monkeypatch, ca
     bg = Serving(monkeypatch, capsys, "serve", small_plate, "--port", "0", "--token-env", "TOK")
     try:
         url = bg.find(r"at (http://127\.0\.0\.1:\d+/)").group(1)
-        bg.find(r"NGFF_KIT_TOKEN=<token>")
+        bg.find(r"NGFF_KIT_TOKEN=<token> NGFF_KIT_ORIGINS=http://127\.0\.0\.1:\d+/")
         assert not any(token in ln for ln in bg.lines)  # the user's own token is never echoed
         ok = run("info", url, "--token-env", "TOK")
         assert ok.returncode == 0 and "well B/03" in ok.stdout, ok.stderr
-        via_env = open_with_env(url, monkeypatch, NGFF_KIT_TOKEN=token)
+        via_env = open_with_env(url, monkeypatch, NGFF_KIT_TOKEN=token, NGFF_KIT_ORIGINS=url)
         assert sorted(via_env.wells) == ["B/03"]
         argv = run("info", url, "--token", token)
         assert argv.returncode == 0

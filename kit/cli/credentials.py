@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from kit.cli.env import ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME
+from kit.cli.env import ENV_ORIGINS, ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME
 from kit.cli.exits import UsageError
 from kit.cli.output import remember_secret, warn
 
@@ -103,11 +103,11 @@ def open_source(args: argparse.Namespace) -> Any:
 def login_help(url: str, user: str | None, *, token: bool) -> list[str]:
     """How a notebook user logs in; never contains the secret itself."""
     if token:
-        env = f"  export {ENV_TOKEN}=<token>"
+        env = f"  export {ENV_TOKEN}=<token> {ENV_ORIGINS}={url}"
         auth = 'auth=kit.BearerToken("<token>")'
         login = f'kit.login("{url}", kind="token")'
     else:
-        env = f"  export {ENV_USERNAME}={user} {ENV_PASSWORD}=<password>"
+        env = f"  export {ENV_USERNAME}={user} {ENV_PASSWORD}=<password> {ENV_ORIGINS}={url}"
         auth = f'auth=kit.BasicAuth("{user}", "<password>")'
         login = f'kit.login("{url}", username="{user}")'
     return [
