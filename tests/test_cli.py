@@ -93,8 +93,8 @@ class Serving:
     everything has been printed; ``stop()`` ends it as Ctrl-C would and returns the exit code.
     """
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: object,
-                 timeout: float = 240):
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+                 *args: object, timeout: float = 240):
         self.capsys, self._servers = capsys, queue.Queue()
         forever = DemoServer.serve_forever
 
@@ -105,13 +105,14 @@ class Serving:
         monkeypatch.setattr(DemoServer, "serve_forever", handing_over)
         self.code: list[int] = []
         capsys.readouterr()
-        self._thread = threading.Thread(target=lambda: self.code.append(main([str(a) for a in args])),
-                                        daemon=True)
+        argv = [str(a) for a in args]
+        self._thread = threading.Thread(target=lambda: self.code.append(main(argv)), daemon=True)
         self._thread.start()
         try:
             self.server: DemoServer = self._servers.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"the command did not start serving: {capsys.readouterr()}") from None
+            said = capsys.readouterr()
+            raise AssertionError(f"the command did not start serving: {said}") from None
         out, self.stderr = capsys.readouterr()
         self.lines = out.splitlines()
 
@@ -184,8 +185,8 @@ def test_demo_keep_serving_prints_the_login_once(tmp_path, monkeypatch, capsys):
         assert sum(password in ln for ln in bg.lines) == 1  # shown once, and only there
         assert any("kit.login(" in ln for ln in bg.lines)
         monkeypatch.delenv("NGFF_KIT_DEMO_PASSWORD")
-        plate = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME=m.group(1), NGFF_KIT_PASSWORD=m.group(2),
-                              NGFF_KIT_ORIGINS=url)
+        plate = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME=m.group(1),
+                              NGFF_KIT_PASSWORD=m.group(2), NGFF_KIT_ORIGINS=url)
         assert type(plate).__name__ == "Plate"
     finally:
         assert bg.stop() == 0
@@ -201,7 +202,8 @@ def test_info_real_plate(real_plate, run):
     out = result.stdout
     for needle in ("plate 1x2", "well B/03", "well B/05", "channels: DAPI",
                    "level 0: shape (3, 1, 2160, 5120) uint16", "level 4: shape (3, 1, 135, 320)",
-                   "label nuclei", "table FOV_ROI_table (roi_table", "table measurements (feature_table"):
+                   "label nuclei", "table FOV_ROI_table (roi_table",
+                   "table measurements (feature_table"):
         assert needle in out, needle
 
 
@@ -361,7 +363,8 @@ def test_bare_v2_array_is_reported_as_an_array(tmp_path, run):
     assert "array (40, 50) uint16 chunks (20, 25)" in result.stdout
     assert "group" not in result.stdout
     tree = json.loads(run("info", path, "--json").stdout)
-    assert (tree["type"], tree["shape"], tree["dtype"], tree["chunks"]) == ("array", [40, 50], "uint16", [20, 25])
+    got = (tree["type"], tree["shape"], tree["dtype"], tree["chunks"])
+    assert got == ("array", [40, 50], "uint16", [20, 25])
 
 
 def test_bare_v3_array_is_named_an_array(tmp_path, run):
@@ -416,8 +419,8 @@ def test_serve_generated_password_reaches_another_process(small_plate, monkeypat
         assert any("NGFF_KIT_USERNAME=student" in ln for ln in bg.lines)
         assert any(f"NGFF_KIT_ORIGINS={url}" in ln for ln in bg.lines)  # where the variables may go
         assert any("kit.login(" in ln for ln in bg.lines)
-        ok = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME="student", NGFF_KIT_PASSWORD=password,
-                           NGFF_KIT_ORIGINS=url)
+        ok = open_with_env(url, monkeypatch, NGFF_KIT_USERNAME="student",
+                           NGFF_KIT_PASSWORD=password, NGFF_KIT_ORIGINS=url)
         assert sorted(ok.wells) == ["B/03"]
         # the CLI against the same server: without and with wrong credentials -> 4
         line = assert_one_line_error(run("info", url), 4)
@@ -523,7 +526,8 @@ def test_secret_never_in_error_output(tmp_path, run):
 def test_every_command_shows_an_example_and_the_exit_codes(run, command):
     result = run(command, "--help")
     assert result.returncode == 0
-    assert "examples:" in result.stdout and f"ngff-kit {command}" in result.stdout.split("examples:")[1]
+    assert "examples:" in result.stdout
+    assert f"ngff-kit {command}" in result.stdout.split("examples:")[1]
     assert "exit codes:" in result.stdout and "3 not found" in result.stdout
 
 

@@ -289,7 +289,8 @@ def test_a_small_range_of_a_big_file_reads_only_the_range(root: Path) -> None:
         finally:
             tracemalloc.stop()
         last = (64 << 20) - 1
-        assert (status, body, headers["Content-Range"]) == (206, b"\x07", f"bytes {last}-{last}/{64 << 20}")
+        assert (status, body) == (206, b"\x07")
+        assert headers["Content-Range"] == f"bytes {last}-{last}/{64 << 20}"
         assert peak < 8 << 20, peak
         status, headers, _ = request(server, "/big.bin", "HEAD")
         assert status == 200 and headers["Content-Length"] == str(64 << 20)

@@ -31,7 +31,8 @@ def add_auth_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--user", help="HTTP Basic user name (password: --password-env, else a prompt)")
     g.add_argument("--password", help="HTTP Basic password (visible in the process list: "
                    "prefer --password-env or the prompt)")
-    g.add_argument("--password-env", metavar="VAR", help="read the Basic password from this variable")
+    g.add_argument("--password-env", metavar="VAR",
+                   help="read the Basic password from this variable")
     g.add_argument("--token", help="bearer token (visible in the process list: prefer --token-env)")
     g.add_argument("--token-env", metavar="VAR", help="read the bearer token from this variable")
 
@@ -52,7 +53,8 @@ def ask_password(user: str) -> str:
 
 
 def password_option(args: argparse.Namespace, user: str, *, prompt: bool = True) -> str | None:
-    """The password from --password (with a warning), --password-env, $NGFF_KIT_PASSWORD or a prompt."""
+    """The password from --password (with a warning), --password-env, $NGFF_KIT_PASSWORD or a
+    prompt."""
     if args.password is not None and args.password_env:
         raise UsageError("give --password or --password-env, not both")
     if args.password is not None:

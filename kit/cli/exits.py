@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_AUTH, EXIT_INVALID, EXIT_REMOTE = 0, 1, 2, 3, 4, 5, 6
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+EXIT_AUTH, EXIT_INVALID, EXIT_REMOTE = 4, 5, 6
 EXIT_INTERRUPTED = 130
 
 CODES = {EXIT_OK: "ok", EXIT_USAGE: "usage error (bad option, or an option the data does not have)",
@@ -47,7 +48,8 @@ def port_error(exc: OSError, host: str, port: int) -> UsageError | OSError:
         return UsageError(f"port {port} on {host} is already in use: choose another with --port, "
                           "or --port 0 for a free one")
     if exc.errno == errno.EACCES:
-        return UsageError(f"port {port} on {host} needs privileges: choose one above 1023 with --port")
+        return UsageError(f"port {port} on {host} needs privileges: choose one above 1023 "
+                          "with --port")
     if exc.errno == errno.EADDRNOTAVAIL:
         return UsageError(f"cannot listen on {host}: not an address of this machine (--host)")
     return exc

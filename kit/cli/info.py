@@ -38,26 +38,31 @@ def image_lines(im: dict[str, Any], indent: str) -> list[str]:
     inner = indent + "  "
     if im["channels"]:
         lines.append(inner + "channels: " + ", ".join(
-            f"{c['label']} (#{c['color']})" if c.get("color") else str(c["label"]) for c in im["channels"]))
+            f"{c['label']} (#{c['color']})" if c.get("color") else str(c["label"])
+            for c in im["channels"]))
     lines += level_lines(im["levels"], inner)
     for lab in im["labels"]:
-        lines.append(f"{inner}label {lab['name']}: {''.join(lab['axes'])}, {len(lab['levels'])} levels, "
-                     f"{lab['colors']} colours")
+        lines.append(f"{inner}label {lab['name']}: {''.join(lab['axes'])}, "
+                     f"{len(lab['levels'])} levels, {lab['colors']} colours")
         lines += level_lines(lab["levels"], inner + "  ")
     lines += table_lines(im["tables"], inner)
     return lines
 
 
 def layout_key(im: dict[str, Any]) -> str:
-    """What makes two fields print the same: the text without the path, colour counts and windows."""
-    return "\n".join(image_lines({**im, "path": "", "labels": [{**lab, "colors": 0} for lab in im["labels"]]}, ""))
+    """What makes two fields print the same: the text without the path, colour counts and
+    windows."""
+    labels = [{**lab, "colors": 0} for lab in im["labels"]]
+    return "\n".join(image_lines({**im, "path": "", "labels": labels}, ""))
 
 
-def compact_image_lines(im: dict[str, Any], where: str, seen: dict[str, str], indent: str) -> list[str]:
+def compact_image_lines(im: dict[str, Any], where: str, seen: dict[str, str],
+                        indent: str) -> list[str]:
     """A field in full the first time its layout appears, then one line pointing back to it."""
     key = layout_key(im)
     if key in seen:
-        return [f"{indent}{im['path']}  {im['type']} {''.join(im['axes'])}, same layout as {seen[key]}"]
+        axes = "".join(im["axes"])
+        return [f"{indent}{im['path']}  {im['type']} {axes}, same layout as {seen[key]}"]
     seen[key] = where
     return image_lines(im, indent)
 

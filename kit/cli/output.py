@@ -30,7 +30,8 @@ def error(text: str) -> None:
 
 
 def scrub(text: str) -> str:
-    """Replace every secret this process knows by ``***`` (belt and braces: kit errors hold none)."""
+    """Replace every secret this process knows by ``***`` (belt and braces: kit errors hold
+    none)."""
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret:
             text = text.replace(secret, "***")

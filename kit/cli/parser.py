@@ -41,7 +41,8 @@ EXAMPLES = {
 
 def _sub(sub: argparse._SubParsersAction, name: str, help_text: str,
          description: str | None = None) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help_text, description=textwrap.fill(description or help_text, 78),
+    return sub.add_parser(name, help=help_text,
+                          description=textwrap.fill(description or help_text, 78),
                           epilog=EXAMPLES[name] + "\n\n" + EXIT_CODES,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
 
@@ -54,13 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ngff-kit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = _sub(sub, "demo", "generate a sample plate, serve it with a password, browse and preview it")
+    p = _sub(sub, "demo",
+             "generate a sample plate, serve it with a password, browse and preview it")
     p.add_argument("--out", default="demo-output", help="output folder (default: ./demo-output)")
-    p.add_argument("--version", choices=("0.4", "0.5"), default="0.4", help="NGFF version of the sample")
-    p.add_argument("--latency", type=float, default=0.0, metavar="S", help="added seconds per request")
+    p.add_argument("--version", choices=("0.4", "0.5"), default="0.4",
+                   help="NGFF version of the sample")
+    p.add_argument("--latency", type=float, default=0.0, metavar="S",
+                   help="added seconds per request")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--keep-serving", action="store_true", help="keep the server up and say how to log in")
-    mode.add_argument("--no-serve", action="store_true", help="only generate the sample data (Binder's postBuild)")
+    mode.add_argument("--keep-serving", action="store_true",
+                      help="keep the server up and say how to log in")
+    mode.add_argument("--no-serve", action="store_true",
+                      help="only generate the sample data (Binder's postBuild)")
     p.set_defaults(func=cmd_demo)
 
     p = _sub(sub, "info", "the tree of a dataset: wells, fields, levels, channels, labels, tables")
@@ -76,23 +82,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--z", type=index_int, help="z plane (default: the middle one)")
     p.add_argument("--t", type=index_int, help="time point (default: 0)")
     p.add_argument("--labels", metavar="NAME", help="overlay this label image")
-    p.add_argument("--size", type=positive_int, default=512, help="longest side in pixels (default 512)")
-    p.add_argument("--level", type=index_int, help="read this pyramid level instead of choosing one")
+    p.add_argument("--size", type=positive_int, default=512,
+                   help="longest side in pixels (default 512)")
+    p.add_argument("--level", type=index_int,
+                   help="read this pyramid level instead of choosing one")
     add_auth_options(p)
     p.set_defaults(func=cmd_preview)
 
     p = _sub(sub, "serve", "serve a local dataset over HTTP with a password")
     p.add_argument("path", help="local folder to serve (a dataset, or a folder of datasets)")
     p.add_argument("--user", help=f"user name (default {DEMO_USER!r})")
-    p.add_argument("--password", help="password (visible in the process list; prefer --password-env)")
+    p.add_argument("--password",
+                   help="password (visible in the process list; prefer --password-env)")
     p.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
     p.add_argument("--token", help="serve with a bearer token instead (prefer --token-env)")
     p.add_argument("--token-env", metavar="VAR", help="read the bearer token from this variable")
-    p.add_argument("--port", type=port_number, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--port", type=port_number, default=8000,
+                   help="port (default 8000; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     p.set_defaults(func=cmd_serve)
 
-    p = _sub(sub, "consolidate", "write consolidated metadata into a local dataset (before publishing)",
+    p = _sub(sub, "consolidate",
+             "write consolidated metadata into a local dataset (before publishing)",
              "Write all metadata of a local dataset into one document (zarr v2: .zmetadata; zarr "
              "v3: inline in the root zarr.json), so readers get the whole hierarchy in one request "
              "instead of one per group and array. Run it before publishing or serving a dataset; "

@@ -22,7 +22,8 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of pixels, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of pixels, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
@@ -50,7 +51,8 @@ def png_output(text: str) -> Path:
     """The output file; only PNG is written, so any other suffix is refused."""
     path = Path(text)
     if path.suffix.lower() != ".png":
-        raise UsageError(f"-o {text}: only PNG pictures are written; give a file name ending in .png")
+        raise UsageError(f"-o {text}: only PNG pictures are written; "
+                         "give a file name ending in .png")
     return path
 
 

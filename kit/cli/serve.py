@@ -68,8 +68,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server.start()
     except OSError as exc:
         raise port_error(exc, args.host, args.port) from None
-    say(f"Serving {root.resolve()} at {server.url}  ({'HTTP Basic' if kind == 'basic' else 'bearer token'}; "
-        "Ctrl-C to stop)")
+    how = "HTTP Basic" if kind == "basic" else "bearer token"
+    say(f"Serving {root.resolve()} at {server.url}  ({how}; Ctrl-C to stop)")
     if generated:
         say(f"  user: {user}   password: {secret}   (generated; shown once, not stored anywhere)")
     elif kind == "basic":

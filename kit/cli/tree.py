@@ -76,8 +76,9 @@ def plate_wells(plate: Any) -> dict[str, Any]:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     unread = [p for p in plate.well_paths if p not in wells and not any(p in m for m in said)]
     if unread:
-        warnings.warn(f"{plate.url}: {len(unread)} of {len(plate.well_paths)} listed wells could not "
-                      f"be read (missing, or without well metadata): {', '.join(unread)}",
+        listed = len(plate.well_paths)
+        warnings.warn(f"{plate.url}: {len(unread)} of {listed} listed wells could not be read "
+                      f"(missing, or without well metadata): {', '.join(unread)}",
                       KitWarning, stacklevel=2)
     return wells
 
@@ -100,10 +101,11 @@ def describe(node: Any) -> dict[str, Any]:
     base = {"source": node.url, "version": node.version}
     if isinstance(node, Plate):
         wells = plate_wells(node)
-        images = parallel(lambda w: {p: image_dict(im, p) for p, im in w.images.items()}, wells.values())
+        images = parallel(lambda w: [image_dict(im, p) for p, im in w.images.items()],
+                          wells.values())
         return {**base, "type": "plate", "rows": node.rows, "columns": node.columns,
                 "listed_wells": len(node.well_paths), "tables": tables_list(node),
-                "wells": [{"path": p, "images": list(ims.values())} for p, ims in zip(wells, images)]}
+                "wells": [{"path": p, "images": ims} for p, ims in zip(wells, images)]}
     if isinstance(node, Well):
         return {**base, "type": "well",
                 "images": parallel(lambda kv: image_dict(kv[1], kv[0]), node.images.items())}
@@ -113,7 +115,8 @@ def describe(node: Any) -> dict[str, Any]:
         array = bare_array(node) if not node.meta.kind or node.meta.kind == "group" else None
         if array is not None:
             return {**base, **array_dict("", array)}
-        return {**base, "type": "group", "members": [member_dict(n, m) for n, m in node.members.items()]}
+        members = [member_dict(n, m) for n, m in node.members.items()]
+        return {**base, "type": "group", "members": members}
     return {**base, "type": type(node).__name__.lower()}
 
 

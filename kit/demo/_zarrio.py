@@ -29,7 +29,8 @@ def zarr_format(version: str) -> Literal[2, 3]:
     return 2 if check_version(version) == "0.4" else 3
 
 
-def open_new_group(path: str | Path, version: str, attrs: dict[str, Any] | None = None) -> zarr.Group:
+def open_new_group(path: str | Path, version: str, attrs: dict[str, Any] | None = None
+                   ) -> zarr.Group:
     """Create (or replace) a group at a local path with the version's zarr format."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

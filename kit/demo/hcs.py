@@ -78,7 +78,8 @@ def write_plate(
     jobs = []
     for r, c in wells:
         images = [(str(i), acqs[i // fields]["id"] if acqs else None) for i in range(per_well)]
-        child_group(row_groups[r], columns[c], ome_attributes(version, {"well": build.well(version, images)}))
+        well = build.well(version, images)
+        child_group(row_groups[r], columns[c], ome_attributes(version, {"well": well}))
         jobs += [(path / rows[r] / columns[c] / str(i), field_seed(seed, r, c, i))
                  for i in range(per_well)]
     _write_images(jobs, version=version, **kwargs)

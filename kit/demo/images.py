@@ -275,7 +275,8 @@ def pyramid(a: np.ndarray, levels: int, factor: int, *, label: bool = False) -> 
 def multiscales_metadata(version: str, name: str, axes: str, levels: int, factor: int,
                          scale: Mapping[str, float], translation) -> list[dict[str, Any]]:
     """The ``multiscales`` list of a pyramid: y/x scale times factor**level, translation kept."""
-    scales = [[float(scale[a]) * (factor**k if a in "yx" else 1) for a in axes] for k in range(levels)]
+    scales = [[float(scale[a]) * (factor**k if a in "yx" else 1) for a in axes]
+              for k in range(levels)]
     shift = [float(translation.get(a, 0.0)) for a in axes] if translation else None
     return build.multiscales(
         version, name=name, axes=build.axes(axes), scales=scales, translations=[shift] * levels,
@@ -339,8 +340,8 @@ def image_label_metadata(version: str, lab: np.ndarray, scene: Scene, colors: bo
     values = [n.label for n in scene.nuclei]
     properties = [{"label-value": v, "area (pixels)": int(counts[v]),
                    "class": "positive" if scene.positive[v] else "negative"} for v in values]
-    return build.image_label(version, colors={v: label_color(v) for v in values} if colors else None,
-                             properties=properties, source="../../")
+    rgba = {v: label_color(v) for v in values} if colors else None
+    return build.image_label(version, colors=rgba, properties=properties, source="../../")
 
 
 # --------------------------------------------------------------------------- writing
@@ -379,7 +380,8 @@ def write_labels(path: Path, scene: Scene, names: Sequence[str], *, version: str
     for name in names:
         lab = scene.labels["nuclei" if name == "nuclei" else "cells"]
         attrs = {
-            "multiscales": multiscales_metadata(version, name, lax, levels, downscale, lscale, ltrans),
+            "multiscales": multiscales_metadata(version, name, lax, levels, downscale, lscale,
+                                                ltrans),
             "image-label": image_label_metadata(version, lab, scene, label_colors),
         }
         group = child_group(image_group, name, build.ome_attributes(version, attrs))
@@ -426,7 +428,8 @@ def write_image(
         raise ValueError(f"chunks {chunks} do not match axes {axes!r}")
     scale_d, trans_d = _resolve_scale(axes, scale, translation)
     attrs: dict[str, Any] = {
-        "multiscales": multiscales_metadata(version, path.name, axes, levels, downscale, scale_d, trans_d)}
+        "multiscales": multiscales_metadata(version, path.name, axes, levels, downscale, scale_d,
+                                            trans_d)}
     if omero:
         attrs["omero"] = omero_metadata(version, path.name, axes, scene.image, channels)
     group = open_new_group(path, version, build.ome_attributes(version, attrs))

@@ -4,8 +4,9 @@ It behaves like the static hosts and object stores the kit meets in the field: G
 files, byte ranges (206 / 416), no directory listings, no dotfiles but zarr's own metadata
 files, optional Basic or Bearer auth (401 with ``WWW-Authenticate``), added latency. Files are
 streamed in pieces, so a small range of a big file reads only that range; hostile requests
-(absurd ranges, very deep paths) get 416 or 404, never a 500. Tests can also make it misbehave on demand: fail, drop the
-connection, stall, ignore ``Range``, or redirect to another server (another origin).
+(absurd ranges, very deep paths) get 416 or 404, never a 500. Tests can also make it misbehave
+on demand: fail, drop the connection, stall, ignore ``Range``, or redirect to another server
+(another origin).
 
     with DemoServer(path, auth="basic", password="pw") as srv:
         kit.open(srv.url, auth=srv.credential)
@@ -154,7 +155,8 @@ class DemoServer:
         self._stopped.set()
 
     def serve_forever(self) -> None:
-        """Block until Ctrl-C or until ``stop()`` is called from another thread (``ngff-kit serve``)."""
+        """Block until Ctrl-C, or until ``stop()`` is called from another thread (``ngff-kit
+        serve``, and the tests that run it in-process)."""
         self.start()
         try:
             while not self._stopped.wait(3600):
@@ -284,7 +286,8 @@ class DemoServer:
             challenge = f"Bearer {REALM}"
         if hmac.compare_digest(given.encode(), expected.encode()):
             return None
-        return web.Response(status=401, headers={"WWW-Authenticate": challenge}, text="unauthorized\n")
+        return web.Response(status=401, headers={"WWW-Authenticate": challenge},
+                            text="unauthorized\n")
 
     def _file_for(self, url_path: str) -> Path | None:
         """The file for a (decoded) URL path, or None: missing, a directory, outside root, too

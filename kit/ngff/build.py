@@ -39,7 +39,8 @@ def ome_attributes(version: str, content: Mapping[str, Any]) -> dict[str, Any]:
     return {"ome": {"version": "0.5", **content}}
 
 
-def axes(names: str | Sequence[str], units: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+def axes(names: str | Sequence[str], units: Mapping[str, str] | None = None
+         ) -> list[dict[str, str]]:
     """Axis objects for t/c/z/y/x names, typed, with a unit on each axis ``units`` names
     (default: seconds and micrometers)."""
     units = DEFAULT_UNITS if units is None else units
