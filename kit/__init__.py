@@ -1,5 +1,6 @@
 """ngff-kit: open, browse and preview OME-Zarr (OME-NGFF) wherever it lives, from a notebook."""
 
+from kit._version import __version__
 from kit.api import open
 from kit.io.consolidate import consolidate
 from kit.auth import (

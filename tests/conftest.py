@@ -1,18 +1,17 @@
-"""Shared fixtures: where the read-only shared inputs live, skipping cleanly without them."""
+"""Shared fixtures: where the read-only shared inputs live (skipping cleanly without them),
+no machine credentials, and per-test DemoServers (helpers that are not fixtures: helpers.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from helpers import REAL_PLATE, REPO, SHARED, SPEC  # noqa: F401 - REPO and SHARED re-exported
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO.parent / "shared").resolve()
-REAL_PLATE = SHARED / "data" / "20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr"
-SPEC = SHARED / "ngff-spec"
 CREDENTIAL_ENV = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "NGFF_KIT_ORIGINS",
-                  "DANDI_API_KEY",
-                  "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
+                  "DANDI_API_KEY", "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
 
 
 def need(path: Path) -> Path:
@@ -43,3 +42,20 @@ def no_machine_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     kit.credentials.clear()
     yield
     kit.credentials.clear()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Any]]:
+    """``serve(root, **DemoServer options)``: a started DemoServer, stopped after the test."""
+    from kit.demo.server import DemoServer
+
+    servers: list[DemoServer] = []
+
+    def start(root: str | Path, **kwargs: Any) -> DemoServer:
+        server = DemoServer(root, **kwargs).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        server.stop()

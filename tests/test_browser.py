@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -67,12 +68,6 @@ def write_notebook(path: Path) -> Path:
         cell["id"] = f"cell-{i}"
     path.write_text(json.dumps(nb, indent=1))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import zarr
+from helpers import schema_validator as _validator
 
 from kit.demo.generate import (
     TABLE_NAMES,
@@ -27,7 +28,6 @@ from kit.demo.generate import (
     write_tables,
 )
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "ngff-spec"
 VERSIONS = ("0.4", "0.5")
 
 
@@ -43,7 +43,7 @@ def attrs_of(path: Path) -> dict:
 
 def ome(path: Path) -> dict:
     a = attrs_of(path)
-    return a["ome"] if "ome" in a else a
+    return a.get("ome", a)
 
 
 def read(path: Path) -> np.ndarray:
@@ -309,7 +309,7 @@ def test_tables_group_lists_every_table(image):
 
 def test_masking_roi_boxes_contain_their_label(image):
     _, p = image
-    df, attrs = read_anndata(p / "tables/nuclei_ROI_table")
+    df, _ = read_anndata(p / "tables/nuclei_ROI_table")
     lab = read(p / "labels/nuclei/0")
     sz, sy, sx = ome(p / "labels/nuclei")["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
     assert sorted(df.index) == sorted(int(v) for v in np.unique(lab) if v)
@@ -386,7 +386,7 @@ def test_anndata_obs_uses_every_encoding(image):
 
 
 def test_attribute_dialects(image):
-    version, p = image
+    _, p = image
     fov = attrs_of(p / "tables/FOV_ROI_table")
     assert fov == {"encoding-type": "anndata", "encoding-version": "0.1.0", "backend": "anndata_v1",
                    "index_key": "FieldIndex", "index_type": "str", "table_version": "1", "type": "roi_table"}
@@ -531,22 +531,6 @@ def test_sample_dataset(tmp_path):
 
 
 # --------------------------------------------------------------------------- official schemas
-
-
-def _validator(version: str, name: str):
-    jsonschema = pytest.importorskip("jsonschema")
-    referencing = pytest.importorskip("referencing")
-    folder = SPEC / version / "schemas"
-    if not folder.is_dir():
-        pytest.skip(f"official schemas not found at {folder}")
-    resources = []
-    for f in folder.glob("*.schema"):
-        doc = json.loads(f.read_text())
-        resources.append((doc["$id"], referencing.Resource.from_contents(
-            doc, default_specification=referencing.jsonschema.DRAFT202012)))
-    registry = referencing.Registry().with_resources(resources)
-    schema = json.loads((folder / f"{name}.schema").read_text())
-    return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def _valid(version: str, name: str, doc: dict) -> None:

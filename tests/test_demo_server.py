@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import served_folder
 
 from kit.auth import BasicAuth, BearerToken
 from kit.demo.server import DemoServer
@@ -18,19 +19,14 @@ DATA = bytes(range(256)) * 4  # 1024 bytes
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    served = tmp_path / "served"
-    (served / "sub").mkdir(parents=True)
-    (served / "data.bin").write_bytes(DATA)
-    (served / "sub" / "zarr.json").write_text('{"zarr_format": 3}')
-    (served / "empty.bin").write_bytes(b"")
     (tmp_path / "secret.txt").write_text("outside the root")
-    return served
+    return served_folder(tmp_path, {"data.bin": DATA, "sub/zarr.json": '{"zarr_format": 3}',
+                                    "empty.bin": b""})
 
 
 @pytest.fixture
-def srv(root: Path):
-    with DemoServer(root) as server:
-        yield server
+def srv(root: Path, serve) -> DemoServer:
+    return serve(root)
 
 
 def request(server: DemoServer, path: str, method: str = "GET", headers: dict | None = None,
@@ -212,3 +208,112 @@ def test_redirect_after_auth(root: Path) -> None:
 def test_bad_auth_mode(root: Path) -> None:
     with pytest.raises(ValueError):
         DemoServer(root, auth="digest")
+
+
+# -- hostile requests (issue 18): never a 500, bounded reads, no dotfiles ----------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "content_range"),
+    [
+        ("bytes=" + "9" * 5000 + "-", 416, "bytes */1024"),  # more digits than int() takes
+        ("bytes=0-" + "9" * 5000, 206, "bytes 0-1023/1024"),
+        ("bytes=-" + "9" * 5000, 206, "bytes 0-1023/1024"),
+        ("bytes=99999999999999999999999-", 416, "bytes */1024"),
+        ("bytes=0-\u00b2", 416, "bytes */1024"),  # a superscript two: isdigit(), not int()
+    ],
+)
+def test_hostile_ranges_are_answered_not_500(srv: DemoServer, header: str, status: int,
+                                            content_range: str) -> None:
+    got, headers, body = request(srv, "/data.bin", headers={"Range": header})
+    assert got == status
+    assert headers.get("Content-Range") == content_range
+    if status == 206:
+        assert body == DATA
+
+
+def test_range_in_non_ascii_digits_is_416(srv: DemoServer) -> None:
+    """Arabic-Indic digits (UTF-8 on the wire; http.client cannot send them): int() reads them."""
+    with socket.create_connection((srv.host, srv.port), timeout=5) as s:
+        s.sendall(b"GET /data.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\nRange: bytes="
+                  + "\u0661\u0662-".encode() + b"\r\n\r\n")
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 416"), answer[:200]
+    assert srv.requests[-1].status == 416
+
+
+def test_very_deep_path_is_404(srv: DemoServer) -> None:
+    assert request(srv, "/" + "/".join(["a"] * 3000))[0] == 404
+    assert request(srv, "/" + "x" * 5000)[0] == 404
+
+
+@pytest.mark.parametrize("path", ["/.env", "/.git/config", "/sub/.hidden", "/.zmetadata.tmp"])
+def test_dotfiles_are_not_served(root: Path, path: str) -> None:
+    (root / ".env").write_text("SECRET=1")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("[core]")
+    (root / "sub" / ".hidden").write_text("x")
+    (root / ".zmetadata.tmp").write_text("{}")
+    with DemoServer(root) as server:
+        status, _, body = request(server, path)
+    assert status == 404 and b"SECRET" not in body and b"core" not in body
+
+
+def test_zarr_metadata_dotfiles_are_served(root: Path) -> None:
+    for name in (".zattrs", ".zgroup", ".zarray", ".zmetadata"):
+        (root / "sub" / name).write_text(f'{{"n": "{name}"}}')
+    with DemoServer(root) as server:
+        for name in (".zattrs", ".zgroup", ".zarray", ".zmetadata"):
+            status, headers, body = request(server, f"/sub/{name}")
+            assert status == 200 and name.encode() in body
+            assert headers["Content-Type"].startswith("application/json")
+
+
+def test_a_small_range_of_a_big_file_reads_only_the_range(root: Path) -> None:
+    """A 1-byte range of a 64 MiB (sparse) file: the server's peak allocation stays far below
+    the file size (the whole file used to be read for every request)."""
+    import tracemalloc
+
+    big = root / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(64 << 20)
+        f.seek((64 << 20) - 1)
+        f.write(b"\x07")
+    with DemoServer(root) as server:
+        tracemalloc.start()
+        try:
+            status, headers, body = request(server, "/big.bin", headers={"Range": "bytes=-1"})
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        last = (64 << 20) - 1
+        assert (status, body) == (206, b"\x07")
+        assert headers["Content-Range"] == f"bytes {last}-{last}/{64 << 20}"
+        assert peak < 8 << 20, peak
+        status, headers, _ = request(server, "/big.bin", "HEAD")
+        assert status == 200 and headers["Content-Length"] == str(64 << 20)
+
+
+def test_a_whole_big_file_is_streamed(root: Path) -> None:
+    import tracemalloc
+
+    big = root / "big.bin"
+    with big.open("wb") as f:
+        f.truncate(32 << 20)
+    with DemoServer(root) as server:
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+        tracemalloc.start()
+        try:
+            conn.request("GET", "/big.bin")
+            resp = conn.getresponse()
+            total = 0
+            while chunk := resp.read(1 << 20):
+                total += len(chunk)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            conn.close()
+    assert resp.status == 200 and total == 32 << 20
+    assert peak < 16 << 20, peak

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
+from helpers import free_port as closed_port
+from helpers import served_folder
 from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarr.core.buffer import default_buffer_prototype
 
@@ -32,41 +33,27 @@ FAST = {"backoff": 0.001}  # keep retry tests quick
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "data.bin").write_bytes(DATA)
-    (served / "empty.bin").write_bytes(b"")
-    (served / "with space.bin").write_bytes(b"spaced")
-    return served
+    return served_folder(tmp_path, {"data.bin": DATA, "empty.bin": b"", "with space.bin": b"spaced"})
 
 
 @pytest.fixture
-def srv(root: Path):
-    with DemoServer(root) as server:
-        yield server
+def srv(root: Path, serve) -> DemoServer:
+    return serve(root)
 
 
 @pytest.fixture
-def basic_srv(root: Path):
-    with DemoServer(root, auth="basic", username="alice", password=PASSWORD) as server:
-        yield server
+def basic_srv(root: Path, serve) -> DemoServer:
+    return serve(root, auth="basic", username="alice", password=PASSWORD)
 
 
 @pytest.fixture
-def bearer_srv(root: Path):
-    with DemoServer(root, auth="bearer", token=TOKEN) as server:
-        yield server
+def bearer_srv(root: Path, serve) -> DemoServer:
+    return serve(root, auth="bearer", token=TOKEN)
 
 
 def get(store: HttpStore, key: str, byte_range=None) -> bytes | None:
     buf = run_sync(store.get(key, default_buffer_prototype(), byte_range))
     return None if buf is None else buf.to_bytes()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- auth

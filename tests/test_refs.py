@@ -15,6 +15,7 @@ import h5py
 import numpy as np
 import pytest
 import zarr
+from helpers import served_folder
 from zarr.abc.store import RangeByteRequest, SuffixByteRequest
 from zarr.core.buffer import default_buffer_prototype
 
@@ -321,12 +322,8 @@ def _range_doc(url: str, n: int, size: int, gap: int = 0) -> dict:
 
 
 @pytest.fixture
-def blob_server(tmp_path: Path):
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "blob.bin").write_bytes(bytes(range(256)) * 4096)  # 1 MiB
-    with DemoServer(served) as srv:
-        yield srv
+def blob_server(tmp_path: Path, serve) -> DemoServer:
+    return serve(served_folder(tmp_path, {"blob.bin": bytes(range(256)) * 4096}))  # 1 MiB
 
 
 def test_partial_values_of_adjacent_ranges_are_one_request(blob_server: DemoServer) -> None:

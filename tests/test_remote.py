@@ -25,9 +25,8 @@ def _chunk_files(level_dir: Path) -> list[Path]:
 
 
 @pytest.fixture
-def plate_server(real_plate):
-    with DemoServer(real_plate.parent, auth="basic", username="alice", password=PASSWORD) as srv:
-        yield srv
+def plate_server(real_plate, serve):
+    return serve(real_plate.parent, auth="basic", username="alice", password=PASSWORD)
 
 
 def test_plate_over_basic_auth_counts(real_plate, plate_server):

@@ -53,9 +53,8 @@ def password() -> str:
 
 
 @pytest.fixture
-def server(data_root, password):
-    with DemoServer(data_root, auth="basic", username="demo", password=password) as srv:
-        yield srv
+def server(data_root, password, serve):
+    return serve(data_root, auth="basic", username="demo", password=password)
 
 
 def png(widget: ipywidgets.Image) -> bytes:

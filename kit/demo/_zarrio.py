@@ -12,7 +12,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numcodecs
 import numpy as np
@@ -21,29 +21,16 @@ from zarr.codecs import BloscCodec, BloscShuffle, ZstdCodec
 from zarr.core.sync import sync as zarr_sync
 from zarr.storage import LocalStore
 
-VERSIONS = ("0.4", "0.5")
+from kit.ngff.build import check_version  # the writers' one check (NGFF 0.4 or 0.5)
 
 
-def check_version(version: str) -> str:
-    """Reject versions the generator cannot write, before anything touches the disk."""
-    if version not in VERSIONS:
-        raise ValueError(f"version must be one of {VERSIONS}, not {version!r}")
-    return version
-
-
-def zarr_format(version: str) -> int:
+def zarr_format(version: str) -> Literal[2, 3]:
     """NGFF 0.4 lives on zarr v2, 0.5 on zarr v3 (RFC-2)."""
     return 2 if check_version(version) == "0.4" else 3
 
 
-def ome_attrs(version: str, content: dict[str, Any]) -> dict[str, Any]:
-    """Wrap OME metadata the way each version stores it (0.5: under ``ome`` with a version)."""
-    if version == "0.4":
-        return dict(content)
-    return {"ome": {"version": "0.5", **content}}
-
-
-def open_new_group(path: str | Path, version: str, attrs: dict[str, Any] | None = None) -> zarr.Group:
+def open_new_group(path: str | Path, version: str, attrs: dict[str, Any] | None = None
+                   ) -> zarr.Group:
     """Create (or replace) a group at a local path with the version's zarr format."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

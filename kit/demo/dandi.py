@@ -23,6 +23,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Self
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -188,7 +189,7 @@ class DandiArchive:
         for runner in self._runners:
             await runner.cleanup()
 
-    def __enter__(self) -> DandiArchive:
+    def __enter__(self) -> Self:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
         return self

@@ -8,7 +8,14 @@ Everything is seeded: the same call writes the same bytes. Implementation lives 
 
 from kit.demo.hcs import field_seed, sample_dataset, write_bf2raw, write_plate
 from kit.demo.images import synthesize, write_image
-from kit.demo.tables import IMAGE_TABLES, PLATE_TABLES, TABLE_NAMES, expected_tables, load_image, write_tables
+from kit.demo.tables import (
+    IMAGE_TABLES,
+    PLATE_TABLES,
+    TABLE_NAMES,
+    expected_tables,
+    load_image,
+    write_tables,
+)
 
 __all__ = [
     "IMAGE_TABLES", "PLATE_TABLES", "TABLE_NAMES", "expected_tables", "field_seed", "load_image",

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from kit.demo._zarrio import check_version, child_group, ome_attrs, open_new_group
+from kit.demo._zarrio import check_version, child_group, open_new_group
 from kit.demo.images import write_image
 from kit.demo.tables import write_tables
+from kit.ngff import build
+from kit.ngff.build import ome_attributes
 
 PLATE_IMAGE_DEFAULTS: dict[str, Any] = {"axes": "czyx", "shape": (2, 1, 64, 64), "levels": 2}
 SAMPLE_CHANNELS = [{"label": "DAPI", "color": "0000FF"}, {"label": "GFP", "color": "00FF00"},
@@ -36,18 +38,8 @@ def plate_metadata(version: str, name: str, rows: Sequence[str], columns: Sequen
                    wells: Sequence[tuple[int, int]], field_count: int,
                    acquisitions: list[dict] | None) -> dict[str, Any]:
     """The ``plate`` block: every row and column listed, wells with their indices."""
-    plate: dict[str, Any] = {
-        "name": name,
-        "rows": [{"name": r} for r in rows],
-        "columns": [{"name": c} for c in columns],
-        "wells": [{"path": f"{rows[r]}/{columns[c]}", "rowIndex": r, "columnIndex": c} for r, c in wells],
-        "field_count": field_count,
-    }
-    if acquisitions:
-        plate["acquisitions"] = acquisitions
-    if version == "0.4":
-        plate["version"] = "0.4"
-    return plate
+    return build.plate(version, name=name, rows=rows, columns=columns, wells=wells,
+                       field_count=field_count, acquisitions=acquisitions)
 
 
 def write_plate(
@@ -79,22 +71,15 @@ def write_plate(
     if not wells:
         raise ValueError("a plate needs at least one well")
     per_well = fields * (len(acqs) if acqs else 1)
-    plate = open_new_group(path, version, ome_attrs(version, {"plate": plate_metadata(
+    plate = open_new_group(path, version, ome_attributes(version, {"plate": plate_metadata(
         version, path.stem, rows, columns, wells, per_well, acqs)}))
     kwargs = {**PLATE_IMAGE_DEFAULTS, **(image_kwargs or {})}
     row_groups = {r: child_group(plate, rows[r]) for r in sorted({r for r, _ in wells})}
     jobs = []
     for r, c in wells:
-        images = []
-        for i in range(per_well):
-            entry: dict[str, Any] = {"path": str(i)}
-            if acqs:
-                entry["acquisition"] = acqs[i // fields]["id"]
-            images.append(entry)
-        well: dict[str, Any] = {"images": images}
-        if version == "0.4":
-            well["version"] = "0.4"
-        child_group(row_groups[r], columns[c], ome_attrs(version, {"well": well}))
+        images = [(str(i), acqs[i // fields]["id"] if acqs else None) for i in range(per_well)]
+        well = build.well(version, images)
+        child_group(row_groups[r], columns[c], ome_attributes(version, {"well": well}))
         jobs += [(path / rows[r] / columns[c] / str(i), field_seed(seed, r, c, i))
                  for i in range(per_well)]
     _write_images(jobs, version=version, **kwargs)
@@ -143,10 +128,10 @@ def write_bf2raw(
     """Write a bioformats2raw layout: series images "0", "1"... and an ``OME`` group."""
     check_version(version)
     path = Path(path)
-    root = open_new_group(path, version, ome_attrs(version, {"bioformats2raw.layout": 3}))
+    root = open_new_group(path, version, ome_attributes(version, {"bioformats2raw.layout": 3}))
     kwargs = {**PLATE_IMAGE_DEFAULTS, "labels": (), **(image_kwargs or {})}
     names = [str(i) for i in range(series)]
-    child_group(root, "OME", ome_attrs(version, {"series": names}))
+    child_group(root, "OME", ome_attributes(version, {"series": names}))
     for i, name in enumerate(names):
         write_image(path / name, version=version, seed=seed + i, **kwargs)
     dims = dict(zip(kwargs["axes"], kwargs["shape"]))
@@ -174,4 +159,4 @@ def sample_dataset(path: str | Path, *, version: str = "0.4") -> Path:
     )
 
 
-__all__ = ["write_plate", "write_bf2raw", "sample_dataset", "plate_metadata", "field_seed"]
+__all__ = ["field_seed", "plate_metadata", "sample_dataset", "write_bf2raw", "write_plate"]

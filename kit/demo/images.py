@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from kit.demo._zarrio import check_version, child_group, ome_attrs, open_new_group, write_array
+from kit.demo._zarrio import check_version, child_group, open_new_group, write_array
+from kit.ngff import build
 
 CANONICAL = "tczyx"
-UNITS = {"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"}
-TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 DEFAULT_SCALE = {"t": 1.0, "c": 1.0, "z": 1.0, "y": 0.325, "x": 0.325}
 DEFAULT_CHANNELS = (
     ("DAPI", "0000FF"),
@@ -168,7 +167,8 @@ def _blur(a: np.ndarray) -> np.ndarray:
     return (rows[..., :-2] + rows[..., 1:-1] + rows[..., 2:]) / 9.0
 
 
-def _channel_signals(rng, n_ch: int, n_lab: int, nuc, cell, prof_n, prof_c) -> list[np.ndarray]:
+def _channel_signals(rng, n_ch: int, n_lab: int, nuc, cell, prof_n, prof_c
+                     ) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-channel signal (z, y, x) before background and noise; each channel looks different."""
     bright = rng.uniform(1500, 4000, n_lab + 1).astype(np.float32)
     expr = rng.uniform(300, 2500, n_lab + 1).astype(np.float32)
@@ -272,44 +272,16 @@ def pyramid(a: np.ndarray, levels: int, factor: int, *, label: bool = False) -> 
 # --------------------------------------------------------------------------- metadata
 
 
-def axes_metadata(axes: str) -> list[dict[str, str]]:
-    """NGFF axis objects with type and unit."""
-    out = []
-    for a in axes:
-        entry = {"name": a, "type": TYPES[a]}
-        if a in UNITS:
-            entry["unit"] = UNITS[a]
-        out.append(entry)
-    return out
-
-
-def datasets_metadata(axes: str, levels: int, factor: int, scale: Mapping[str, float],
-                      translation: Mapping[str, float] | None) -> list[dict[str, Any]]:
-    """One dataset per level; y/x scale multiplied by factor**level, translation kept per level."""
-    out = []
-    for k in range(levels):
-        s = [float(scale[a]) * (factor**k if a in "yx" else 1) for a in axes]
-        transforms: list[dict[str, Any]] = [{"type": "scale", "scale": s}]
-        if translation:
-            transforms.append({"type": "translation",
-                               "translation": [float(translation.get(a, 0.0)) for a in axes]})
-        out.append({"path": str(k), "coordinateTransformations": transforms})
-    return out
-
-
 def multiscales_metadata(version: str, name: str, axes: str, levels: int, factor: int,
                          scale: Mapping[str, float], translation) -> list[dict[str, Any]]:
-    """The ``multiscales`` list (0.4 carries a per-block version, 0.5 does not)."""
-    entry: dict[str, Any] = {
-        "name": name,
-        "axes": axes_metadata(axes),
-        "datasets": datasets_metadata(axes, levels, factor, scale, translation),
-        "type": "mean",
-        "metadata": {"method": "kit.demo: mean of blocks (labels: nearest)", "downscale": factor},
-    }
-    if version == "0.4":
-        entry["version"] = "0.4"
-    return [entry]
+    """The ``multiscales`` list of a pyramid: y/x scale times factor**level, translation kept."""
+    scales = [[float(scale[a]) * (factor**k if a in "yx" else 1) for a in axes]
+              for k in range(levels)]
+    shift = [float(translation.get(a, 0.0)) for a in axes] if translation else None
+    return build.multiscales(
+        version, name=name, axes=build.axes(axes), scales=scales, translations=[shift] * levels,
+        type="mean",
+        metadata={"method": "kit.demo: mean of blocks (labels: nearest)", "downscale": factor})
 
 
 def channel_specs(channels, n: int) -> list[tuple[str, str]]:
@@ -348,18 +320,12 @@ def window(data: np.ndarray, dtype: np.dtype) -> dict[str, int | float]:
 def omero_metadata(version: str, name: str, axes: str, image: np.ndarray, channels) -> dict:
     """``omero`` block: label, colour and a window taken from the data, per channel."""
     n = image.shape[axes.index("c")] if "c" in axes else 1
-    specs = channel_specs(channels, n)
     chans = []
-    for i, (label, color) in enumerate(specs):
+    for i, (label, color) in enumerate(channel_specs(channels, n)):
         data = np.take(image, i, axis=axes.index("c")) if "c" in axes else image
-        chans.append({"label": label, "color": color, "active": True, "coefficient": 1.0,
-                      "family": "linear", "inverted": False, "window": window(data, image.dtype)})
+        chans.append(build.channel(label, color, window(data, image.dtype)))
     nz = image.shape[axes.index("z")] if "z" in axes else 1
-    block: dict[str, Any] = {"id": 1, "name": name, "channels": chans,
-                             "rdefs": {"defaultT": 0, "defaultZ": nz // 2, "model": "color"}}
-    if version == "0.4":
-        block["version"] = "0.4"
-    return block
+    return build.omero(version, name=name, channels=chans, default_z=nz // 2)
 
 
 def label_color(value: int) -> list[int]:
@@ -372,18 +338,10 @@ def image_label_metadata(version: str, lab: np.ndarray, scene: Scene, colors: bo
     """``image-label``: colours and properties per value present, and the source image."""
     counts = np.bincount(lab.ravel(), minlength=len(scene.nuclei) + 1)
     values = [n.label for n in scene.nuclei]
-    block: dict[str, Any] = {}
-    if version == "0.4":
-        block["version"] = "0.4"
-    if colors:
-        block["colors"] = [{"label-value": v, "rgba": label_color(v)} for v in values]
-    block["properties"] = [
-        {"label-value": v, "area (pixels)": int(counts[v]),
-         "class": "positive" if scene.positive[v] else "negative"}
-        for v in values
-    ]
-    block["source"] = {"image": "../../"}
-    return block
+    properties = [{"label-value": v, "area (pixels)": int(counts[v]),
+                   "class": "positive" if scene.positive[v] else "negative"} for v in values]
+    rgba = {v: label_color(v) for v in values} if colors else None
+    return build.image_label(version, colors=rgba, properties=properties, source="../../")
 
 
 # --------------------------------------------------------------------------- writing
@@ -413,7 +371,8 @@ def write_labels(path: Path, scene: Scene, names: Sequence[str], *, version: str
                  downscale: int, chunks, scale, translation, label_colors: bool,
                  compressor, sharded: bool) -> None:
     """``labels`` group listing each label, each a multiscale integer image of the same levels."""
-    image_group = open_new_group(path / "labels", version, ome_attrs(version, {"labels": list(names)}))
+    image_group = open_new_group(path / "labels", version,
+                                 build.ome_attributes(version, {"labels": build.labels(names)}))
     lax = label_axes(scene.axes)
     lchunks = tuple(c for a, c in zip(scene.axes, chunks) if a != "c")
     lscale = {a: scale[a] for a in lax}
@@ -421,10 +380,11 @@ def write_labels(path: Path, scene: Scene, names: Sequence[str], *, version: str
     for name in names:
         lab = scene.labels["nuclei" if name == "nuclei" else "cells"]
         attrs = {
-            "multiscales": multiscales_metadata(version, name, lax, levels, downscale, lscale, ltrans),
+            "multiscales": multiscales_metadata(version, name, lax, levels, downscale, lscale,
+                                                ltrans),
             "image-label": image_label_metadata(version, lab, scene, label_colors),
         }
-        group = child_group(image_group, name, ome_attrs(version, attrs))
+        group = child_group(image_group, name, build.ome_attributes(version, attrs))
         _write_levels(group, pyramid(lab, levels, downscale, label=True), version=version, axes=lax,
                       chunks=lchunks, compressor=compressor, sharded=sharded)
 
@@ -468,10 +428,11 @@ def write_image(
         raise ValueError(f"chunks {chunks} do not match axes {axes!r}")
     scale_d, trans_d = _resolve_scale(axes, scale, translation)
     attrs: dict[str, Any] = {
-        "multiscales": multiscales_metadata(version, path.name, axes, levels, downscale, scale_d, trans_d)}
+        "multiscales": multiscales_metadata(version, path.name, axes, levels, downscale, scale_d,
+                                            trans_d)}
     if omero:
         attrs["omero"] = omero_metadata(version, path.name, axes, scene.image, channels)
-    group = open_new_group(path, version, ome_attrs(version, attrs))
+    group = open_new_group(path, version, build.ome_attributes(version, attrs))
     _write_levels(group, pyramid(scene.image, levels, downscale), version=version, axes=axes,
                   chunks=chunks, compressor=compressor, sharded=sharded)
     if labels:

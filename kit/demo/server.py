@@ -1,9 +1,12 @@
 """A small real HTTP server for OME-Zarr folders: the demo's server and the tests' fault injector.
 
 It behaves like the static hosts and object stores the kit meets in the field: GET and HEAD on
-files, byte ranges (206 / 416), no directory listings, optional Basic or Bearer auth (401 with
-``WWW-Authenticate``), added latency. Tests can also make it misbehave on demand: fail, drop the
-connection, stall, ignore ``Range``, or redirect to another server (another origin).
+files, byte ranges (206 / 416), no directory listings, no dotfiles but zarr's own metadata
+files, optional Basic or Bearer auth (401 with ``WWW-Authenticate``), added latency. Files are
+streamed in pieces, so a small range of a big file reads only that range; hostile requests
+(absurd ranges, very deep paths) get 416 or 404, never a 500. Tests can also make it misbehave
+on demand: fail, drop the connection, stall, ignore ``Range``, or redirect to another server
+(another origin).
 
     with DemoServer(path, auth="basic", password="pw") as srv:
         kit.open(srv.url, auth=srv.credential)
@@ -15,12 +18,14 @@ import asyncio
 import base64
 import hmac
 import mimetypes
+import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from aiohttp import web
 
@@ -29,6 +34,10 @@ from kit.auth import BasicAuth, BearerToken, Credential
 __all__ = ["DemoServer", "RequestRecord"]
 
 REALM = 'realm="ngff-kit demo"'
+ZARR_DOTFILES = frozenset((".zarray", ".zgroup", ".zattrs", ".zmetadata"))
+MAX_SEGMENTS = 64  # deeper than any dataset; a 3000-segment path is an attack, not a chunk key
+PIECE = 1 << 20  # bytes read and sent at a time
+_HUGE = 1 << 62  # stands for any number too long to be a real offset (beyond every file size)
 
 
 @dataclass
@@ -41,6 +50,9 @@ class RequestRecord:
     range: str | None
     authorization: bool  # whether an Authorization header was present
     time: float
+
+
+RECORD = web.RequestKey("record", RequestRecord)
 
 
 class _Drop(Exception):
@@ -85,6 +97,7 @@ class DemoServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
+        self._stopped = threading.Event()
 
     # -- life cycle
 
@@ -102,7 +115,7 @@ class DemoServer:
             return BearerToken(self.token or "")
         return None
 
-    def start(self) -> DemoServer:
+    def start(self) -> Self:
         if self._thread is not None:
             return self
         loop = asyncio.new_event_loop()
@@ -110,8 +123,13 @@ class DemoServer:
             target=loop.run_forever, name="ngff-kit-demo-server", daemon=True
         )
         self._loop = loop
+        self._stopped.clear()
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), loop).result(10)
+        try:
+            asyncio.run_coroutine_threadsafe(self._serve(), loop).result(10)
+        except BaseException:  # e.g. the port is taken: leave no thread or loop behind
+            self.stop()
+            raise
         return self
 
     async def _serve(self) -> None:
@@ -134,19 +152,21 @@ class DemoServer:
         self._thread.join(10)
         loop.close()
         self._thread = self._loop = self._runner = None
+        self._stopped.set()
 
     def serve_forever(self) -> None:
-        """Block until Ctrl-C (for ``ngff-kit serve``)."""
+        """Block until Ctrl-C, or until ``stop()`` is called from another thread (``ngff-kit
+        serve``, and the tests that run it in-process)."""
         self.start()
         try:
-            while True:
-                time.sleep(3600)
+            while not self._stopped.wait(3600):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
             self.stop()
 
-    def __enter__(self) -> DemoServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -219,6 +239,7 @@ class DemoServer:
         )
         with self._lock:
             self.requests.append(record)
+        request[RECORD] = record  # a streamed answer records its status before its body
         try:
             response = await self._respond(request)
         except _Drop:
@@ -228,7 +249,7 @@ class DemoServer:
         record.status = response.status
         return response
 
-    async def _respond(self, request: web.Request) -> web.Response:
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
         if self.latency:
             await asyncio.sleep(self.latency)
         stall, drop, fail = self._take()
@@ -250,7 +271,7 @@ class DemoServer:
         path = self._file_for(request.path)
         if path is None:
             return web.Response(status=404, text="not found\n")
-        return self._file_response(request, path)
+        return await self._file_response(request, path)
 
     def _check_auth(self, request: web.Request) -> web.Response | None:
         if self.auth == "none":
@@ -265,57 +286,83 @@ class DemoServer:
             challenge = f"Bearer {REALM}"
         if hmac.compare_digest(given.encode(), expected.encode()):
             return None
-        return web.Response(status=401, headers={"WWW-Authenticate": challenge}, text="unauthorized\n")
+        return web.Response(status=401, headers={"WWW-Authenticate": challenge},
+                            text="unauthorized\n")
 
     def _file_for(self, url_path: str) -> Path | None:
-        """The file for a (decoded) URL path, or None: missing, a directory, or outside root."""
+        """The file for a (decoded) URL path, or None: missing, a directory, outside root, too
+        deep, or hidden (a dotfile or dot-folder other than zarr's own metadata files)."""
         parts = [p for p in url_path.split("/") if p]
-        if any(p in (".", "..") or "\\" in p or "\0" in p for p in parts):
+        if len(parts) > MAX_SEGMENTS or any("\\" in p or "\0" in p for p in parts):
             return None
+        if any(p.startswith(".") for p in parts[:-1]) or (
+                parts and parts[-1].startswith(".") and parts[-1] not in ZARR_DOTFILES):
+            return None  # also rules out "." and ".."
         try:
             path = self.root.joinpath(*parts).resolve()
-        except (OSError, ValueError):
-            return None
-        if not path.is_relative_to(self.root) or not path.is_file():
+            if not path.is_relative_to(self.root) or not path.is_file():
+                return None
+        except (OSError, ValueError, RuntimeError):
             return None
         return path
 
-    def _file_response(self, request: web.Request, path: Path) -> web.Response:
-        data = path.read_bytes()
-        size = len(data)
+    async def _file_response(self, request: web.Request, path: Path) -> web.StreamResponse:
+        """The file (or the range asked for), read and sent a piece at a time."""
+        size = path.stat().st_size
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if path.name in (".zarray", ".zgroup", ".zattrs", ".zmetadata"):
+        if path.name in ZARR_DOTFILES:
             content_type = "application/json"
         headers = {"Accept-Ranges": "none" if self.ignore_range else "bytes"}
+        status, start, end = 200, 0, size
         header = request.headers.get("Range")
         if header and not self.ignore_range:
             span = _parse_range(header, size)
             if span == "unsatisfiable":
                 headers["Content-Range"] = f"bytes */{size}"
                 return web.Response(status=416, headers=headers)
-            if span is not None:
-                start, end = span
+            if isinstance(span, tuple):
+                status, (start, end) = 206, span
                 headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-                return web.Response(
-                    status=206, body=data[start:end], headers=headers, content_type=content_type
-                )
-        return web.Response(body=data, headers=headers, content_type=content_type)
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_type = content_type
+        response.content_length = end - start
+        request[RECORD].status = status  # the client may hang up as soon as it has the body
+        await response.prepare(request)
+        if request.method != "HEAD":
+            with path.open("rb") as f:
+                f.seek(start)
+                left = end - start
+                while left > 0 and (piece := f.read(min(PIECE, left))):
+                    await response.write(piece)
+                    left -= len(piece)
+        await response.write_eof()
+        return response
+
+
+def _offset(digits: str) -> int:
+    """ASCII digits as a number; a number longer than any file is _HUGE (int() would refuse
+    more than 4300 digits, and nothing is gained by converting them)."""
+    return int(digits) if len(digits) <= 18 else _HUGE
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
-    """[start, end) for a single ``bytes=`` range, "unsatisfiable", or None to ignore it."""
+    """[start, end) for a single ``bytes=`` range, "unsatisfiable", or None to ignore it.
+
+    Digits other than ASCII 0-9 (which ``str.isdigit`` accepts) make a range unsatisfiable."""
     unit, _, spec = header.strip().partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
         return None  # other units and multi-ranges: answer with the whole body (allowed)
     first, dash, last = spec.strip().partition("-")
     if not dash or not (first.isdigit() or last.isdigit()):
         return None
+    if any(part and not re.fullmatch(r"[0-9]+", part) for part in (first, last)):
+        return "unsatisfiable"
     if not first:  # suffix: the last N bytes
-        n = int(last)
+        n = _offset(last)
         return (max(size - n, 0), size) if n > 0 and size > 0 else "unsatisfiable"
-    start = int(first)
-    end = min(int(last) + 1, size) if last.isdigit() else size
-    if last.isdigit() and int(last) < start:
+    start = _offset(first)
+    end = min(_offset(last) + 1, size) if last else size
+    if last and _offset(last) < start:
         return None  # invalid range: ignore it
     if start >= size:
         return "unsatisfiable"

@@ -23,7 +23,7 @@ import pandas as pd
 import zarr
 from zarr.storage import LocalStore
 
-from kit.demo._zarrio import check_version, run, write_nodes
+from kit.demo._zarrio import check_version, run, write_nodes, zarr_format
 
 ANNDATA_ENCODING = {"encoding-type": "anndata", "encoding-version": "0.1.0"}
 DICT_ENCODING = {"encoding-type": "dict", "encoding-version": "0.1.0"}
@@ -80,7 +80,9 @@ def _level0(group: zarr.Group) -> tuple[str, dict, dict, np.ndarray]:
             scale = dict(zip(axes, tr["scale"]))
         elif tr["type"] == "translation":
             trans = dict(zip(axes, tr["translation"]))
-    return axes, scale, trans, group[ds["path"]][...]
+    level = group[ds["path"]]
+    assert isinstance(level, zarr.Array), f"{ds['path']} is not an array"
+    return axes, scale, trans, np.asarray(level[...])
 
 
 def load_image(path: str | Path) -> ImageData:
@@ -95,6 +97,7 @@ def load_image(path: str | Path) -> ImageData:
     nuclei, classes = None, {}
     if (path / "labels" / "nuclei").exists():
         lgroup = group["labels/nuclei"]
+        assert isinstance(lgroup, zarr.Group), "labels/nuclei is not a group"
         laxes, _, _, lab = _level0(lgroup)
         nuclei = _canonical(lab, laxes, "zyx")
         props = _ome(dict(lgroup.attrs)).get("image-label", {}).get("properties", [])
@@ -169,6 +172,7 @@ def _mean_intensities(d: ImageData, labels: np.ndarray) -> dict[str, np.ndarray]
     key = "means" + labels.tobytes().hex()[:64]
     if key in d.cache:
         return dict(d.cache[key])
+    assert d.nuclei is not None, "mean intensities need the nuclei label"
     flat = d.nuclei.ravel()
     counts = np.bincount(flat)
     out = {}
@@ -469,11 +473,12 @@ def write_tables(group_path: str | Path, *, version: str | None = None,
     frames = expected_tables(path, tables=tables)
     specs = {s.name: s for s in (IMAGE_TABLES.values())} | {PLATE_SPEC.name: PLATE_SPEC}
     root = path / "tables"
-    zf = 2 if version == "0.4" else 3
+    zf = zarr_format(version)
     listed: list[str] = []
     if root.exists():
         existing = zarr.open_group(LocalStore(root), mode="r+", zarr_format=zf)
-        listed = list(existing.attrs.get("tables", []))
+        previous = existing.attrs.get("tables", [])
+        listed = [str(n) for n in previous] if isinstance(previous, list) else []
     group = zarr.open_group(LocalStore(root), mode="a", zarr_format=zf)
     for name, df in frames.items():
         spec = specs[name]

@@ -1,7 +1,7 @@
 """Helpers for the ngff tests: locate ../shared and turn its files into pytest parameters.
 
-Parametrisation happens at collection time, before fixtures exist, so the path is resolved
-here the same way tests/conftest.py does (the repository's sibling folder `shared`). When it is
+Parametrisation happens at collection time, before fixtures exist, so the path comes from
+tests/helpers.py, as for tests/conftest.py (the sibling folder `shared`). When it is
 absent every parametrised test becomes one clean skip with the reason.
 """
 
@@ -11,10 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-SHARED = (Path(__file__).resolve().parents[2] / ".." / "shared").resolve()
-SPEC = SHARED / "ngff-spec"
-REAL_PLATE = SHARED / "data" / "20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr"
+from helpers import REAL_PLATE, SHARED, SPEC  # noqa: F401 - one place finds ../shared
 
 
 def absent_reason(path: Path) -> str:

@@ -1,0 +1,113 @@
+"""The command line's options, help texts and examples (one ``argparse`` parser)."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from kit._version import __version__
+from kit.cli.consolidate import cmd_consolidate
+from kit.cli.credentials import add_auth_options
+from kit.cli.demo import DEMO_USER, cmd_demo
+from kit.cli.exits import CODES
+from kit.cli.info import cmd_info
+from kit.cli.preview import cmd_preview, index_int, positive_int
+from kit.cli.serve import cmd_serve, port_number
+
+SOURCE_HELP = "dataset path or URL: local folder, http(s)://, s3://, a refs JSON, any fsspec URL"
+EXIT_CODES = "exit codes: " + ", ".join(f"{code} {what}" for code, what in sorted(CODES.items()))
+
+EXAMPLES = {
+    "demo": """examples:
+  ngff-kit demo                          # sample plate, served with a password, previewed
+  ngff-kit demo --keep-serving           # ... and keep serving, with how to log in
+  ngff-kit demo --version 0.5 --no-serve --out data""",
+    "info": """examples:
+  ngff-kit info plate.zarr
+  ngff-kit info https://example.org/plate.zarr --user alice --password-env PW
+  ngff-kit info s3://bucket/image.zarr --json""",
+    "preview": """examples:
+  ngff-kit preview plate.zarr -o plate.png
+  ngff-kit preview plate.zarr/B/03/0 -o field.png --channels DAPI 1 --labels nuclei --size 256
+  ngff-kit preview image.zarr -o plane.png --z 2 --t 0 --level 1""",
+    "serve": """examples:
+  ngff-kit serve plate.zarr                       # a made-up password, printed once
+  ngff-kit serve plate.zarr --user class --password-env PW --port 8080
+  ngff-kit serve data/ --token-env TOKEN --host 0.0.0.0   # plain HTTP: trusted rooms only""",
+    "consolidate": """examples:
+  ngff-kit consolidate plate.zarr      # then publish the folder; readers need one request""",
+}
+
+
+def _sub(sub: argparse._SubParsersAction, name: str, help_text: str,
+         description: str | None = None) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help_text,
+                          description=textwrap.fill(description or help_text, 78),
+                          epilog=EXAMPLES[name] + "\n\n" + EXIT_CODES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ngff-kit", description="Open, browse and preview OME-Zarr (OME-NGFF) from anywhere.",
+        epilog="example: ngff-kit demo   (then: ngff-kit COMMAND --help)\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"ngff-kit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = _sub(sub, "demo",
+             "generate a sample plate, serve it with a password, browse and preview it")
+    p.add_argument("--out", default="demo-output", help="output folder (default: ./demo-output)")
+    p.add_argument("--version", choices=("0.4", "0.5"), default="0.4",
+                   help="NGFF version of the sample")
+    p.add_argument("--latency", type=float, default=0.0, metavar="S",
+                   help="added seconds per request")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--keep-serving", action="store_true",
+                      help="keep the server up and say how to log in")
+    mode.add_argument("--no-serve", action="store_true",
+                      help="only generate the sample data (Binder's postBuild)")
+    p.set_defaults(func=cmd_demo)
+
+    p = _sub(sub, "info", "the tree of a dataset: wells, fields, levels, channels, labels, tables")
+    p.add_argument("source", help=SOURCE_HELP)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_auth_options(p)
+    p.set_defaults(func=cmd_info)
+
+    p = _sub(sub, "preview", "write a PNG preview of an image, well, label or plate")
+    p.add_argument("source", help=SOURCE_HELP + " (an image, label, well or plate)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG file to write")
+    p.add_argument("--channels", nargs="+", metavar="C", help="channel indices or names")
+    p.add_argument("--z", type=index_int, help="z plane (default: the middle one)")
+    p.add_argument("--t", type=index_int, help="time point (default: 0)")
+    p.add_argument("--labels", metavar="NAME", help="overlay this label image")
+    p.add_argument("--size", type=positive_int, default=512,
+                   help="longest side in pixels (default 512)")
+    p.add_argument("--level", type=index_int,
+                   help="read this pyramid level instead of choosing one")
+    add_auth_options(p)
+    p.set_defaults(func=cmd_preview)
+
+    p = _sub(sub, "serve", "serve a local dataset over HTTP with a password")
+    p.add_argument("path", help="local folder to serve (a dataset, or a folder of datasets)")
+    p.add_argument("--user", help=f"user name (default {DEMO_USER!r})")
+    p.add_argument("--password",
+                   help="password (visible in the process list; prefer --password-env)")
+    p.add_argument("--password-env", metavar="VAR", help="read the password from this variable")
+    p.add_argument("--token", help="serve with a bearer token instead (prefer --token-env)")
+    p.add_argument("--token-env", metavar="VAR", help="read the bearer token from this variable")
+    p.add_argument("--port", type=port_number, default=8000,
+                   help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    p.set_defaults(func=cmd_serve)
+
+    p = _sub(sub, "consolidate",
+             "write consolidated metadata into a local dataset (before publishing)",
+             "Write all metadata of a local dataset into one document (zarr v2: .zmetadata; zarr "
+             "v3: inline in the root zarr.json), so readers get the whole hierarchy in one request "
+             "instead of one per group and array. Run it before publishing or serving a dataset; "
+             "it is the one command that writes into the dataset.")
+    p.add_argument("path", help="local dataset folder (its root group)")
+    p.set_defaults(func=cmd_consolidate)
+    return parser
