@@ -1,7 +1,6 @@
 """ngff-kit: open, browse and preview OME-Zarr (OME-NGFF) wherever it lives, from a notebook."""
 
 from kit.api import open
-from kit.io.consolidate import consolidate
 from kit.auth import (
     BasicAuth,
     BearerToken,
@@ -12,6 +11,7 @@ from kit.auth import (
 )
 from kit.errors import (
     AuthenticationError,
+    InvalidData,
     InvalidMetadata,
     KitError,
     KitWarning,
@@ -20,16 +20,15 @@ from kit.errors import (
     RemoteError,
     UnsupportedVersion,
 )
+from kit.io.consolidate import consolidate
 from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
+from kit.render import plate_overview, preview, show
+from kit.widgets import browse, login
 
-import kit.tables  # noqa: E402,F401  - registers the table backends
-from kit.render import plate_overview, preview, show  # noqa: E402 - also installs the node cards
-from kit.widgets import browse, login  # noqa: E402
-
-__all__ = [
+__all__ = [  # noqa: RUF022 - grouped by topic, as the contract lists them
     "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
     "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
-    "InvalidMetadata", "UnsupportedVersion", "RemoteError",
+    "InvalidMetadata", "InvalidData", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
     "preview", "show", "plate_overview",
     "login", "browse",

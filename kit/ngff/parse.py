@@ -1,4 +1,5 @@
-"""`parse_attributes`: one group's attributes in, one validated `NodeMeta` out (no I/O).
+"""`parse_attributes`: one group's attributes in, one validated model of its kind out
+(`ImageMeta`, `PlateMeta`, ...; no I/O).
 
 Dispatch by keys: plate > well > multiscales (+image-label = label) > labels >
 bioformats2raw.layout > series > plain group. Every OME block that is present is validated,
@@ -8,13 +9,24 @@ not only the winning one, so broken metadata never hides behind a sibling key.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from ._context import Ctx
 from .bf2raw import parse_layout, parse_series
 from .hcs import parse_plate, parse_well
 from .labels import parse_image_label, parse_labels_list
-from .models import NodeMeta
+from .models import (
+    Bioformats2rawMeta,
+    GroupMeta,
+    ImageMeta,
+    LabelMeta,
+    LabelsMeta,
+    NodeMeta,
+    PlateMeta,
+    SeriesMeta,
+    WellMeta,
+)
 from .multiscales import parse_multiscales
 from .omero import parse_omero
 from .version import detect_version
@@ -34,7 +46,7 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
     ctx = Ctx(where, strict=strict, zarr_format=zarr_format)
     version, block = detect_version(attrs, ctx)
     if version is None:
-        return NodeMeta(version=None, kind="group", raw=copy.deepcopy(block))
+        return GroupMeta(version=None, raw=copy.deepcopy(block))
 
     def present(key: str) -> bool:
         return block.get(key) is not None
@@ -49,28 +61,27 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
               if "bioformats2raw.layout" in block else None)
     series = parse_series(block["series"], ctx) if "series" in block else ()
 
+    meta: NodeMeta
+    common: dict[str, Any] = {"version": version, "bioformats2raw_layout": layout}
     if plate is not None:
-        kind = "plate"
+        meta = PlateMeta(plate=plate, **common)
     elif well is not None:
-        kind = "well"
+        meta = WellMeta(well=well, **common)
+    elif multiscales and image_label is not None:
+        meta = LabelMeta(multiscales=multiscales, omero=omero, image_label=image_label, **common)
     elif multiscales:
-        kind = "label" if image_label is not None else "image"
+        meta = ImageMeta(multiscales=multiscales, omero=omero, **common)
     elif image_label is not None:
         # The spec's label test cases are bare image-label blocks; a real label image MUST
         # also have multiscales, so the node layer will find no levels to read.
         ctx.warn("image-label", "present without multiscales (a label image MUST have them)")
-        kind = "label"
+        meta = LabelMeta(omero=omero, image_label=image_label, **common)
     elif "labels" in block:
-        kind = "labels"
+        meta = LabelsMeta(labels=labels, **common)
     elif layout is not None:
-        kind = "bioformats2raw"
+        meta = Bioformats2rawMeta(**common)
     elif "series" in block:
-        kind = "series"
+        meta = SeriesMeta(series=series, **common)
     else:
-        kind = "group"
-    return NodeMeta(
-        version=version, kind=kind, multiscales=multiscales, omero=omero,
-        image_label=image_label, labels=labels, plate=plate, well=well,
-        bioformats2raw_layout=layout, series=series, warnings=tuple(ctx.warnings),
-        raw=copy.deepcopy(block),
-    )
+        meta = GroupMeta(**common)
+    return dataclasses.replace(meta, warnings=tuple(ctx.warnings), raw=copy.deepcopy(block))
