@@ -194,6 +194,15 @@ def test_prefetch_loads_parts_in_one_batch(plate_path):
         image.prefetch("wells")
 
 
+def test_loaded_mappings_pickle_with_their_description_and_cycles(plate_path):
+    image = kit.open(plate_path)["B/03/0"].prefetch("levels", "labels", "tables")
+    table = image.tables["FOV_ROI_table"]  # its owner is the image: a cycle through the cache
+    clone = pickle.loads(pickle.dumps(table))
+    assert clone.owner.tables["FOV_ROI_table"] is clone
+    with pytest.raises(MemberNotFound, match="no table 'zz'"):
+        clone.owner.tables["zz"]
+
+
 def test_prefetch_can_leave_a_broken_part_empty(tmp_path):
     path = write_image(tmp_path / "i.zarr", version="0.4", shape=(1, 1, 16, 16), levels=1,
                        labels=("a",), tables=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from html import escape
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from kit.errors import KitError, MemberNotFound, NotFound
 from kit.io.location import Location
@@ -53,9 +53,6 @@ class NodeMap(dict[str, T]):
     def __missing__(self, key: str) -> T:
         raise MemberNotFound(f"no {self.what} {key!r} (available: {sorted(self)})",
                              where=self.where)
-
-    def __reduce__(self) -> Any:  # pickles as what it is, with its description
-        return (type(self), (dict(self),), {"what": self.what, "where": self.where})
 
 
 class Node:
@@ -104,7 +101,7 @@ class Node:
         return html_renderer(self)
 
     # -- loading several parts at once -------------------------------------------------------
-    def prefetch(self, *parts: str, skip_broken: bool = False) -> Node:
+    def prefetch(self, *parts: str, skip_broken: bool = False) -> Self:
         """Load several lazy parts (e.g. ``"levels", "labels", "tables"``) in one batch.
 
         Their requests go out together, so this costs the round trips of the slowest part
@@ -115,7 +112,7 @@ class Node:
         run_sync(self.aprefetch(*parts, skip_broken=skip_broken))
         return self
 
-    async def aprefetch(self, *parts: str, skip_broken: bool = False) -> Node:
+    async def aprefetch(self, *parts: str, skip_broken: bool = False) -> Self:
         unknown = [p for p in parts if p not in self.parts]
         if unknown:
             raise ValueError(f"{type(self).__name__} has no part {unknown[0]!r} to prefetch "
