@@ -9,7 +9,6 @@ not only the winning one, so broken metadata never hides behind a sibling key.
 from __future__ import annotations
 
 import copy
-import dataclasses
 from typing import Any
 
 from ._context import Ctx
@@ -61,27 +60,29 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
               if "bioformats2raw.layout" in block else None)
     series = parse_series(block["series"], ctx) if "series" in block else ()
 
-    meta: NodeMeta
-    common: dict[str, Any] = {"version": version, "bioformats2raw_layout": layout}
+    cls: type[NodeMeta]
+    own: dict[str, Any]
     if plate is not None:
-        meta = PlateMeta(plate=plate, **common)
+        cls, own = PlateMeta, {"plate": plate}
     elif well is not None:
-        meta = WellMeta(well=well, **common)
+        cls, own = WellMeta, {"well": well}
     elif multiscales and image_label is not None:
-        meta = LabelMeta(multiscales=multiscales, omero=omero, image_label=image_label, **common)
+        cls, own = LabelMeta, {"multiscales": multiscales, "omero": omero,
+                               "image_label": image_label}
     elif multiscales:
-        meta = ImageMeta(multiscales=multiscales, omero=omero, **common)
+        cls, own = ImageMeta, {"multiscales": multiscales, "omero": omero}
     elif image_label is not None:
         # The spec's label test cases are bare image-label blocks; a real label image MUST
         # also have multiscales, so the node layer will find no levels to read.
         ctx.warn("image-label", "present without multiscales (a label image MUST have them)")
-        meta = LabelMeta(omero=omero, image_label=image_label, **common)
+        cls, own = LabelMeta, {"omero": omero, "image_label": image_label}
     elif "labels" in block:
-        meta = LabelsMeta(labels=labels, **common)
+        cls, own = LabelsMeta, {"labels": labels}
     elif layout is not None:
-        meta = Bioformats2rawMeta(**common)
+        cls, own = Bioformats2rawMeta, {}
     elif "series" in block:
-        meta = SeriesMeta(series=series, **common)
+        cls, own = SeriesMeta, {"series": series}
     else:
-        meta = GroupMeta(**common)
-    return dataclasses.replace(meta, warnings=tuple(ctx.warnings), raw=copy.deepcopy(block))
+        cls, own = GroupMeta, {}
+    return cls(version=version, bioformats2raw_layout=layout, warnings=tuple(ctx.warnings),
+               raw=copy.deepcopy(block), **own)

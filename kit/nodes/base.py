@@ -51,8 +51,9 @@ class NodeMap(dict[str, T]):
         self.where = where
 
     def __missing__(self, key: str) -> T:
-        raise MemberNotFound(f"no {self.what} {key!r} (available: {sorted(self)})",
-                             where=self.where)
+        names = sorted(self)
+        shown = f"{names}" if len(names) <= 20 else f"{names[:20]} and {len(names) - 20} more"
+        raise MemberNotFound(f"no {self.what} {key!r} (available: {shown})", where=self.where)
 
 
 class Node:

@@ -40,8 +40,18 @@ def _get(roi: Any, name: str, where: str | None = None) -> float | None:
     except (TypeError, ValueError, OverflowError):
         number = math.nan
     if not math.isfinite(number):
-        raise InvalidROI(f"ROI column {name!r} is {value!r}, not a finite number", where=where)
+        raise InvalidROI(f"ROI column {name!r} is {_show(value)}, not a finite number",
+                         where=where)
     return number
+
+
+def _show(value: Any) -> str:
+    """A short repr for messages (a 5000-digit int cannot even be printed whole)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"{type(value).__name__} too large to print"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def roi_selection(axes: list[str], level: Any, roi: Any,
@@ -87,7 +97,7 @@ def roi_instance(roi: Any, *, where: str | None = None) -> int:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise InvalidROI(f"this ROI names no label instance (no 'label' column or integer "
-                         f"index, found {value!r}); pass value=", where=where) from None
+                         f"index, found {_show(value)}); pass value=", where=where) from None
 
 
 def matching_level(axes: list[str], scale: tuple[float, ...], label_axes: list[str],
