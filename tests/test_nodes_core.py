@@ -289,6 +289,33 @@ def test_a_typed_error_arrives_with_a_short_traceback(tmp_path):
     assert 1 <= len(kit_frames) <= 3, [f"{f.filename}:{f.lineno}" for f in kit_frames]
 
 
+def test_the_trimmed_error_keeps_its_cause_and_debug_keeps_every_frame(tmp_path, monkeypatch):
+    async def fails():
+        try:
+            {}["k"]
+        except KeyError as exc:
+            raise kit.NotFound("gone", where="here") from exc
+
+    with pytest.raises(kit.NotFound) as err:
+        run_sync(fails())
+    assert isinstance(err.value.__cause__, KeyError)
+    assert "fails" not in [f.name for f in traceback.extract_tb(err.value.__traceback__)]
+    monkeypatch.setenv("NGFF_KIT_DEBUG", "1")
+    with pytest.raises(kit.NotFound) as err:
+        run_sync(fails())
+    assert "fails" in [f.name for f in traceback.extract_tb(err.value.__traceback__)]
+
+
+def test_a_sync_property_on_the_kit_loop_names_the_async_way(image_path):
+    image = kit.open(image_path)
+
+    async def on_loop():
+        return image.levels
+
+    with pytest.raises(RuntimeError, match=r"await the coroutine .*alevels\(\)"):
+        run_sync(on_loop())
+
+
 def test_run_sync_times_out_with_a_kit_error():
     with pytest.raises(kit.RemoteError, match="no answer within 0.2 s"):
         run_sync(asyncio.sleep(30), timeout=0.2)

@@ -83,7 +83,8 @@ def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         running = None
     if running is loop:
         coro.close()
-        raise RuntimeError("a blocking kit call ran on the kit loop itself; await the coroutine")
+        raise RuntimeError("a blocking kit call ran on the kit loop itself; await the coroutine "
+                           "(the node's async twin: alevels(), atables(), aread(), ...)")
     return asyncio.run_coroutine_threadsafe(coro, loop)
 
 
