@@ -117,7 +117,13 @@ class Tables(NodeMap[Table]):
         return run_sync(self.ato_pandas())
 
     async def ato_pandas(self) -> dict[str, pd.DataFrame]:
-        frames = await asyncio.gather(*(t.ato_pandas() for t in self.values()))
+        tasks = [asyncio.ensure_future(t.ato_pandas()) for t in self.values()]
+        try:
+            frames = await asyncio.gather(*tasks)
+        except BaseException:  # the first failure is the answer: stop reading the others
+            for task in tasks:
+                task.cancel()
+            raise
         return dict(zip(self, frames))
 
 
