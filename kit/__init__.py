@@ -2,7 +2,6 @@
 
 from kit._version import __version__
 from kit.api import open
-from kit.io.consolidate import consolidate
 from kit.auth import (
     BasicAuth,
     BearerToken,
@@ -13,6 +12,7 @@ from kit.auth import (
 )
 from kit.errors import (
     AuthenticationError,
+    InvalidData,
     InvalidMetadata,
     KitError,
     KitWarning,
@@ -21,16 +21,15 @@ from kit.errors import (
     RemoteError,
     UnsupportedVersion,
 )
+from kit.io.consolidate import consolidate
 from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
+from kit.render import plate_overview, preview, show
+from kit.widgets import browse, login
 
-import kit.tables  # noqa: E402,F401  - registers the table backends
-from kit.render import plate_overview, preview, show  # noqa: E402 - also installs the node cards
-from kit.widgets import browse, login  # noqa: E402
-
-__all__ = [
+__all__ = [  # noqa: RUF022 - grouped by topic, as the contract lists them
     "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
     "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
-    "InvalidMetadata", "UnsupportedVersion", "RemoteError",
+    "InvalidMetadata", "InvalidData", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
     "preview", "show", "plate_overview",
     "login", "browse",

@@ -24,12 +24,30 @@ class PermissionDenied(KitError):
     """The server answered 403: the credentials are valid but not allowed here."""
 
 
-class NotFound(KitError):
-    """A required document, array or member does not exist."""
+class NotFound(KitError, LookupError):
+    """A required document, array or member does not exist (also a ``LookupError``)."""
+
+
+class MemberNotFound(NotFound, KeyError):
+    """A name missing from one of a node's mappings (labels, tables, members, wells).
+
+    Also a ``KeyError``, so mapping code (``get``, ``in``, ``except KeyError``) keeps working.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return Exception.__str__(self)
+
+
+class LevelNotFound(NotFound, IndexError):
+    """A pyramid level index outside the image's levels (also an ``IndexError``)."""
 
 
 class InvalidMetadata(KitError):
     """Metadata that exists but cannot be read: malformed JSON or breaking a MUST rule of the spec."""
+
+
+class InvalidROI(InvalidMetadata, ValueError):
+    """A ROI row the kit cannot turn into a box (a column that is not a finite number)."""
 
 
 class UnsupportedVersion(InvalidMetadata):

@@ -88,13 +88,12 @@ class Location:
                     root=self.path,
                 )
             return group
-        if attrs is None and zgroup is None:
-            if consolidated is None:
-                raise NotFound(
-                    "nothing readable here: no zarr.json, .zattrs or .zgroup "
-                    "(is this the root of a zarr/OME-Zarr dataset?)",
-                    where=self.where(),
-                )
+        if attrs is None and zgroup is None and consolidated is None:
+            raise NotFound(
+                "nothing readable here: no zarr.json, .zattrs or .zgroup "
+                "(is this the root of a zarr/OME-Zarr dataset?)",
+                where=self.where(),
+            )
         if zgroup is not None and zgroup.get("zarr_format", 2) != 2:
             raise UnsupportedVersion(
                 f"zarr_format {zgroup.get('zarr_format')!r} in .zgroup", where=self.where(".zgroup")

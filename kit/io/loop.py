@@ -4,7 +4,12 @@ Notebooks already run an event loop in the main thread, so the sync facade never
 ``asyncio.run`` there: coroutines are handed to a daemon thread that owns the kit's loop
 (the same shape as zarr-python's ``zarr.core.sync``). Stores whose state is bound to a loop
 (aiohttp sessions, semaphores) only ever run on this loop; ``on_kit_loop`` hops there from any
-other loop (zarr's own I/O thread, a dask worker thread).
+other loop.
+
+The sync facade (``run_sync``) waits at most ``DEFAULT_TIMEOUT`` seconds, like zarr's
+``sync()``, and re-raises the kit's typed errors with the frames of the loop thread trimmed
+(the cause stays attached): a notebook shows the user's call and one line, not 19 frames
+of kit internals. ``NGFF_KIT_DEBUG=1`` keeps the full traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +21,25 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
+from kit.errors import KitError, RemoteError
+
 T = TypeVar("T")
+
+
+def _timeout_from_env() -> float | None:
+    value = os.environ.get("NGFF_KIT_TIMEOUT", "").strip().lower()
+    if value in ("0", "none", "off"):
+        return None
+    try:
+        return float(value) if value else 600.0
+    except ValueError:
+        return 600.0
+
+
+#: Seconds a blocking kit call waits for its answer (``NGFF_KIT_TIMEOUT``; 0 or "none": no
+#: limit). Each HTTP request has its own, shorter limits; this bounds the whole call.
+DEFAULT_TIMEOUT: float | None = _timeout_from_env()
+_DEFAULT: Any = object()
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -60,13 +83,19 @@ def submit(coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         running = None
     if running is loop:
         coro.close()
-        raise RuntimeError("a blocking kit call ran on the kit loop itself; await the coroutine")
+        raise RuntimeError("a blocking kit call ran on the kit loop itself; await the coroutine "
+                           "(the node's async twin: alevels(), atables(), aread(), ...)")
     return asyncio.run_coroutine_threadsafe(coro, loop)
 
 
-def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-    """Run ``coro`` on the kit loop and wait for its result from synchronous code."""
-    return submit(coro).result(timeout)
+def run_sync(coro: Coroutine[Any, Any, T], timeout: float | None = _DEFAULT) -> T:
+    """Run ``coro`` on the kit loop and wait for its result from synchronous code.
+
+    ``timeout`` defaults to ``DEFAULT_TIMEOUT``; past it the work is cancelled and a
+    ``RemoteError`` says so.
+    """
+    future = submit(coro)
+    return _result(future, DEFAULT_TIMEOUT if timeout is _DEFAULT else timeout)
 
 
 def run_reporting(coro: Coroutine[Any, Any, T], report: Callable[[], None] | None,
@@ -78,13 +107,29 @@ def run_reporting(coro: Coroutine[Any, Any, T], report: Callable[[], None] | Non
         if report is not None:
             while not concurrent.futures.wait([future], timeout=interval).done:
                 report()
-        result = future.result()
+        result = _result(future, None)
     except BaseException:
         future.cancel()
         raise
     if report is not None:
         report()
     return result
+
+
+def _result(future: concurrent.futures.Future[T], timeout: float | None) -> T:
+    """The future's result; a typed error comes back without the loop thread's frames."""
+    try:
+        return future.result(timeout)
+    except KitError as exc:
+        if os.environ.get("NGFF_KIT_DEBUG"):
+            raise
+        raise exc.with_traceback(None)  # __cause__ and __context__ stay as they were
+    except concurrent.futures.TimeoutError:
+        if future.done():  # the coroutine's own TimeoutError, not ours
+            raise
+        future.cancel()
+        raise RemoteError(f"no answer within {timeout:g} s; the work was cancelled (set "
+                          "NGFF_KIT_TIMEOUT or pass timeout= for longer)") from None
 
 
 async def on_kit_loop(coro: Coroutine[Any, Any, T]) -> T:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from kit.errors import InvalidMetadata
 
-from .models import Multiscale, NodeMeta
+from .models import ImageMeta, Multiscale, NodeMeta
 
 
 def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: int,
@@ -22,7 +22,7 @@ def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: in
     only warned about: real data is sloppy and the axes order is what the spec defines.
     """
     if isinstance(meta_or_multiscale, NodeMeta):
-        if not meta_or_multiscale.multiscales:
+        if not isinstance(meta_or_multiscale, ImageMeta) or not meta_or_multiscale.multiscales:
             raise InvalidMetadata("this group has no multiscales", where=where)
         ms = meta_or_multiscale.multiscales[0]
         version = meta_or_multiscale.version

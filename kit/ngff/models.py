@@ -8,9 +8,9 @@ Dict-valued fields are excluded from hashing: they are free-form pieces of the d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-#: Node kinds that `NodeMeta.kind` can take.
+#: Node kinds that `NodeMeta.kind` can take (one `NodeMeta` subclass each).
 KINDS = ("plate", "well", "image", "label", "labels", "bioformats2raw", "series", "group")
 
 #: Where a label image finds its source image when `image-label.source.image` is absent.
@@ -143,26 +143,60 @@ class Well:
     images: tuple[WellImage, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NodeMeta:
-    """Everything the OME attributes of one zarr group say, validated.
+    """What the OME attributes of one zarr group say, validated; one subclass per kind.
 
-    `kind` says what the group is; the fields that do not apply to that kind are empty/None.
-    `warnings` lists the sloppiness that was read anyway (also emitted as KitWarning).
+    `kind` is fixed by the subclass, so a node holds exactly the fields its kind has (an
+    image has no plate, a plate no multiscales). `warnings` lists the sloppiness that was read
+    anyway (also emitted as KitWarning). `bioformats2raw_layout` may sit beside any block.
     """
 
+    kind: ClassVar[str] = "group"
+
     version: str | None
-    kind: str
-    multiscales: tuple[Multiscale, ...] = ()
-    omero: Omero | None = None
-    image_label: ImageLabel | None = None
-    labels: tuple[str, ...] = ()
-    plate: Plate | None = None
-    well: Well | None = None
     bioformats2raw_layout: int | None = None
-    series: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, hash=False, compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupMeta(NodeMeta):
+    """A zarr group that is none of the NGFF kinds below (or has no NGFF version at all)."""
+
+    kind: ClassVar[str] = "group"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelsMeta(NodeMeta):
+    """A `labels` group: the names of its label images."""
+
+    kind: ClassVar[str] = "labels"
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bioformats2rawMeta(NodeMeta):
+    """A bioformats2raw root: series in `OME/` (or numbered 0, 1, ...)."""
+
+    kind: ClassVar[str] = "bioformats2raw"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesMeta(NodeMeta):
+    """The `OME/` group of a bioformats2raw layout: its `series` list."""
+
+    kind: ClassVar[str] = "series"
+    series: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageMeta(NodeMeta):
+    """A multiscale image: its multiscales (first one used) and optional omero block."""
+
+    kind: ClassVar[str] = "image"
+    multiscales: tuple[Multiscale, ...] = ()
+    omero: Omero | None = None
 
     def get_multiscale(self, name: str | None = None) -> Multiscale:
         """The multiscale called `name`, else the first one (spec guidance)."""
@@ -174,3 +208,32 @@ class NodeMeta:
                     return ms
             raise LookupError(f"no multiscale named {name!r}")
         return self.multiscales[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelMeta(ImageMeta):
+    """A label image: an image plus its `image-label` block.
+
+    `multiscales` may be empty: the spec's own label examples are bare `image-label` blocks
+    (read with a warning; the node says the label has no levels when asked for them).
+    """
+
+    kind: ClassVar[str] = "label"
+    image_label: ImageLabel
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlateMeta(NodeMeta):
+    """An HCS plate: its `plate` block."""
+
+    kind: ClassVar[str] = "plate"
+    plate: Plate
+
+
+@dataclass(frozen=True, kw_only=True)
+class WellMeta(NodeMeta):
+    """An HCS well: its `well` block."""
+
+    kind: ClassVar[str] = "well"
+    well: Well
+

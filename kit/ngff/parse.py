@@ -1,4 +1,5 @@
-"""`parse_attributes`: one group's attributes in, one validated `NodeMeta` out (no I/O).
+"""`parse_attributes`: one group's attributes in, one validated model of its kind out
+(`ImageMeta`, `PlateMeta`, ...; no I/O).
 
 Dispatch by keys: plate > well > multiscales (+image-label = label) > labels >
 bioformats2raw.layout > series > plain group. Every OME block that is present is validated,
@@ -14,7 +15,17 @@ from ._context import Ctx
 from .bf2raw import parse_layout, parse_series
 from .hcs import parse_plate, parse_well
 from .labels import parse_image_label, parse_labels_list
-from .models import NodeMeta
+from .models import (
+    Bioformats2rawMeta,
+    GroupMeta,
+    ImageMeta,
+    LabelMeta,
+    LabelsMeta,
+    NodeMeta,
+    PlateMeta,
+    SeriesMeta,
+    WellMeta,
+)
 from .multiscales import parse_multiscales
 from .omero import parse_omero
 from .version import detect_version
@@ -34,7 +45,7 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
     ctx = Ctx(where, strict=strict, zarr_format=zarr_format)
     version, block = detect_version(attrs, ctx)
     if version is None:
-        return NodeMeta(version=None, kind="group", raw=copy.deepcopy(block))
+        return GroupMeta(version=None, raw=copy.deepcopy(block))
 
     def present(key: str) -> bool:
         return block.get(key) is not None
@@ -49,28 +60,29 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
               if "bioformats2raw.layout" in block else None)
     series = parse_series(block["series"], ctx) if "series" in block else ()
 
+    cls: type[NodeMeta]
+    own: dict[str, Any]
     if plate is not None:
-        kind = "plate"
+        cls, own = PlateMeta, {"plate": plate}
     elif well is not None:
-        kind = "well"
+        cls, own = WellMeta, {"well": well}
+    elif multiscales and image_label is not None:
+        cls, own = LabelMeta, {"multiscales": multiscales, "omero": omero,
+                               "image_label": image_label}
     elif multiscales:
-        kind = "label" if image_label is not None else "image"
+        cls, own = ImageMeta, {"multiscales": multiscales, "omero": omero}
     elif image_label is not None:
         # The spec's label test cases are bare image-label blocks; a real label image MUST
         # also have multiscales, so the node layer will find no levels to read.
         ctx.warn("image-label", "present without multiscales (a label image MUST have them)")
-        kind = "label"
+        cls, own = LabelMeta, {"omero": omero, "image_label": image_label}
     elif "labels" in block:
-        kind = "labels"
+        cls, own = LabelsMeta, {"labels": labels}
     elif layout is not None:
-        kind = "bioformats2raw"
+        cls, own = Bioformats2rawMeta, {}
     elif "series" in block:
-        kind = "series"
+        cls, own = SeriesMeta, {"series": series}
     else:
-        kind = "group"
-    return NodeMeta(
-        version=version, kind=kind, multiscales=multiscales, omero=omero,
-        image_label=image_label, labels=labels, plate=plate, well=well,
-        bioformats2raw_layout=layout, series=series, warnings=tuple(ctx.warnings),
-        raw=copy.deepcopy(block),
-    )
+        cls, own = GroupMeta, {}
+    return cls(version=version, bioformats2raw_layout=layout, warnings=tuple(ctx.warnings),
+               raw=copy.deepcopy(block), **own)

@@ -1,10 +1,28 @@
-"""Lazy nodes of an OME-Zarr hierarchy: Plate, Well, Image, Label, Table, Group."""
+"""Lazy nodes of an OME-Zarr hierarchy: Plate, Well, Image, Label, Table, Group.
 
-from kit.nodes.base import Node, load_node
+Importing the package imports every node module, and each registers its node class by kind
+(``kit.nodes.base.register``), so ``load_node`` knows them all.
+"""
+
+from kit.nodes.base import Node, NodeMap, load_node
 from kit.nodes.group import Group
 from kit.nodes.hcs import Plate, Well
 from kit.nodes.image import Image, Label, Level
-from kit.nodes.table import TABLE_READERS, Table
+from kit.nodes.table import Table, Tables
+from kit.nodes.table_backends import TABLE_BACKENDS, TableBackend
 
-__all__ = ["Node", "load_node", "Group", "Plate", "Well", "Image", "Label", "Level", "Table",
-           "TABLE_READERS"]
+__all__ = [
+           "TABLE_BACKENDS",
+           "Group",
+           "Image",
+           "Label",
+           "Level",
+           "Node",
+           "NodeMap",
+           "Plate",
+           "Table",
+           "TableBackend",
+           "Tables",
+           "Well",
+           "load_node",
+]

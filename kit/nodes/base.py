@@ -1,31 +1,67 @@
 """The node every OME-Zarr hierarchy member is: a location plus its parsed metadata.
 
 Nodes are lazy: they hold metadata already read and load children or array metadata only
-when asked, concurrently, through the store's cache. The sync properties run the async
-loaders on the kit's background loop (never ``asyncio.run`` in a notebook's thread).
+when asked, concurrently, through the store's cache. Every loader is a coroutine (the async
+core, ``a*`` methods); the sync properties are a thin facade that returns what is cached, else
+runs the coroutine on the kit's background loop (never ``asyncio.run`` in a notebook's
+thread). Code already on the kit loop awaits the ``a*`` twins.
+
+Node classes register themselves by kind (``register``); ``load_node`` looks the kind up, so
+no node module imports another one to build its children.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ClassVar, TypeVar
+from html import escape
+from typing import Any, ClassVar, Self, TypeVar
 
-from kit.errors import NotFound
+from kit.errors import KitError, MemberNotFound, NotFound
 from kit.io.location import Location
 from kit.io.loop import run_sync
 from kit.ngff import NodeMeta, parse_attributes
 
 T = TypeVar("T")
+N = TypeVar("N", bound="type[Node]")
 
 # The render layer installs the notebook card renderer here (nodes never import upward).
 html_renderer: Callable[[Node], str] | None = None
+
+#: Node class per metadata kind; kinds without one (labels, series, ...) are ``Group``s.
+NODE_CLASSES: dict[str, type[Node]] = {}
+
+
+def register(cls: N) -> N:
+    """Class decorator: ``load_node`` builds ``cls`` for groups of ``cls.kind``."""
+    NODE_CLASSES[cls.kind] = cls
+    return cls
+
+
+class NodeMap(dict[str, T]):
+    """A node's mapping of names to members (labels, tables, wells, ...).
+
+    A plain dict, except that a missing name is a ``MemberNotFound`` (a ``KeyError`` too)
+    naming the key, the available names and where they were looked for.
+    """
+
+    def __init__(self, items: Any = (), *, what: str = "member", where: str | None = None):
+        super().__init__(items)
+        self.what = what
+        self.where = where
+
+    def __missing__(self, key: str) -> T:
+        names = sorted(self)
+        shown = f"{names}" if len(names) <= 20 else f"{names[:20]} and {len(names) - 20} more"
+        raise MemberNotFound(f"no {self.what} {key!r} (available: {shown})", where=self.where)
 
 
 class Node:
     """Base of Plate, Well, Image, Label and Group."""
 
     kind: ClassVar[str] = "group"
+    #: Lazily loaded parts ``prefetch`` knows: each has an ``a<name>()`` coroutine method.
+    parts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, location: Location, meta: NodeMeta):
         self.location = location
@@ -62,13 +98,44 @@ class Node:
 
     def _repr_html_(self) -> str:
         if html_renderer is None:
-            from html import escape
-
             return f"<pre>{escape(repr(self))}</pre>"
         return html_renderer(self)
 
+    # -- loading several parts at once -------------------------------------------------------
+    def prefetch(self, *parts: str, skip_broken: bool = False) -> Self:
+        """Load several lazy parts (e.g. ``"levels", "labels", "tables"``) in one batch.
+
+        Their requests go out together, so this costs the round trips of the slowest part
+        instead of their sum. With ``skip_broken`` a part whose metadata is broken (any kit
+        error) is left empty instead of raising: a browser shows the image even when its
+        labels group is damaged. Levels are never skipped. Returns the node.
+        """
+        run_sync(self.aprefetch(*parts, skip_broken=skip_broken))
+        return self
+
+    async def aprefetch(self, *parts: str, skip_broken: bool = False) -> Self:
+        unknown = [p for p in parts if p not in self.parts]
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no part {unknown[0]!r} to prefetch "
+                             f"(parts: {list(self.parts)})")
+        results = await asyncio.gather(*(getattr(self, "a" + p)() for p in parts),
+                                       return_exceptions=True)
+        for part, result in zip(parts, results):
+            if not isinstance(result, BaseException):
+                continue
+            if skip_broken and isinstance(result, KitError) and part != "levels":
+                self._cache[part] = NodeMap(what=part.rstrip("s"), where=self.url)
+                continue
+            raise result
+        return self
+
+    def loaded(self, part: str) -> Any:
+        """A part if it is already loaded, else None (never any I/O): for displays."""
+        return self._cache.get(part)
+
     # -- lazy, cached loading ---------------------------------------------------------------
     def _sync(self, name: str, loader: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """The sync facade: the cached value, else ``loader()`` run on the kit loop."""
         if name not in self._cache:
             self._cache[name] = run_sync(loader())
         return self._cache[name]
@@ -84,13 +151,9 @@ class Node:
 
 async def load_node(location: Location) -> Node:
     """Read the group at ``location`` and return the node its metadata says it is."""
-    from kit.nodes.group import Group
-    from kit.nodes.hcs import Plate, Well
-    from kit.nodes.image import Image, Label
-
     doc = await location.group()
     meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format, where=location.where())
-    cls = {"plate": Plate, "well": Well, "image": Image, "label": Label}.get(meta.kind, Group)
+    cls = NODE_CLASSES.get(meta.kind) or NODE_CLASSES["group"]
     return cls(location, meta)
 
 

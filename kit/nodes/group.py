@@ -9,19 +9,30 @@ can list without network cost (refs, local folders); HTTP is never listed.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any
+
+import dask.array as da
+from dask.base import tokenize
 
 from kit.errors import KitWarning, NotFound
 from kit.io.arrays import CheckedArray
-from kit.nodes.base import Node, load_node
+from kit.ngff import LabelsMeta, SeriesMeta
+from kit.nodes.base import Node, NodeMap, load_node, register
 
 MAX_SERIES_PROBE = 10_000
 
 
+@register
 class Group(Node):
-    """A generic group: ``members`` maps names to nodes (groups) and dask arrays (arrays)."""
+    """A generic group: ``members`` maps names to nodes (groups) and dask arrays (arrays).
+
+    Also the node of the NGFF container kinds without behaviour of their own: ``labels``,
+    ``bioformats2raw`` and ``series`` groups (``meta.kind`` says which).
+    """
 
     kind = "group"
+    parts = ("members",)
 
     @property
     def members(self) -> dict[str, Any]:
@@ -31,19 +42,28 @@ class Group(Node):
         return await self._async("members", self._load_members)
 
     def __getitem__(self, name: str) -> Any:
-        try:
-            return self.members[name]
-        except KeyError:
-            raise NotFound(f"no member {name!r} (members: {list(self.members)})",
-                           where=self.url) from None
+        return self.members[name]
+
+    async def aget(self, name: str) -> Any:
+        """``group[name]`` for code on the kit loop."""
+        return (await self.amembers())[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.members
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.members)
 
     async def _load_members(self) -> dict[str, Any]:
+        members: NodeMap[Any] = NodeMap(what="member", where=self.url)
         if self.meta.kind == "bioformats2raw":
-            return await self._series()
-        names = list(self.meta.labels) if self.meta.kind == "labels" else list(self.meta.series)
+            members.update(await self._series())
+            return members
+        meta = self.meta
+        names = list(meta.labels if isinstance(meta, LabelsMeta) else
+                     meta.series if isinstance(meta, SeriesMeta) else ())
         if not names:
             names = await self._listed_names()
-        members = {}
         for name in names:
             member = await self._member(name)
             if member is not None:
@@ -54,7 +74,7 @@ class Group(Node):
         """bioformats2raw: series from OME/ metadata, else consecutively numbered groups."""
         try:
             ome = await load_node(self.location.child("OME"))
-            names = list(ome.meta.series)
+            names = list(ome.meta.series) if isinstance(ome.meta, SeriesMeta) else []
         except NotFound:
             names = []
         members = {}
@@ -89,11 +109,9 @@ class Group(Node):
             return await load_node(loc)
         if kind != "array":
             return None
-        import dask.array as da
-        from dask.base import tokenize
-
-        array = await loc.open_array()
-        return da.from_array(CheckedArray(array, loc.where()), chunks=array.chunks, lock=False, fancy=False,
+        array = loc.array_from(await loc.array_metadata())
+        return da.from_array(CheckedArray(array, loc.where()), chunks=array.chunks, lock=False,
+                             fancy=False, asarray=True,
                              name="kit-" + tokenize(self.location.where(name), array.shape))
 
     def _summary(self) -> str:

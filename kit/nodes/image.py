@@ -19,12 +19,19 @@ import zarr
 from dask.base import tokenize
 from zarr.core.array import AsyncArray
 
-from kit.errors import InvalidMetadata, KitWarning, NotFound
+from kit.errors import InvalidMetadata, KitWarning, LevelNotFound, NotFound
 from kit.io.arrays import CheckedArray
-from kit.ngff import Channel, Multiscale, check_level_array
 from kit.io.boxes import Box, aread_boxes
 from kit.io.loop import run_sync
-from kit.nodes.base import Node, load_many
+from kit.ngff import (
+    Channel,
+    ImageMeta,
+    LabelMeta,
+    Multiscale,
+    check_level_array,
+    parse_attributes,
+)
+from kit.nodes.base import Node, NodeMap, load_many, load_node, register
 from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
 
@@ -46,13 +53,19 @@ class Level:
         return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
 
 
+@register
 class Image(Node):
     """A multiscale image (NGFF ``multiscales``)."""
 
     kind = "image"
+    parts = ("levels", "labels", "tables")
+    meta: ImageMeta
 
     @property
     def multiscale(self) -> Multiscale:
+        if not self.meta.multiscales:
+            raise InvalidMetadata(f"this {self.kind} has no multiscales, so no levels to read "
+                                  "(a label image MUST have them)", where=self.url)
         return self.meta.multiscales[0]
 
     @property
@@ -70,14 +83,21 @@ class Image(Node):
 
     @property
     def channel_names(self) -> list[str]:
-        n = self.levels[0].shape[self.axes.index("c")] if "c" in self.axes else 1
+        """One name per channel of level 0: the omero label, else the channel's index."""
+        return self._channel_names(self.level(0) if "c" in self.axes else None)
+
+    async def achannel_names(self) -> list[str]:
+        return self._channel_names(await self.alevel(0) if "c" in self.axes else None)
+
+    def _channel_names(self, level0: Level | None) -> list[str]:
+        n = level0.shape[self.axes.index("c")] if level0 is not None else 1
         names = [c.label for c in self.channels]
-        return [names[i] if i < len(names) and names[i] else str(i) for i in range(n)]
+        return [(names[i] or str(i)) if i < len(names) else str(i) for i in range(n)]
 
     # -- levels -------------------------------------------------------------------------------
     @property
     def levels(self) -> list[Level]:
-        return self._sync("levels", self._load_levels)
+        return self._sync("levels", self.alevels)
 
     async def alevels(self) -> list[Level]:
         return await self._async("levels", self._load_levels)
@@ -90,32 +110,45 @@ class Image(Node):
         i = self._level_index(index)
         return self._sync(f"level:{i}", lambda: self._load_level(i))
 
-    async def alevel(self, index: int) -> Level:
-        return await self._async(f"level:{index}", lambda: self._load_level(index))
+    async def alevel(self, index: int = 0) -> Level:
+        i = self._level_index(index)
+        return await self._async(f"level:{i}", lambda: self._load_level(i))
 
     async def _load_level(self, index: int) -> Level:
         d = self.multiscale.datasets[index]
         location = self.location.child(d.path)
         m = await location.array_metadata(attributes=False)
+        shape = tuple(m.shape)
+        if 0 in shape:
+            raise InvalidMetadata(f"level {index} (path {d.path!r}) has shape {shape}: an image "
+                                  "level must not be empty", where=location.where())
         dims = getattr(m, "dimension_names", None)
-        for w in check_level_array(self.multiscale, index, tuple(m.shape), dims,
-                                   where=location.where()):
+        for w in check_level_array(self.multiscale, index, shape, dims, where=location.where()):
             warnings.warn(w, KitWarning, stacklevel=3)
         # the array object costs no request now and saves a blocking hop for every read later
         self._cache[f"array:{index}"] = location.array_from(m)
-        return Level(index, d.path, tuple(m.shape), np.dtype(_numpy_dtype(m)), _chunk_shape(m),
+        return Level(index, d.path, shape, np.dtype(_numpy_dtype(m)), _chunk_shape(m),
                      tuple(d.scale), tuple(d.translation))
 
     def level_array(self, level: int = 0) -> zarr.Array:
         """The zarr array of one level (built from the level's metadata, no extra request)."""
         return zarr.Array(self._async_array(self.level(level).index))
 
+    async def alevel_array(self, level: int = 0) -> AsyncArray:
+        """The async zarr array of one level (zarr's ``AsyncArray``, for code on a loop)."""
+        return self._async_array((await self.alevel(level)).index)
+
     def _async_array(self, index: int) -> AsyncArray:
         return self._cache[f"array:{index}"]  # put there by _load_level
 
     def box(self, level: int, selection: Sequence[Any]) -> Box:
         """A box of one loaded level for ``kit.io.boxes.read_boxes`` (no request)."""
-        lv = self.level(level)
+        return self._box(self.level(level), selection)
+
+    async def abox(self, level: int, selection: Sequence[Any]) -> Box:
+        return self._box(await self.alevel(level), selection)
+
+    def _box(self, lv: Level, selection: Sequence[Any]) -> Box:
         return Box.of(self._async_array(lv.index), selection, self.location.where(lv.path))
 
     def read(self, level: int = 0, selection: Sequence[Any] | None = None) -> np.ndarray:
@@ -128,8 +161,8 @@ class Image(Node):
         return run_sync(self.aread(level, selection))
 
     async def aread(self, level: int = 0, selection: Sequence[Any] | None = None) -> np.ndarray:
-        lv = await self.alevel(self._level_index(level))
-        box = self.box(lv.index, [slice(None)] * len(lv.shape) if selection is None else selection)
+        lv = await self.alevel(level)
+        box = self._box(lv, [slice(None)] * len(lv.shape) if selection is None else selection)
         return (await aread_boxes([box]))[0]
 
     def to_dask(self, level: int = 0, chunks: Any = None) -> da.Array:
@@ -138,28 +171,43 @@ class Image(Node):
         ``chunks`` defaults to the array's own (inner) chunks, right for slicing and previews;
         bulk work goes faster with bigger blocks (any dask ``chunks`` spec: ``(1, 1, -1, -1)``
         for whole czyx planes, ``-1`` for one block). To get a level as numpy, ``read`` is
-        faster still.
+        faster still. Each block is read on the kit loop (one hop per block, none through
+        zarr's own loop); the graph pickles for dask.distributed workers.
         """
-        lv = self.level(level)
+        return self._dask(self.level(level), chunks)
+
+    async def ato_dask(self, level: int = 0, chunks: Any = None) -> da.Array:
+        return self._dask(await self.alevel(level), chunks)
+
+    def _dask(self, lv: Level, chunks: Any) -> da.Array:
         blocks = lv.chunks if chunks is None else chunks
-        array = CheckedArray(self.level_array(lv.index), self.location.where(lv.path))
+        array = CheckedArray(self._async_array(lv.index), self.location.where(lv.path))
         name = "kit-" + tokenize(self.location.store.where(), self.path, lv.path, lv.shape,
                                  str(lv.dtype), lv.chunks, blocks)
         return da.from_array(array, chunks=blocks, name=name, lock=False, asarray=True,
                              fancy=False, meta=np.empty((0,) * len(lv.shape), dtype=lv.dtype))
 
     def _level_index(self, level: int) -> int:
+        if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
+            raise TypeError(f"{self.url}: a level is an integer index, not {level!r}")
         n = len(self.multiscale.datasets)
-        index = level + n if level < 0 else level
+        index = int(level) + n if level < 0 else int(level)
         if not 0 <= index < n:
-            raise IndexError(f"{self.url}: level {level} does not exist (this image has {n} levels)")
+            raise LevelNotFound(f"level {level} does not exist (this {self.kind} has {n} "
+                                f"levels: 0 to {n - 1})", where=self.url)
         return index
 
     def pick_level(self, max_size: int) -> int:
         """The coarsest level whose larger y/x side still covers ``max_size`` pixels."""
+        return self._pick_level(self.levels, max_size)
+
+    async def apick_level(self, max_size: int) -> int:
+        return self._pick_level(await self.alevels(), max_size)
+
+    def _pick_level(self, levels: list[Level], max_size: int) -> int:
         spatial = [i for i, a in enumerate(self.axes) if a in ("y", "x")] or [-2, -1]
         chosen = 0
-        for lv in self.levels:
+        for lv in levels:
             if max(lv.shape[i] for i in spatial) >= max_size:
                 chosen = lv.index
         return chosen
@@ -167,44 +215,58 @@ class Image(Node):
     # -- related nodes ------------------------------------------------------------------------
     @property
     def labels(self) -> dict[str, Label]:
-        return self._sync("labels", self._load_labels)
+        """The label images of ``labels/``, by name ({} when there is none)."""
+        return self._sync("labels", self.alabels)
 
     async def alabels(self) -> dict[str, Label]:
         return await self._async("labels", self._load_labels)
 
     async def _load_labels(self) -> dict[str, Label]:
         labels_loc = self.location.child("labels")
+        found: NodeMap[Label] = NodeMap(what="label", where=labels_loc.where())
         try:
             doc = await labels_loc.group()
         except NotFound:
-            return {}
-        from kit.ngff import parse_attributes
-
+            return found
         meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format, where=labels_loc.where())
-        nodes = await load_many({n: labels_loc.child(n) for n in meta.labels}, skip_missing=True)
-        for name in meta.labels:
+        names = list(getattr(meta, "labels", ()))
+        nodes = await load_many({n: labels_loc.child(n) for n in names}, skip_missing=True)
+        for name in names:
             if name not in nodes:
                 warnings.warn(f"{labels_loc.where(name)}: listed label is missing", KitWarning,
                               stacklevel=2)
-        return {k: v for k, v in nodes.items() if isinstance(v, Label)}
+        found.update({k: v for k, v in nodes.items() if isinstance(v, Label)})
+        return found
 
     @property
     def tables(self) -> dict[str, Table]:
-        return self._sync("tables", self._load_tables)
+        """The tables of ``tables/``, by name ({} when there is none)."""
+        return self._sync("tables", self.atables)
 
     async def atables(self) -> dict[str, Table]:
-        return await self._async("tables", self._load_tables)
+        return await self._async("tables", lambda: load_tables(self.location.child("tables"),
+                                                               owner=self))
 
-    async def _load_tables(self) -> dict[str, Table]:
-        return await load_tables(self.location.child("tables"), owner=self)
-
+    # -- ROIs ---------------------------------------------------------------------------------
     def roi_slices(self, roi: Any, level: int = 0) -> tuple[slice, ...]:
         """Index slices of one level covering a ROI row, measured from this image's origin."""
-        return roi_selection(self.axes, self.level(level), roi, origin=self._roi_origin(self.axes))
+        return self._roi_slices(roi, self.level(level))
+
+    async def aroi_slices(self, roi: Any, level: int = 0) -> tuple[slice, ...]:
+        return self._roi_slices(roi, await self.alevel(level))
+
+    def _roi_slices(self, roi: Any, lv: Level) -> tuple[slice, ...]:
+        return roi_selection(self.axes, lv, roi, origin=self._roi_origin(self.axes),
+                             where=self.url)
 
     def read_roi(self, roi: Any, level: int = 0) -> da.Array:
         """The part of one level inside a ROI row (x/y/z_micrometer, len_*_micrometer, t)."""
-        return self.to_dask(self._level_index(level))[self.roi_slices(roi, level)]
+        lv = self.level(level)
+        return self._dask(lv, None)[self._roi_slices(roi, lv)]
+
+    async def aread_roi(self, roi: Any, level: int = 0) -> da.Array:
+        lv = await self.alevel(level)
+        return self._dask(lv, None)[self._roi_slices(roi, lv)]
 
     def read_roi_mask(self, roi: Any, label: Label | str, level: int = 0, *,
                       value: int | None = None) -> da.Array:
@@ -213,17 +275,23 @@ class Image(Node):
         The label level is the one with this image level's y/x pixel size, so the mask lines
         up with ``read_roi(roi, level)``; ``value`` defaults to the row's label.
         """
-        label = self.labels[label] if isinstance(label, str) else label
-        lv = self.level(level)
-        scales = [tuple(d.scale) for d in label.multiscale.datasets]
-        found = matching_level(self.axes, lv.scale, label.axes, scales)
+        return run_sync(self.aread_roi_mask(roi, label, level, value=value))
+
+    async def aread_roi_mask(self, roi: Any, label: Label | str, level: int = 0, *,
+                             value: int | None = None) -> da.Array:
+        node = (await self.alabels())[label] if isinstance(label, str) else label
+        lv = await self.alevel(level)
+        scales = [tuple(d.scale) for d in node.multiscale.datasets]
+        found = matching_level(self.axes, lv.scale, node.axes, scales)
         if found is None:
-            raise InvalidMetadata(f"label {label.name!r} has no level with the pixel size of "
+            raise InvalidMetadata(f"label {node.name!r} has no level with the pixel size of "
                                   f"image level {lv.index} {lv.scale} (its levels: {scales})",
-                                  where=label.url)
-        value = roi_instance(roi) if value is None else value
-        sel = roi_selection(label.axes, label.level(found), roi, origin=self._roi_origin(label.axes))
-        return label.to_dask(found)[sel] == value
+                                  where=node.url)
+        value = roi_instance(roi, where=self.url) if value is None else value
+        label_level = await node.alevel(found)
+        sel = roi_selection(node.axes, label_level, roi, origin=self._roi_origin(node.axes),
+                            where=self.url)
+        return node._dask(label_level, None)[sel] == value
 
     def _roi_origin(self, axes: list[str]) -> tuple[float, ...]:
         """This image's level-0 translation along ``axes``: where ROI coordinates start."""
@@ -231,34 +299,41 @@ class Image(Node):
         return tuple(t0.get(a, 0.0) for a in axes)
 
     def _summary(self) -> str:
+        if not self.meta.multiscales:
+            return f"NGFF {self.version} {self.kind} without multiscales"
         shape = self.levels[0].shape if "levels" in self._cache else "?"
         return f"NGFF {self.version} {''.join(self.axes)} {shape}"
 
 
+@register
 class Label(Image):
     """A label image: integer pixels, with colors and properties per label value."""
 
     kind = "label"
+    meta: LabelMeta
 
     @property
     def colors(self) -> dict[int, tuple[int, int, int, int]]:
-        return dict(self.meta.image_label.colors) if self.meta.image_label else {}
+        return dict(self.meta.image_label.colors)
 
     @property
     def properties(self) -> dict[int, dict]:
-        return dict(self.meta.image_label.properties) if self.meta.image_label else {}
+        return dict(self.meta.image_label.properties)
 
     @property
     def source(self) -> Image:
         """The image this label annotates (``image-label.source.image``, default ``../../``)."""
-        rel = (self.meta.image_label.source_image if self.meta.image_label else None) or "../../"
+        return self._sync("source", self.asource)
 
+    async def asource(self) -> Image:
         async def load() -> Image:
-            from kit.nodes.base import load_node
+            node = await load_node(self.location.child(self.meta.image_label.source_or_default))
+            if not isinstance(node, Image):
+                raise InvalidMetadata(f"the source of label {self.name!r} is a {node.kind}, not "
+                                      "an image", where=node.url)
+            return node
 
-            return await load_node(self.location.child(rel))
-
-        return self._sync("source", load)
+        return await self._async("source", load)
 
 
 def _chunk_shape(meta: Any) -> tuple[int, ...]:

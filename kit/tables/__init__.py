@@ -1,8 +1,8 @@
-"""Tables layer: each backend module registers its reader in ``kit.nodes.table.TABLE_READERS``.
+"""Tables layer: AnnData on zarr, parquet, csv and json (ngio/Fractal formats) to pandas.
 
-AnnData on zarr, parquet, csv and json (ngio/Fractal formats) to pandas, without anndata.
+Read without anndata. Each backend module has one ``read(table)`` coroutine; the registry in
+``kit.nodes.table_backends`` names them and imports a module the first time it is needed, so
+nothing here has to be imported for tables to read.
 """
-
-from kit.tables import anndata, csv, json, parquet  # noqa: F401 - imported to register
 
 __all__: list[str] = []

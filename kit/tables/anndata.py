@@ -15,9 +15,15 @@ import numpy as np
 import pandas as pd
 
 from kit.errors import KitError
-from kit.nodes.table import TABLE_READERS, Table
+from kit.nodes.table import Table
 from kit.tables._common import cast_index, fail
-from kit.tables._elements import element, group_attrs, read_array, read_column, read_matrix
+from kit.tables._elements import (
+    element,
+    group_attrs,
+    read_array,
+    read_column,
+    read_matrix,
+)
 
 
 async def _read_x(table: Table) -> np.ndarray | None:
@@ -71,5 +77,3 @@ async def read(table: Table) -> pd.DataFrame:
     df = df.drop(columns=[c for c in obs.columns if c in df.columns])  # obs wins, as in ngio
     return cast_index(pd.concat([df, obs], axis=1), table)
 
-
-TABLE_READERS["anndata"] = read

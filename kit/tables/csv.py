@@ -9,7 +9,7 @@ import io
 
 import pandas as pd
 
-from kit.nodes.table import TABLE_READERS, Table
+from kit.nodes.table import Table
 from kit.tables._common import cast_index, fail, get_bytes, set_index
 
 
@@ -22,5 +22,3 @@ async def read(table: Table) -> pd.DataFrame:
         fail(table, f"table.csv cannot be parsed: {exc}")
     return cast_index(set_index(df, table), table)
 
-
-TABLE_READERS["csv"] = read

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kit.errors import NotFound
-from kit.nodes.table import TABLE_READERS, Table
+from kit.nodes.table import Table
 from kit.tables._common import cast_index, fail, set_index
 
 
@@ -27,5 +27,3 @@ async def read(table: Table) -> pd.DataFrame:
         fail(table, f"json table columns differ in length ({sorted(lengths)})")
     return cast_index(set_index(pd.DataFrame(columns), table), table)
 
-
-TABLE_READERS["json"] = read

@@ -11,7 +11,7 @@ import io
 import pandas as pd
 
 from kit.errors import InvalidData, KitError
-from kit.nodes.table import TABLE_READERS, Table
+from kit.nodes.table import Table
 from kit.tables._common import cast_index, fail, get_bytes, set_index
 
 
@@ -34,5 +34,3 @@ async def read(table: Table) -> pd.DataFrame:
         fail(table, f"table.parquet cannot be decoded (truncated or corrupt?): {exc}", InvalidData)
     return cast_index(set_index(df, table), table)
 
-
-TABLE_READERS["parquet"] = read

@@ -45,15 +45,10 @@ def _is_node(obj: Any) -> bool:
 
 def _prepare_image(image: Any) -> Any:
     """Load what the viewer and details need (levels, labels, tables) in one worker call."""
-    image.levels
     if image.kind == "label":
-        return image
-    for what in ("labels", "tables"):
-        try:
-            getattr(image, what)
-        except KitError:  # a broken labels/tables group must not hide the image itself
-            image._cache[what] = {}
-    return image
+        return image.prefetch("levels")
+    # a broken labels/tables group must not hide the image itself
+    return image.prefetch("levels", "labels", "tables", skip_broken=True)
 
 
 class Browser(w.VBox):
@@ -163,10 +158,7 @@ class Browser(w.VBox):
 
     def _prepare_root(self, root: Any) -> Any:
         if root.kind == "plate":
-            try:
-                root.tables
-            except KitError:
-                root._cache["tables"] = {}
+            root.prefetch("tables", skip_broken=True)
         elif root.kind == "well":
             root.images
         elif root.kind in ("image", "label"):
@@ -251,12 +243,12 @@ class Browser(w.VBox):
         self._info("")
         self.details.show(image)
         self.table_pane.clear()
-        labels = list(image._cache.get("labels", {})) if image.kind != "label" else []
+        labels = list(image.loaded("labels") or {}) if image.kind != "label" else []
         self.navigation.show_labels(labels)
         tables: dict[str, Any] = {}
         if self.root is not None and self.root.kind == "plate":
-            tables.update({f"plate/{n}": t for n, t in self.root._cache.get("tables", {}).items()})
-        tables.update({n: t for n, t in image._cache.get("tables", {}).items()})
+            tables.update({f"plate/{n}": t for n, t in (self.root.loaded("tables") or {}).items()})
+        tables.update({n: t for n, t in (image.loaded("tables") or {}).items()})
         self._set_tables(tables)
         self.viewer.show(image)
 

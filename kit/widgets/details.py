@@ -42,10 +42,10 @@ def _image_rows(image: Any) -> list[tuple[str, str]]:
             chans.append(f"<span style='color:{esc(color)}'>●</span> {esc(name)}{esc(window)}")
         if chans:
             pairs.append(("channels", "<br>".join(chans)))
-        labels = getattr(image, "_cache", {}).get("labels")
+        labels = image.loaded("labels")
         if labels:
             pairs.append(("labels", esc(", ".join(labels))))
-        tables = getattr(image, "_cache", {}).get("tables")
+        tables = image.loaded("tables")
         if tables:
             pairs.append(("tables", esc(", ".join(f"{n} ({t.kind})" for n, t in tables.items()))))
     else:
