@@ -1,14 +1,28 @@
 """Pure OME-NGFF 0.4/0.5 metadata layer: attribute dicts in, frozen dataclasses out, no I/O."""
 
-from .arrays import check_level_array
-from .models import (DEFAULT_LABEL_SOURCE, KINDS, Acquisition, Axis, Channel, Dataset,
-                     ImageLabel, Multiscale, NodeMeta, Omero, Plate, Well, WellImage, WellRef,
-                     Window)
+from .arrays import check_level_array, check_pyramid
+from .models import (
+    DEFAULT_LABEL_SOURCE,
+    KINDS,
+    Acquisition,
+    Axis,
+    Channel,
+    Dataset,
+    ImageLabel,
+    Multiscale,
+    NodeMeta,
+    Omero,
+    Plate,
+    Well,
+    WellImage,
+    WellRef,
+    Window,
+)
 from .parse import parse_attributes
 from .version import SUPPORTED_VERSIONS
 
 __all__ = [
-    "parse_attributes", "check_level_array", "NodeMeta", "Multiscale", "Axis", "Dataset",
-    "Omero", "Channel", "Window", "ImageLabel", "Plate", "WellRef", "Acquisition", "Well",
-    "WellImage", "SUPPORTED_VERSIONS", "KINDS", "DEFAULT_LABEL_SOURCE",
+    "parse_attributes", "check_level_array", "check_pyramid", "NodeMeta", "Multiscale", "Axis",
+    "Dataset", "Omero", "Channel", "Window", "ImageLabel", "Plate", "WellRef", "Acquisition",
+    "Well", "WellImage", "SUPPORTED_VERSIONS", "KINDS", "DEFAULT_LABEL_SOURCE",
 ]

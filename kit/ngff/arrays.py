@@ -1,10 +1,15 @@
-"""`check_level_array`: the checks that need a level's array metadata (shape, dimension_names).
+"""`check_level_array` and `check_pyramid`: the checks that need the levels' array metadata
+(shape, dimension_names).
 
-Kept apart from parsing because the node layer learns shapes only when it opens a level.
+Kept apart from parsing because the node layer learns shapes only when it opens a level. A
+pyramid's levels go from highest resolution to lowest (MUST), so no level is larger than the one
+above it on any axis: a hostile level claiming 2**62 pixels under a 64-pixel level 0 is refused
+here, before anything plans a read of it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from kit.errors import InvalidMetadata
@@ -14,12 +19,14 @@ from .models import Multiscale, NodeMeta
 
 def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: int,
                       shape: Sequence[int], dimension_names: Sequence[str | None] | None,
-                      *, where: str) -> list[str]:
+                      *, where: str, above: Sequence[int] | None = None) -> list[str]:
     """Check one level's array against its multiscale; return warnings (not emitted).
 
     Raises InvalidMetadata when the array's dimensionality differs from the number of axes
-    (MUST). A 0.5 array without `dimension_names`, or with names that differ from the axes, is
-    only warned about: real data is sloppy and the axes order is what the spec defines.
+    (MUST), when its physical extent (shape x scale + translation) is beyond float range, or
+    when ``above`` (the shape of the level before it, when known) is smaller on some axis. A 0.5
+    array without `dimension_names`, or with names that differ from the axes, is only warned
+    about: real data is sloppy and the axes order is what the spec defines.
     """
     if isinstance(meta_or_multiscale, NodeMeta):
         if not meta_or_multiscale.multiscales:
@@ -37,6 +44,15 @@ def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: in
         raise InvalidMetadata(
             f"level {level_index} (path {path!r}) has {len(shape)} dimensions but the "
             f"multiscale has {len(names)} axes {list(names)}", where=where)
+    dataset = ms.datasets[level_index]
+    extent = [n * s + t for n, s, t in zip(shape, dataset.scale, dataset.translation)]
+    if not all(math.isfinite(e) for e in extent):
+        raise InvalidMetadata(
+            f"level {level_index} (path {path!r}): shape {list(shape)} times scale "
+            f"{list(dataset.scale)} is beyond float range (datasets[{level_index}]"
+            f".coordinateTransformations)", where=where)
+    if above is not None:
+        _check_below(ms, level_index, above, shape, where)
     found: list[str] = []
     if dimension_names is None:
         if version == "0.5":
@@ -46,3 +62,23 @@ def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: in
         found.append(f"{where}: level {level_index} (path {path!r}) dimension_names "
                      f"{list(dimension_names)} differ from the axes {list(names)}; axes used")
     return found
+
+
+def check_pyramid(multiscale: Multiscale, shapes: Sequence[Sequence[int]], *, where: str) -> None:
+    """Raise InvalidMetadata when a level is larger than the level before it on some axis.
+
+    ``shapes`` are the levels' array shapes in ``multiscale.datasets`` order (all of them, as the
+    node layer has them once every level is open).
+    """
+    for k in range(1, len(shapes)):
+        _check_below(multiscale, k, shapes[k - 1], shapes[k], where)
+
+
+def _check_below(ms: Multiscale, k: int, above: Sequence[int], shape: Sequence[int],
+                 where: str) -> None:
+    larger = [f"{name} {n} > {m}" for name, n, m in zip(ms.axis_names, shape, above) if n > m]
+    if larger:
+        raise InvalidMetadata(
+            f"level {k} (path {ms.datasets[k].path!r}) shape {list(shape)} is larger than level "
+            f"{k - 1} (path {ms.datasets[k - 1].path!r}) shape {list(above)} on axis "
+            f"{', '.join(larger)}: levels MUST go from highest to lowest resolution", where=where)

@@ -21,7 +21,7 @@ from zarr.core.array import AsyncArray
 
 from kit.errors import InvalidMetadata, KitWarning, NotFound
 from kit.io.arrays import CheckedArray
-from kit.ngff import Channel, Multiscale, check_level_array
+from kit.ngff import Channel, Multiscale, check_level_array, check_pyramid
 from kit.io.boxes import Box, aread_boxes
 from kit.io.loop import run_sync
 from kit.nodes.base import Node, load_many
@@ -83,7 +83,9 @@ class Image(Node):
         return await self._async("levels", self._load_levels)
 
     async def _load_levels(self) -> list[Level]:
-        return list(await asyncio.gather(*(self.alevel(i) for i in range(len(self.multiscale.datasets)))))
+        levels = list(await asyncio.gather(*(self.alevel(i) for i in range(len(self.multiscale.datasets)))))
+        check_pyramid(self.multiscale, [lv.shape for lv in levels], where=self.location.where())
+        return levels
 
     def level(self, index: int = 0) -> Level:
         """One level's layout, fetching only that level's array metadata (once)."""
