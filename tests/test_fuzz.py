@@ -22,6 +22,7 @@ import math
 import os
 import resource
 import signal
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,7 +122,7 @@ def mutated(draw: st.DrawFn, doc: Any) -> tuple[str, str]:
         paths = _paths(doc)
         path = draw(st.sampled_from(paths))
         op = draw(st.sampled_from(["replace", "replace", "delete", "insert", "duplicate"]))
-        value = draw(HOSTILE)
+        value = copy.deepcopy(draw(HOSTILE))  # the strategy's constants are shared
         edits.append(f"{op} {list(path)}")
         if not path:
             if op == "replace":
@@ -409,7 +410,8 @@ def _apply(srv: DemoServer, faults: list[tuple]) -> None:
             srv.stall_next(fault[1], fault[2])
 
 
-@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")  # retry jitter
+# the kit's retry jitter calls `random` inside the test, which hypothesis warns about
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 def test_fuzz_server_answers(served, request, capsys) -> None:
     root, srv = served
     kind = "server answers"
@@ -454,11 +456,9 @@ def test_the_harness_catches_untyped_errors_hangs_and_leaks(tmp_path: Path) -> N
     with pytest.raises(AssertionError, match="files changed"):
         run_case("self-test", tmp_path, write, describe="write")
     with pytest.raises(AssertionError, match="no answer within"):
-        import kit.demo.generate as generate  # noqa: F401 - any slow call would do
-        import time
         global CASE_SECONDS
         saved, CASE_SECONDS = CASE_SECONDS, 0.2
         try:
-            run_case("self-test", tmp_path, lambda: time.sleep(5), describe="sleep")
+            run_case("self-test", tmp_path, lambda: time.sleep(5), describe="sleep")  # a hang
         finally:
             CASE_SECONDS = saved

@@ -19,14 +19,14 @@ from .models import Multiscale, NodeMeta
 
 def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: int,
                       shape: Sequence[int], dimension_names: Sequence[str | None] | None,
-                      *, where: str, above: Sequence[int] | None = None) -> list[str]:
+                      *, where: str) -> list[str]:
     """Check one level's array against its multiscale; return warnings (not emitted).
 
     Raises InvalidMetadata when the array's dimensionality differs from the number of axes
-    (MUST), when its physical extent (shape x scale + translation) is beyond float range, or
-    when ``above`` (the shape of the level before it, when known) is smaller on some axis. A 0.5
-    array without `dimension_names`, or with names that differ from the axes, is only warned
-    about: real data is sloppy and the axes order is what the spec defines.
+    (MUST) or when its physical extent (shape x scale + translation) is beyond float range. A
+    0.5 array without `dimension_names`, or with names that differ from the axes, is only warned
+    about: real data is sloppy and the axes order is what the spec defines. How its shape
+    compares with the other levels is `check_pyramid`'s.
     """
     if isinstance(meta_or_multiscale, NodeMeta):
         if not meta_or_multiscale.multiscales:
@@ -51,8 +51,6 @@ def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: in
             f"level {level_index} (path {path!r}): shape {list(shape)} times scale "
             f"{list(dataset.scale)} is beyond float range (datasets[{level_index}]"
             f".coordinateTransformations)", where=where)
-    if above is not None:
-        _check_below(ms, level_index, above, shape, where)
     found: list[str] = []
     if dimension_names is None:
         if version == "0.5":
@@ -70,15 +68,12 @@ def check_pyramid(multiscale: Multiscale, shapes: Sequence[Sequence[int]], *, wh
     ``shapes`` are the levels' array shapes in ``multiscale.datasets`` order (all of them, as the
     node layer has them once every level is open).
     """
+    names, paths = multiscale.axis_names, [d.path for d in multiscale.datasets]
     for k in range(1, len(shapes)):
-        _check_below(multiscale, k, shapes[k - 1], shapes[k], where)
-
-
-def _check_below(ms: Multiscale, k: int, above: Sequence[int], shape: Sequence[int],
-                 where: str) -> None:
-    larger = [f"{name} {n} > {m}" for name, n, m in zip(ms.axis_names, shape, above) if n > m]
-    if larger:
-        raise InvalidMetadata(
-            f"level {k} (path {ms.datasets[k].path!r}) shape {list(shape)} is larger than level "
-            f"{k - 1} (path {ms.datasets[k - 1].path!r}) shape {list(above)} on axis "
-            f"{', '.join(larger)}: levels MUST go from highest to lowest resolution", where=where)
+        above, shape = shapes[k - 1], shapes[k]
+        larger = [f"{name} {n} > {m}" for name, n, m in zip(names, shape, above) if n > m]
+        if larger:
+            raise InvalidMetadata(
+                f"level {k} (path {paths[k]!r}) shape {list(shape)} is larger than level {k - 1} "
+                f"(path {paths[k - 1]!r}) shape {list(above)} on axis {', '.join(larger)}: "
+                "levels MUST go from highest to lowest resolution", where=where)

@@ -110,10 +110,3 @@ def test_a_level_larger_than_the_one_above_is_invalid_metadata() -> None:
     assert "larger than level 0" in message and f"y {2**62} > 64" in message
     with pytest.raises(InvalidMetadata, match=r"level 2 \(path '2'\).*x 17 > 16"):
         check_pyramid(ms, [(2, 64, 64), (2, 32, 16), (2, 16, 17)], where="mem://img")
-
-
-def test_check_level_array_compares_with_the_level_above_when_given() -> None:
-    ms = parse({"multiscales": [_ms([[1, 1, 1], [1, 2, 2]])]}).multiscales[0]
-    assert check_level_array(ms, 1, (2, 32, 32), None, where="w", above=(2, 64, 64)) == []
-    with pytest.raises(InvalidMetadata, match="larger than level 0"):
-        check_level_array(ms, 1, (3, 32, 32), None, where="w", above=(2, 64, 64))
