@@ -67,6 +67,10 @@ KNOWN_WARNINGS: list[tuple[str, str]] = [
     ("kit/io/location.py (array metadata parsing): zarr's own warning for a v2 .zarray with "
      '"filters": [] reaches the user instead of a KitWarning naming the array (io owner)',
      "empty list of filters"),
+    ("kit/render/composite.py:27 composite: an omero window bound within float64 but beyond "
+     "float32 (start 1e300) is cast with np.float32(start): numpy's RuntimeWarning 'overflow "
+     "encountered in cast' reaches the user (render-spec's code)",
+     "overflow encountered in cast"),
 ]
 
 
@@ -462,6 +466,15 @@ def test_fuzz_server_answers(served, request, capsys) -> None:
 
 
 # --- known failures, as fixed examples ---------------------------------------------------------
+
+def test_known_float32_window_overflow_in_render(tmp_path: Path) -> None:
+    root = write_image(tmp_path / "w.zarr", version="0.4", axes="cyx", shape=(2, 16, 16),
+                       levels=1, labels=())
+    attrs = json.loads((root / ".zattrs").read_text())
+    attrs["omero"]["channels"][0]["window"]["start"] = 1e300
+    (root / ".zattrs").write_text(json.dumps(attrs))
+    run_case("known", root, lambda: _use(kit.open(root)), describe="window start 1e300")
+
 
 def test_known_zarr_warning_for_empty_filters(datasets) -> None:
     root = datasets["image04"]

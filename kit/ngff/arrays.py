@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from kit.errors import InvalidMetadata
 
+from ._context import short
 from .models import Multiscale, NodeMeta
 
 
@@ -45,10 +46,10 @@ def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: in
             f"level {level_index} (path {path!r}) has {len(shape)} dimensions but the "
             f"multiscale has {len(names)} axes {list(names)}", where=where)
     dataset = ms.datasets[level_index]
-    extent = [n * s + t for n, s, t in zip(shape, dataset.scale, dataset.translation)]
-    if not all(math.isfinite(e) for e in extent):
+    if not all(_finite_extent(n, s, t)
+               for n, s, t in zip(shape, dataset.scale, dataset.translation)):
         raise InvalidMetadata(
-            f"level {level_index} (path {path!r}): shape {list(shape)} times scale "
+            f"level {level_index} (path {path!r}): shape {short(list(shape))} times scale "
             f"{list(dataset.scale)} is beyond float range (datasets[{level_index}]"
             f".coordinateTransformations)", where=where)
     found: list[str] = []
@@ -62,6 +63,15 @@ def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: in
     return found
 
 
+def _finite_extent(n: int, scale: float, translation: float) -> bool:
+    """Whether ``n * scale + translation`` is a finite float (an int beyond float range is not:
+    ``float(10**400)`` raises OverflowError)."""
+    try:
+        return math.isfinite(float(n) * scale + translation)
+    except OverflowError:
+        return False
+
+
 def check_pyramid(multiscale: Multiscale, shapes: Sequence[Sequence[int]], *, where: str) -> None:
     """Raise InvalidMetadata when a level is larger than the level before it on some axis.
 
@@ -71,9 +81,11 @@ def check_pyramid(multiscale: Multiscale, shapes: Sequence[Sequence[int]], *, wh
     names, paths = multiscale.axis_names, [d.path for d in multiscale.datasets]
     for k in range(1, len(shapes)):
         above, shape = shapes[k - 1], shapes[k]
-        larger = [f"{name} {n} > {m}" for name, n, m in zip(names, shape, above) if n > m]
+        larger = [f"{name} {short(n)} > {short(m)}"
+                  for name, n, m in zip(names, shape, above) if n > m]
         if larger:
             raise InvalidMetadata(
-                f"level {k} (path {paths[k]!r}) shape {list(shape)} is larger than level {k - 1} "
-                f"(path {paths[k - 1]!r}) shape {list(above)} on axis {', '.join(larger)}: "
+                f"level {k} (path {paths[k]!r}) shape {short(list(shape))} is larger than level "
+                f"{k - 1} (path {paths[k - 1]!r}) shape {short(list(above))} on axis "
+                f"{', '.join(larger)}: "
                 "levels MUST go from highest to lowest resolution", where=where)

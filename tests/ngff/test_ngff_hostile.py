@@ -60,6 +60,14 @@ def test_level_extent_beyond_float_range_is_invalid_metadata() -> None:
     assert check_level_array(ms, 0, (2, 1, 1), None, where="mem://img/0") == []
 
 
+def test_a_level_shape_beyond_float_range_is_invalid_metadata() -> None:
+    """Found by tests/test_fuzz.py: a refs document's .zarray with shape [10**400, 16, 16]."""
+    ms = parse({"multiscales": [_ms([[1, 1, 1]])]}).multiscales[0]
+    with pytest.raises(InvalidMetadata, match=r"level 0 .*beyond float range") as info:
+        check_level_array(ms, 0, (10**400, 16, 16), None, where="mem://img/0")
+    assert len(str(info.value)) < 300
+
+
 def _omero(window: dict) -> dict:
     return {"multiscales": [_ms([[1, 1, 1]])],
             "omero": {"channels": [{"label": "a", "color": "FF0000", "window": window},
