@@ -6,12 +6,20 @@ chunk per worker thread, so both add round trips once the boxes hold hundreds of
 ``read_boxes`` splits every box where the array's stored objects (chunks, or shards) meet and
 starts every read at once on the kit loop, where the store's one concurrency limit decides how
 many are on the wire.
+
+Metadata may claim any shape (a hostile level says 2**62 pixels a side), so the number of
+stored objects a read touches is computed arithmetically, before anything is enumerated or
+allocated, and a read touching more than ``MAX_CHUNKS_PER_READ`` (default 100 000: a whole
+100k x 100k plane in 1024-pixel chunks, or a 96-well plate overview many times over) is refused
+with a KitError saying how many and the limit. Override it per call (``max_chunks=``) or for the
+session (``kit.io.boxes.MAX_CHUNKS_PER_READ = ...``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +37,11 @@ from kit.io.loop import run_reporting
 Index = int | slice | tuple[int, ...]
 ProgressCallback = Callable[[int, int], None]  # (chunks read, chunks in all)
 _ND = default_buffer_prototype().nd_buffer
+ZarrIndex = int | slice | np.ndarray
+Part = tuple[ZarrIndex, Any]  # (zarr index in one stored object, destination or None)
+
+#: Most stored objects (chunks, or shards) one read_boxes/aread_boxes call may touch.
+MAX_CHUNKS_PER_READ = 100_000
 
 
 @dataclass(frozen=True)
@@ -80,7 +93,14 @@ class Box:
     def dtype(self) -> np.dtype:
         return np.dtype(self.array.dtype)
 
+    @property
+    def n_pieces(self) -> int:
+        """How many stored objects the box touches, counted without enumerating them."""
+        return math.prod(_axis_count(s, c) for s, c in zip(self.selection, self.chunks))
+
     def pieces(self) -> list[Piece]:
+        if self.n_pieces == 0:  # an empty box: no axis's objects are enumerated (one may be huge)
+            return []
         per_axis = [_axis_parts(s, c) for s, c in zip(self.selection, self.chunks)]
         return [Piece(tuple(z for z, _ in combo), tuple(p for _, p in combo if p is not None))
                 for combo in itertools.product(*per_axis)]
@@ -105,12 +125,24 @@ def _integer(index: Any, size: int, where: str) -> int:
     return j
 
 
-def _axis_parts(index: Index, chunk: int) -> list[tuple[int | slice | np.ndarray, Any]]:
+def _axis_count(index: Index, chunk: int) -> int:
+    """How many stored objects along one axis the index touches (what _axis_parts returns)."""
+    if isinstance(index, int):
+        return 1
+    if isinstance(index, slice):
+        if index.stop <= index.start:
+            return 0
+        return (index.stop - 1) // chunk - index.start // chunk + 1
+    return len({i // chunk for i in index})
+
+
+def _axis_parts(index: Index, chunk: int) -> list[Part]:
     """(zarr index, destination) per stored object the index touches (None: axis dropped)."""
     if isinstance(index, int):
         return [(index, None)]
+    parts: list[Part] = []
     if isinstance(index, slice):
-        parts, start = [], index.start
+        start = index.start
         while start < index.stop:
             end = min(index.stop, (start // chunk + 1) * chunk)
             parts.append((slice(start, end), slice(start - index.start, end - index.start)))
@@ -119,7 +151,6 @@ def _axis_parts(index: Index, chunk: int) -> list[tuple[int | slice | np.ndarray
     by_chunk: dict[int, list[tuple[int, int]]] = {}
     for position, i in enumerate(index):
         by_chunk.setdefault(i // chunk, []).append((position, i))
-    parts = []
     for members in by_chunk.values():  # a run of consecutive indices is a slice: zarr's fast path
         positions, indices = [p for p, _ in members], [i for _, i in members]
         parts.append((_as_slice(indices) or np.array(indices),
@@ -144,8 +175,9 @@ def _place(out: np.ndarray, block: np.ndarray, put: tuple[slice | np.ndarray, ..
 class _Batch:
     """The chunk reads of several boxes, counted as they finish (for a progress bar)."""
 
-    def __init__(self, boxes: Sequence[Box]):
+    def __init__(self, boxes: Sequence[Box], max_chunks: int | None = None):
         self.boxes = list(boxes)
+        _check_size(self.boxes, MAX_CHUNKS_PER_READ if max_chunks is None else max_chunks)
         self.work = [(k, p) for k, b in enumerate(self.boxes) for p in b.pieces()]
         self.done = 0
 
@@ -154,7 +186,7 @@ class _Batch:
         return len(self.work)
 
     async def run(self) -> list[np.ndarray]:
-        outs = [np.empty(b.shape, b.dtype) for b in self.boxes]
+        outs = [_allocate(b) for b in self.boxes]
 
         async def read(k: int, piece: Piece) -> None:
             box = self.boxes[k]
@@ -179,17 +211,42 @@ class _Batch:
         return outs
 
 
-async def aread_boxes(boxes: Sequence[Box]) -> list[np.ndarray]:
-    """Every box as a numpy array; all their chunks are read concurrently."""
-    return await _Batch(boxes).run()
+def _check_size(boxes: list[Box], limit: int) -> None:
+    counts = [b.n_pieces for b in boxes]
+    total = sum(counts)
+    if total > limit:
+        largest = boxes[counts.index(max(counts))]
+        several = f" ({len(boxes)} boxes; this one {max(counts)})" if len(boxes) > 1 else ""
+        raise KitError(f"this read touches {total} stored chunks{several}, more than the limit "
+                       f"of {limit} per read (kit.io.boxes.MAX_CHUNKS_PER_READ); read a smaller "
+                       f"box or a coarser level", where=largest.where)
 
 
-def read_boxes(boxes: Sequence[Box], progress: ProgressCallback | None = None) -> list[np.ndarray]:
+def _allocate(box: Box) -> np.ndarray:
+    try:
+        return np.empty(box.shape, box.dtype)
+    except (MemoryError, ValueError) as exc:  # ValueError: more elements than numpy addresses
+        raise KitError(f"a box of shape {list(box.shape)} ({box.dtype}) cannot be held in "
+                       f"memory ({exc})", where=box.where) from None
+
+
+async def aread_boxes(boxes: Sequence[Box], *, max_chunks: int | None = None
+                      ) -> list[np.ndarray]:
+    """Every box as a numpy array; all their chunks are read concurrently.
+
+    Raises KitError, before any request, when the boxes touch more than ``max_chunks``
+    (default ``MAX_CHUNKS_PER_READ``) stored objects.
+    """
+    return await _Batch(boxes, max_chunks).run()
+
+
+def read_boxes(boxes: Sequence[Box], progress: ProgressCallback | None = None, *,
+               max_chunks: int | None = None) -> list[np.ndarray]:
     """``aread_boxes`` from synchronous code; ``progress(done, total)`` runs in the caller's
     thread (where widgets may be touched) while chunks arrive, and at the end."""
-    batch = _Batch(boxes)
+    batch = _Batch(boxes, max_chunks)
     report = None if progress is None else (lambda: progress(batch.done, batch.total))
     return run_reporting(batch.run(), report)
 
 
-__all__ = ["Box", "read_boxes", "aread_boxes"]
+__all__ = ["Box", "read_boxes", "aread_boxes", "MAX_CHUNKS_PER_READ"]

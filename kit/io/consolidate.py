@@ -19,6 +19,7 @@ import secrets
 from pathlib import Path
 
 from kit.errors import InvalidMetadata, KitError, NotFound
+from kit.io.jsondoc import load_json
 
 V2_NAMES = (".zgroup", ".zattrs", ".zarray")
 
@@ -37,7 +38,7 @@ def consolidate(path: str | os.PathLike) -> Path:
 
 def _read(path: Path) -> dict:
     try:
-        doc = json.loads(path.read_text())
+        doc = load_json(path.read_bytes(), where=str(path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidMetadata(f"cannot read: {exc}", where=str(path)) from None
     if not isinstance(doc, dict):

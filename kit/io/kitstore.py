@@ -30,6 +30,7 @@ from kit.errors import (
     PermissionDenied,
     RemoteError,
 )
+from kit.io.jsondoc import load_json
 from kit.io.loop import on_kit_loop
 
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
@@ -157,7 +158,7 @@ class KitStore(Store):
         if raw is None:
             return None
         try:
-            doc = json.loads(raw)
+            doc = load_json(raw, where=self.where(key))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidMetadata(f"not valid JSON ({exc})", where=self.where(key)) from None
         if not isinstance(doc, dict):

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from kit.errors import InvalidMetadata
+from kit.io.jsondoc import load_json
 
 __all__ = ["TarMember", "read_tar_index", "ENTRY_NAME", "REFS_NAME"]
 
@@ -35,7 +36,7 @@ Reader = Callable[[int, int], Awaitable[bytes]]
 
 def _json(raw: bytes, what: str, where: str) -> dict:
     try:
-        doc = json.loads(raw.rstrip(b"\0 \t\r\n").decode("utf-8"))
+        doc = load_json(raw.rstrip(b"\0 \t\r\n"), where=where, what=what)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidMetadata(f"{what} is not valid JSON ({exc})", where=where) from None
     if not isinstance(doc, dict):

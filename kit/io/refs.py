@@ -298,7 +298,7 @@ class RefsStore(Store):
             try:
                 meta = raw if isinstance(raw, dict) else json.loads(raw)
                 sizes[path] = _raw_chunk_size(meta)
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError, RecursionError):
                 continue
         return {p: s for p, s in sizes.items() if s is not None}
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kit.errors import InvalidMetadata, UnsupportedVersion
+from kit.io.jsondoc import load_json
 from kit.io.refs_gen import expand_gen, substitute_templates
 
 __all__ = ["RefsDoc", "Inline", "Ref", "parse_refs", "decode_value"]
@@ -52,7 +53,7 @@ def _load(raw: bytes | str | dict, where: str) -> dict:
     if isinstance(raw, dict):
         return raw
     try:
-        doc = json.loads(raw)
+        doc = load_json(raw, where=where, what="refs document")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidMetadata(f"refs document is not valid JSON ({exc})", where=where) from None
     if not isinstance(doc, dict):

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 import sys
 import warnings
+from types import FrameType
 from typing import Any, NoReturn
 
 from kit.errors import InvalidMetadata, KitWarning, UnsupportedVersion
@@ -20,7 +22,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _stacklevel() -> int:
     """Stack level of the first frame outside kit/ngff, so warnings point at the caller."""
-    frame = sys._getframe(1)  # the caller (Ctx.warn) is level 1 for warnings.warn
+    frame: FrameType | None = sys._getframe(1)  # the caller (Ctx.warn) is level 1 for warnings.warn
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_HERE):
         frame = frame.f_back
@@ -68,8 +70,37 @@ def is_int(value: Any) -> bool:
 
 
 def is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    """A JSON number (not a boolean) that is a finite float: 10**400 is not, 1e308 is."""
+    return as_float(value) is not None
+
+
+def is_numeric(value: Any) -> bool:
+    """A JSON number of any size (not a boolean): the *type* is right, the value may not be."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def as_float(value: Any) -> float | None:
+    """``value`` as a finite float, or None (not a number, NaN, infinite, or an int too large
+    for a float, where ``float()`` would raise OverflowError)."""
+    if not is_numeric(value):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def short(value: Any) -> str:
+    """repr of a value for a message, shortened (a 4000-digit number or a 10**6-item list in a
+    hostile document must not become a 4000-character message)."""
+    return _SHORT.repr(value)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlong = 24
+_SHORT.maxstring = 60
+_SHORT.maxother = 60
 
 
 def require_dict(ctx: Ctx, value: Any, field: str) -> dict:

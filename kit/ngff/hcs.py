@@ -13,8 +13,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._context import (Ctx, is_int, optional_str, require_dict, require_list,
-                       require_member_list, require_str)
+from ._context import (
+    Ctx,
+    is_int,
+    optional_str,
+    require_dict,
+    require_list,
+    require_member_list,
+    require_str,
+)
 from .models import Acquisition, Plate, Well, WellImage, WellRef
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
@@ -61,10 +68,11 @@ def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
         path = require_str(ctx, w, "path", field)
         parts = path.split("/")
         if len(parts) != 2 or not all(_ALNUM.match(p) for p in parts):
-            ctx.error(f"{field}.path", f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
+            ctx.error(f"{field}.path",
+                      f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
         indices = []
         for key, names in (("rowIndex", rows), ("columnIndex", columns)):
-            idx = w.get(key)
+            idx: Any = w.get(key)  # JSON: checked just below
             if not is_int(idx) or idx < 0:
                 ctx.error(f"{field}.{key}", f"missing or not an integer >= 0, got {idx!r}")
             if idx >= len(names):
@@ -107,7 +115,7 @@ def _acquisitions(pl: dict, ctx: Ctx) -> tuple[Acquisition, ...]:
     for i, item in enumerate(items):
         field = f"plate.acquisitions[{i}]"
         acq = require_dict(ctx, item, field)
-        acq_id = acq.get("id")
+        acq_id: Any = acq.get("id")  # JSON: checked just below
         if not is_int(acq_id) or acq_id < 0:
             ctx.error(f"{field}.id", f"missing or not an integer >= 0, got {acq_id!r}")
         if any(a.id == acq_id for a in result):

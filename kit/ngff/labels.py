@@ -23,10 +23,9 @@ def parse_image_label(value: Any, ctx: Ctx) -> ImageLabel:
             field = f"image-label.colors[{i}]"
             value_ = _label_value(item, ctx, field, integer_only=False)
             rgba = item.get("rgba")
-            if rgba is not None:
-                if (not isinstance(rgba, list) or len(rgba) != 4
-                        or not all(is_int(c) and 0 <= c <= 255 for c in rgba)):
-                    ctx.error(f"{field}.rgba", f"must be 4 integers 0-255, got {rgba!r}")
+            if rgba is not None and (not isinstance(rgba, list) or len(rgba) != 4
+                                     or not all(is_int(c) and 0 <= c <= 255 for c in rgba)):
+                ctx.error(f"{field}.rgba", f"must be 4 integers 0-255, got {rgba!r}")
             if value_ in seen:
                 ctx.warn(field, f"label-value {value_} is repeated (MUST be unique); "
                                 "the last entry wins")

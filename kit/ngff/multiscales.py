@@ -8,10 +8,20 @@ one, ome/ngff#325): it is padded at the front with identity values and warned ab
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ._context import (Ctx, check_relative_path, is_number, optional_str, require_dict,
-                       require_list, require_str)
+from ._context import (
+    Ctx,
+    as_float,
+    check_relative_path,
+    is_numeric,
+    optional_str,
+    require_dict,
+    require_list,
+    require_str,
+    short,
+)
 from .models import Axis, Dataset, Multiscale
 
 # Axis order rank: time first, then channel/custom/untyped, then space.
@@ -50,6 +60,10 @@ def _parse_one(value: Any, ctx: Ctx, field: str) -> Multiscale:
         # physical = s_ms * (s_k * i + t_k) + t_ms
         scale = tuple(a * b for a, b in zip(ms_scale, s_k))
         translation = tuple(a * t + b for a, t, b in zip(ms_scale, t_k, ms_trans))
+        if not all(map(math.isfinite, scale + translation)):
+            ctx.error(f"{dfield}.coordinateTransformations",
+                      f"combined with {field}.coordinateTransformations gives scale "
+                      f"{list(scale)} and translation {list(translation)}, beyond float range")
         datasets.append(Dataset(path, scale, translation))
     _check_levels(datasets, ctx, field)
     name = optional_str(ctx, ms, "name", field)
@@ -128,14 +142,20 @@ def _vector(tr: dict, key: str, n: int, fill: float, ctx: Ctx, field: str) -> tu
             ctx.error(f"{field}.path", f"{key} stored in a binary array is not supported")
         ctx.error(f"{field}.{key}", "missing (MUST)")
     values = tr[key]
-    if not isinstance(values, list) or not all(is_number(v) for v in values):
-        ctx.error(f"{field}.{key}", f"must be a list of numbers, got {values!r}")
-    if len(values) == n:
-        return tuple(float(v) for v in values)
-    if ctx.version == "0.4" and 2 <= len(values) < n:
+    if not isinstance(values, list) or not all(is_numeric(v) for v in values):
+        ctx.error(f"{field}.{key}", f"must be a list of numbers, got {short(values)}")
+    floats = [as_float(v) for v in values]
+    bad = [short(v) for v, f in zip(values, floats) if f is None]
+    if bad:
+        ctx.error(f"{field}.{key}", f"{', '.join(bad)} is not a finite number within float "
+                                    f"range (about 1.8e308)")
+    vector = tuple(f for f in floats if f is not None)
+    if len(vector) == n:
+        return vector
+    if ctx.version == "0.4" and 2 <= len(vector) < n:
         ctx.warn(f"{field}.{key}", f"has {len(values)} values for {n} axes (MUST be equal); "
                                    f"read with {n - len(values)} leading {fill} added")
-        return (fill,) * (n - len(values)) + tuple(float(v) for v in values)
+        return (fill,) * (n - len(vector)) + vector
     ctx.error(f"{field}.{key}", f"has {len(values)} values, must have one per axis ({n})")
 
 

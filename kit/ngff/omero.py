@@ -3,15 +3,18 @@
 Read leniently: missing or malformed colours/windows are common in real 0.4 data (the MUST
 sentences were added to the 0.4 text after its release) and the 0.5 schema no longer requires
 them, so they become None with a warning. Values of the wrong JSON *type* (a number as colour,
-a string as window bound) are refused, as the official test suites require.
+a string as window bound) are refused, as the official test suites require; a window bound of
+the right type but beyond float range (10**400, or a span that overflows) is a display hint
+the kit cannot use, so that window is ignored with a warning.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
-from ._context import Ctx, is_number, require_dict
+from ._context import Ctx, as_float, is_numeric, require_dict, short
 from .models import Channel, Omero, Window
 
 _HEX6 = re.compile(r"^[0-9A-Fa-f]{6}$")
@@ -71,9 +74,13 @@ def _window(ch: dict, ctx: Ctx, field: str) -> Window | None:
     values: dict[str, float | None] = {}
     for key in ("start", "end", "min", "max"):
         v = win.get(key)
-        if v is not None and not is_number(v):
-            ctx.error(f"{field}.window.{key}", f"must be a number, got {v!r}")
-        values[key] = float(v) if v is not None else None
+        if v is not None and not is_numeric(v):
+            ctx.error(f"{field}.window.{key}", f"must be a number, got {short(v)}")
+        values[key] = None if v is None else as_float(v)
+        if v is not None and values[key] is None:
+            ctx.warn(f"{field}.window.{key}", f"{short(v)} is not a finite number within float "
+                                              "range; the window is ignored")
+            return None
     missing = [k for k, v in values.items() if v is None]
     if missing:
         ctx.warn(f"{field}.window", f"missing {missing} (MUST)")
@@ -84,4 +91,8 @@ def _window(ch: dict, ctx: Ctx, field: str) -> Window | None:
         end = values["max"] if end is None else end
         if start is None or end is None:
             return None
+    if any(not math.isfinite(b - a) for a, b in ((start, end), (values["min"], values["max"]))
+           if a is not None and b is not None):
+        ctx.warn(f"{field}.window", "its range overflows float; the window is ignored")
+        return None
     return Window(start, end, values["min"], values["max"])

@@ -9,7 +9,6 @@ not only the winning one, so broken metadata never hides behind a sibling key.
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from ._context import Ctx
 from .bf2raw import parse_layout, parse_series

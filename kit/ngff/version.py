@@ -8,9 +8,10 @@ garbage) is refused with UnsupportedVersion rather than misread.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
-from ._context import Ctx
+from ._context import Ctx, is_numeric, short
 
 SUPPORTED_VERSIONS = ("0.4", "0.5")
 
@@ -33,8 +34,14 @@ def inner_versions(block: dict) -> Iterator[tuple[str, Any]]:
 
 
 def check_version_value(ctx: Ctx, field: str, value: Any) -> str:
+    """The version, a supported string. A JSON *number* (0.4 instead of "0.4", a common slip)
+    is refused as one, so the message does not read "0.4 is not supported (only 0.4 ...)"."""
+    if is_numeric(value):
+        ctx.unsupported(field, f"NGFF version must be a string, got the number {short(value)} "
+                               f"(write it in quotes, e.g. \"0.4\"); not supported as a number")
     if not isinstance(value, str) or value not in SUPPORTED_VERSIONS:
-        ctx.unsupported(field, f"NGFF version {value!r} is not supported (only 0.4 and 0.5 are)")
+        ctx.unsupported(field, f"NGFF version {short(value)} is not supported "
+                               "(only 0.4 and 0.5 are)")
     return value
 
 
@@ -54,13 +61,13 @@ def _detect_05(ome: Any, ctx: Ctx) -> tuple[str | None, dict]:
     if not isinstance(ome, dict):
         ctx.error("ome", f"must be an object, got {type(ome).__name__}")
     ctx.prefix = "ome."
-    inner = list(inner_versions(ome))
-    for field, value in inner:
-        check_version_value(ctx, field, value)
+    inner = [(field, check_version_value(ctx, field, value))
+             for field, value in inner_versions(ome)]
     if "version" in ome:
         version = check_version_value(ctx, "version", ome["version"])
         if version != "0.5":
-            ctx.error("version", f"{version!r} under 'ome': the 'ome' block exists only from 0.5 on")
+            ctx.error("version",
+                      f"{version!r} under 'ome': the 'ome' block exists only from 0.5 on")
     else:
         known = [k for k in OME_KEYS if k in ome]
         if any(v == "0.5" for _, v in inner):

@@ -29,6 +29,7 @@ from kit.ngff import (
     LabelMeta,
     Multiscale,
     check_level_array,
+    check_pyramid,
     parse_attributes,
 )
 from kit.nodes.base import Node, NodeMap, load_many, load_node, register
@@ -103,7 +104,9 @@ class Image(Node):
         return await self._async("levels", self._load_levels)
 
     async def _load_levels(self) -> list[Level]:
-        return list(await asyncio.gather(*(self.alevel(i) for i in range(len(self.multiscale.datasets)))))
+        levels = list(await asyncio.gather(*(self.alevel(i) for i in range(len(self.multiscale.datasets)))))
+        check_pyramid(self.multiscale, [lv.shape for lv in levels], where=self.location.where())
+        return levels
 
     def level(self, index: int = 0) -> Level:
         """One level's layout, fetching only that level's array metadata (once)."""
