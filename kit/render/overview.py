@@ -11,23 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kit.errors import KitWarning
 from kit.io.boxes import aread_boxes
 from kit.io.loop import run_reporting
 from kit.render.color import robust_window
-from kit.render.overlay import LabelStyle
-from kit.render.plane import ChannelSpec
-from kit.render.preview import ImageJob, LabelSpec, load_metadata, plan_image
-from kit.render.resample import resize_nearest
+from kit.render.job import ImageJob, load_metadata, plan_image
+from kit.render.png import Picture
 from kit.render.progress import make_progress
+from kit.render.resample import resize_nearest
+from kit.render.spec import LabelSpec, NotRenderable, RenderSpec
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from kit.nodes import Image, Label, Plate
+    from kit.render.spec import RenderOptions
+
+OVERVIEW_SIZE = 1024
 
 MISSING_RGB = (48, 48, 48)  # an empty cell: a well that is not there
 BACKGROUND_RGB = (0, 0, 0)
@@ -108,42 +115,48 @@ def shared_windows(jobs: Sequence[ImageJob], planes: Sequence[np.ndarray]
              for ch, w in zip(job.plane.channels, job.windows)] for job in jobs]
 
 
-def plate_overview(plate: Plate, *, max_size: int = 1024,
-                   fields: Literal["first", "all"] = "first", progress: bool = True,
-                   channels: ChannelSpec = None, z: int | None = None, t: int | None = None,
-                   labels: LabelSpec = None, label_style: LabelStyle = "outline",
-                   opacity: float = 0.5, level: int | None = None) -> np.ndarray:
-    """uint8 RGB mosaic (rows x columns of square cells, longest side <= ``max_size``).
+def plate_overview(plate: Plate, spec: RenderSpec | None = None, *, progress: bool = True,
+                   **options: Unpack[RenderOptions]) -> Picture:
+    """uint8 RGB mosaic (rows x columns of square cells, longest side <= ``max_size``, 1024).
 
     ``fields="first"`` shows each well's first field, ``"all"`` tiles every field in its cell.
     Missing wells are cells of ``MISSING_RGB``. ``progress`` shows a bar (ipywidgets in a
     notebook, tqdm in a terminal) while chunks arrive. ``level`` forces one level per image
     (-1: the coarsest, what notebook cards use); by default a tile reads the coarsest level
-    that covers it.
+    that covers it. The other options are those of ``kit.preview`` (or one ``spec``). The
+    mosaic is a numpy array that also displays itself as a PNG in a notebook.
     """
-    if fields not in ("first", "all"):
-        raise ValueError(f"fields must be 'first' or 'all', not {fields!r}")
-    if label_style not in ("outline", "fill"):
-        raise ValueError(f"label_style must be 'outline' or 'fill', not {label_style!r}")
-    grid = layout(len(plate.rows), len(plate.columns), max_size)
+    return overview_of(plate, RenderSpec.from_kwargs(spec, **options), progress=progress)
+
+
+def overview_of(plate: Plate, spec: RenderSpec, *, progress: bool = True) -> Picture:
+    """The mosaic of ``plate`` as ``spec`` says (``plate_overview`` without the keywords)."""
+    from kit.nodes import Plate
+
+    if not isinstance(plate, Plate):
+        raise NotRenderable(f"plate_overview needs a Plate, not a {type(plate).__name__}: "
+                            "use kit.preview or kit.show for an image, label or well",
+                            where=getattr(plate, "url", None))
+    grid = layout(len(plate.rows), len(plate.columns), spec.size(OVERVIEW_SIZE))
     mosaic = np.empty(grid.shape + (3,), np.uint8)
     mosaic[...] = MISSING_RGB
     positions = {w.path: (w.row_index, w.column_index) for w in plate.plate.wells}
 
     def plan(image: Image, found: dict[str, Label], n_fields: int) -> ImageJob:
-        return plan_image(image, max_size=grid.tile_size(n_fields)[1], channels=channels, z=z,
-                          t=t, labels=found, label_style=label_style, opacity=opacity,
-                          level=level)
+        return plan_image(image, spec, found, max_size=grid.tile_size(n_fields)[1])
 
     wells_done = [0]
     bar = make_progress(progress, "plate overview")
     try:
-        per_well = run_reporting(fetch_plate(plate, fields, labels, plan, wells_done),
+        per_well = run_reporting(fetch_plate(plate, spec.fields, spec.labels, plan, wells_done),
                                  lambda: bar.update(wells_done[0], len(plate.well_paths)))
     finally:
         bar.close()
     jobs = [(well, k, job, res) for well, fetched in per_well.items()
             for k, (job, res) in enumerate(fetched)]
+    if jobs and all(job.is_fill(res) for _, _, job, res in jobs):
+        warnings.warn(f"{plate.url}: {jobs[0][2].fill_warning()} in every well shown",
+                      KitWarning, stacklevel=3)
     planes = [job.split(res)[0] for _, _, job, res in jobs]
     windows = shared_windows([job for _, _, job, _ in jobs], planes)
     for well, fetched in per_well.items():
@@ -158,4 +171,4 @@ def plate_overview(plate: Plate, *, max_size: int = 1024,
         ty = y0 + grid.pad + (k // g) * tile + (tile - rgb.shape[0]) // 2
         tx = x0 + grid.pad + (k % g) * tile + (tile - rgb.shape[1]) // 2
         mosaic[ty:ty + rgb.shape[0], tx:tx + rgb.shape[1]] = rgb
-    return mosaic
+    return mosaic.view(Picture)
