@@ -122,6 +122,7 @@ class ImageJob:
 
     def fill_warning(self) -> str:
         fill = self.image.level_array(self.plane.level.index).fill_value
+        fill = fill.item() if hasattr(fill, "item") else fill
         return (f"no data stored there: every pixel read from level {self.plane.level.path} "
                 f"equals the array's fill value {fill!r} (its chunks are missing or hold only "
                 f"the fill value), so the picture is blank")

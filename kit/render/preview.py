@@ -54,7 +54,7 @@ def render_image(image: Image, spec: RenderSpec) -> Rendered:
     chosen = run_sync(load_metadata(image, spec.labels))
     job = plan_image(image, spec, chosen, max_size=spec.size(PREVIEW_SIZE))
     results = read_boxes(job.boxes_to_read())
-    warn_fill(job, results, stacklevel=4)
+    warn_fill(job, results, stacklevel=5)  # the caller of preview/show
     plane, _ = job.split(results)
     windows = job.resolved_windows(plane)
     return Rendered(job.finish(results, windows), job.plane, job, windows)
