@@ -22,7 +22,7 @@ from kit.render.composite import composite, to_uint8
 from kit.render.labelplane import LabelPart, plan_label
 from kit.render.levels import choose_level
 from kit.render.overlay import overlay
-from kit.render.plane import Plane, plan_plane
+from kit.render.plane import Plane, channel_names, plan_plane
 from kit.render.resample import output_shape, resize
 from kit.render.spec import InvalidRenderSpec, LabelSpec, LabelStyle, RenderSpec, Window
 
@@ -43,27 +43,26 @@ def select_labels(available: dict[str, Label], spec: LabelSpec, where: str) -> d
     return {n: available[n] for n in names}
 
 
-async def load_metadata(image: Image, labels: LabelSpec = None) -> dict[str, Label]:
-    """Level documents of the image and of the wanted labels, fetched concurrently.
-
-    The labels chain (labels group -> label groups -> their levels) runs beside the image's
-    own level documents instead of after them.
-    """
-    async def wanted_labels() -> dict[str, Label]:
-        if labels is None or labels is False:
-            return {}
-        chosen = select_labels(await image.alabels(), labels, image.url)
-        await asyncio.gather(*(lab.alevels() for lab in chosen.values()))
-        return chosen
-
-    _, chosen = await asyncio.gather(image.alevels(), wanted_labels())
+async def wanted_labels(image: Image, labels: LabelSpec = None) -> dict[str, Label]:
+    """The labels ``labels`` names, with their level documents (labels group -> label groups
+    -> their levels)."""
+    if labels is None or labels is False:
+        return {}
+    chosen = select_labels(await image.alabels(), labels, image.url)
+    await asyncio.gather(*(lab.alevels() for lab in chosen.values()))
     return chosen
 
 
-def channel_colors(image: Image, channels: list[int]) -> list[tuple[int, int, int]]:
-    """Omero colour of each channel; a default when missing (grey for a lone channel)."""
+async def load_metadata(image: Image, labels: LabelSpec = None) -> dict[str, Label]:
+    """Level documents of the image and of the wanted labels, fetched concurrently: the
+    labels chain runs beside the image's own level documents instead of after them."""
+    _, chosen = await asyncio.gather(image.alevels(), wanted_labels(image, labels))
+    return chosen
+
+
+def channel_colors(image: Image, channels: list[int], n: int) -> list[tuple[int, int, int]]:
+    """Omero colour of each of ``n`` channels; a default when missing (grey for a lone one)."""
     meta = image.channels
-    n = len(image.channel_names) if "c" in image.axes else 1
     out = []
     for i in channels:
         rgb = hex_to_rgb(meta[i].color) if i < len(meta) else None
@@ -147,12 +146,14 @@ def warn_fill(job: ImageJob, results: list[np.ndarray], stacklevel: int = 3) -> 
 
 
 def plan_image(image: Image, spec: RenderSpec, labels: dict[str, Label] | None = None, *,
-               max_size: int) -> ImageJob:
-    """What to read for the picture of an image and how to draw it (levels must be loaded).
+               max_size: int, level: int | None = None) -> ImageJob:
+    """What to read for the picture of an image and how to draw it (no I/O).
 
-    ``max_size`` is the side of the picture (the spec's, or a plate tile's).
+    ``max_size`` is the side of the picture (the spec's, or a plate tile's). ``level``: the
+    level already chosen (only its metadata need be loaded); None chooses it here from every
+    level (all loaded).
     """
-    index = choose_level(image, max_size, spec.level, spec.roi)
+    index = level if level is not None else choose_level(image, max_size, spec.level, spec.roi)
     plane = plan_plane(image, index, channels=spec.channels, z=spec.z, t=spec.t, roi=spec.roi)
     out = output_shape(*plane.shape, *plane.step, max_size)
     parts = [plan_label(lab, plane, out) for lab in (labels or {}).values()]
@@ -162,5 +163,6 @@ def plan_image(image: Image, spec: RenderSpec, labels: dict[str, Label] | None =
             raise InvalidRenderSpec(f"windows gives {len(spec.windows)} window(s) for "
                                     f"{len(plane.channels)} shown channel(s) {plane.channels}")
         windows = [w if w is not None else o for w, o in zip(spec.windows, windows)]
-    return ImageJob(image, plane, out, channel_colors(image, plane.channels), windows, parts,
+    n = len(channel_names(image, plane.level)) if "c" in image.axes else 1
+    return ImageJob(image, plane, out, channel_colors(image, plane.channels, n), windows, parts,
                     spec.label_style, spec.opacity)

@@ -17,7 +17,7 @@ from kit.render.plane import yx_axes
 if TYPE_CHECKING:
     from kit.nodes import Image
 
-__all__ = ["level_index", "choose_level", "shown_extent"]
+__all__ = ["level_index", "choose_level", "shown_extent", "coarsest_covering"]
 
 
 def level_index(image: Image, level: int) -> int:
@@ -42,13 +42,20 @@ def shown_extent(image: Image, index: int, roi: Any = None) -> tuple[int, int]:
             len(range(*sel[ix].indices(lv.shape[ix]))))
 
 
+def coarsest_covering(extents: list[tuple[int, int]], max_size: int) -> int:
+    """The rule itself: the last (coarsest) of ``extents`` (per level, finest first) whose
+    longer side is at least ``max_size``; 0 when none is."""
+    chosen = 0
+    for index, extent in enumerate(extents):
+        if max(extent) >= max_size:
+            chosen = index
+    return chosen
+
+
 def choose_level(image: Image, max_size: int, level: int | None = None, roi: Any = None) -> int:
     """The level to read (levels must be loaded): ``level`` when given, else the coarsest
     whose shown extent still covers ``max_size``."""
     if level is not None:
         return level_index(image, level)
-    chosen = 0
-    for lv in image.levels:
-        if max(shown_extent(image, lv.index, roi)) >= max_size:
-            chosen = lv.index
-    return chosen
+    return coarsest_covering([shown_extent(image, lv.index, roi) for lv in image.levels],
+                             max_size)

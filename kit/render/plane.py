@@ -68,15 +68,24 @@ def yx_axes(axes: Sequence[str]) -> tuple[int, int]:
     return len(axes) - 2, len(axes) - 1
 
 
-def resolve_channels(image: Image, channels: ChannelSpec) -> list[int]:
-    """Channel indices from indices or names; default: the omero-active channels, else all."""
+def channel_names(image: Image, level: Level) -> list[str]:
+    """Channel names (the omero labels, else the index) for the c axis of ``level``; a
+    single-level read, so it needs only that level's array metadata."""
+    n = level.shape[image.axes.index("c")] if "c" in image.axes else 1
+    names = [c.label for c in image.channels]
+    return [names[i] if i < len(names) and names[i] else str(i) for i in range(n)]
+
+
+def resolve_channels(image: Image, channels: ChannelSpec, level: Level | None = None) -> list[int]:
+    """Channel indices from indices or names; default: the omero-active channels, else all.
+    ``level``: any loaded level (the c axis is the same at every level; default level 0)."""
     axes = image.axes
     if "c" not in axes:
         if channels not in (None, 0, [0], (0,)):
             raise NotFound(f"this image has no channel axis (axes {axes}); channels={channels!r}",
                            where=image.url)
         return [0]
-    names = image.channel_names
+    names = channel_names(image, level if level is not None else image.level(0))
     n = len(names)
     if channels is None:
         meta = image.channels
@@ -124,13 +133,13 @@ def plan_plane(image: Image, level_index: int, *, channels: ChannelSpec = None,
     ``z`` is an index at full resolution (level 0), mapped through the physical z of the
     chosen level, so the same ``z`` shows the same plane at every level; default: the middle.
     A ``roi`` (a ROI table row) crops y/x to it and keeps z and t inside its range (default:
-    its middle z plane, its first time point).
+    its middle z plane, its first time point). Only the chosen level's metadata is needed
+    (and level 0's when ``z`` is given).
     """
-    levels = image.levels
-    level = levels[level_index]
+    level = image.level(level_index)
     axes = image.axes
     iy, ix = yx_axes(axes)
-    chans = resolve_channels(image, channels)
+    chans = resolve_channels(image, channels, level)
     crop = image.roi_slices(roi, level_index) if roi is not None else None
     selection: list[Any] = []
     z_index = z_phys = t_index = None
@@ -141,12 +150,13 @@ def plan_plane(image: Image, level_index: int, *, channels: ChannelSpec = None,
         elif name == "c":
             selection.append(chans)
         elif name == "z":
-            s0, t0 = axis_transform(levels[0], i)
             sl, tl = axis_transform(level, i)
             if z is None:
                 z_index = size // 2
             else:
-                z0 = _index("z", z, levels[0].shape[i], 0, image.url)
+                level0 = image.level(0)
+                s0, t0 = axis_transform(level0, i)
+                z0 = _index("z", z, level0.shape[i], 0, image.url)
                 z_index = min(size - 1, max(0, math.floor((t0 + (z0 + 0.5) * s0 - tl) / sl)))
             if crop is not None:
                 start, stop, _ = crop[i].indices(size)

@@ -20,6 +20,7 @@ from kit.render.job import ImageJob, load_metadata, plan_image, warn_fill
 from kit.render.levels import choose_level
 from kit.render.overlay import colorize
 from kit.render.overview import overview_of
+from kit.render.plate_reads import afirst_field
 from kit.render.plane import Plane, plan_plane
 from kit.render.resample import output_shape, resize_nearest
 from kit.render.spec import NotRenderable, RenderSpec, Window
@@ -83,10 +84,11 @@ def render_blank(image: Image, spec: RenderSpec) -> Rendered:
 
 
 def first_field(well: Any) -> Image:
-    images = well.images
-    if not images:
+    """A well's first field that exists, loading only that field's metadata."""
+    image = run_sync(afirst_field(well))
+    if image is None:
         raise NotFound("this well has no field of view", where=well.url)
-    return next(iter(images.values()))
+    return image
 
 
 def render(node: Any, spec: RenderSpec | None = None) -> Rendered:
