@@ -10,8 +10,15 @@ import zarr
 
 import kit
 from kit.demo.generate import write_image, write_plate
-from kit.render.describe import (ArraySummary, GroupSummary, ImageSummary, PlateSummary,
-                                 WellSummary, describe, describe_text)
+from kit.render.describe import (
+    ArraySummary,
+    GroupSummary,
+    ImageSummary,
+    PlateSummary,
+    WellSummary,
+    describe,
+    describe_text,
+)
 from kit.widgets.details import summary_html
 
 
@@ -75,7 +82,7 @@ def test_to_dict_is_json_and_the_text_is_infos(root):
 
 
 def _same_as_the_cli(source) -> None:
-    import kit.cli as cli
+    from kit import cli
 
     if not hasattr(cli, "tree_lines"):
         pytest.skip("the CLI already uses kit.render.describe")

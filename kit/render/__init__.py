@@ -16,6 +16,18 @@ from kit.render.spec import InvalidRenderSpec, NotRenderable, RenderSpec
 
 _base.html_renderer = card_html
 
-__all__ = ["preview", "show", "plate_overview", "to_png", "save_png", "data_uri", "card_html",
-           "RenderSpec", "InvalidRenderSpec", "NotRenderable", "Picture", "describe",
-           "describe_text"]
+__all__ = [
+           "InvalidRenderSpec",
+           "NotRenderable",
+           "Picture",
+           "RenderSpec",
+           "card_html",
+           "data_uri",
+           "describe",
+           "describe_text",
+           "plate_overview",
+           "preview",
+           "save_png",
+           "show",
+           "to_png",
+]

@@ -14,8 +14,16 @@ from typing import Any
 import numpy as np
 
 from kit.errors import KitError
-from kit.render.describe import (ArraySummary, GroupSummary, ImageSummary, PlateSummary, Summary,
-                                 TableInfo, WellSummary, describe)
+from kit.render.describe import (
+    ArraySummary,
+    GroupSummary,
+    ImageSummary,
+    PlateSummary,
+    Summary,
+    TableInfo,
+    WellSummary,
+    describe,
+)
 from kit.render.figure import unit_symbol
 from kit.render.overview import plate_overview
 from kit.render.plane import yx_axes
@@ -43,7 +51,7 @@ def _rows(pairs: list[tuple[str, str]]) -> str:
     return f"<table style='border-collapse:collapse;margin:0'>{body}</table>"
 
 
-def _swatch(rgb: tuple[int, int, int]) -> str:
+def _swatch(rgb: tuple[int, ...]) -> str:
     hexcode = "#%02X%02X%02X" % tuple(int(v) for v in rgb[:3])
     return (f"<span style='display:inline-block;width:10px;height:10px;background:{hexcode};"
             f"border:1px solid #8888;margin-right:3px;vertical-align:middle' "
@@ -335,5 +343,13 @@ def card_html(node: Any) -> str:
                                     f"{_e(exc)}</span>")
 
 
-__all__ = ["card_html", "image_card", "well_card", "plate_card", "group_card", "table_card",
-           "tables_card", "labels_card"]
+__all__ = [
+    "card_html",
+    "group_card",
+    "image_card",
+    "labels_card",
+    "plate_card",
+    "table_card",
+    "tables_card",
+    "well_card",
+]

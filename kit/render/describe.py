@@ -18,9 +18,20 @@ from kit.errors import KitError
 from kit.io.loop import run_sync
 from kit.render.color import default_color, hex_to_rgb
 
-__all__ = ["describe", "describe_text", "Summary", "ImageSummary", "WellSummary",
-           "PlateSummary", "GroupSummary", "ArraySummary", "LevelInfo", "ChannelInfo",
-           "TableInfo", "text_lines"]
+__all__ = [
+    "ArraySummary",
+    "ChannelInfo",
+    "GroupSummary",
+    "ImageSummary",
+    "LevelInfo",
+    "PlateSummary",
+    "Summary",
+    "TableInfo",
+    "WellSummary",
+    "describe",
+    "describe_text",
+    "text_lines",
+]
 
 #: The errors one part of a summary may meet (the same set the card has always tolerated).
 PART_ERRORS = (KitError, OSError, ValueError, KeyError, IndexError, TypeError)
@@ -80,6 +91,8 @@ class Summary:
     path: str
     version: str | None
     problems: dict[str, str] = field(default_factory=dict)
+    #: the exceptions behind ``problems`` (a caller that needs a part can raise its own)
+    errors: dict[str, Exception] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.url, "version": self.version, "type": self.kind}
@@ -189,6 +202,7 @@ class _Parts:
     def __init__(self, strict: bool):
         self.strict = strict
         self.problems: dict[str, str] = {}
+        self.errors: dict[str, Exception] = {}
 
     def get(self, name: str, fn: Any, default: Any) -> Any:
         try:
@@ -196,7 +210,8 @@ class _Parts:
         except PART_ERRORS as exc:
             if self.strict:
                 raise
-            self.problems[name] = f"{type(exc).__name__}: {exc}"
+            self.problems.setdefault(name, f"{type(exc).__name__}: {exc}")
+            self.errors.setdefault(name, exc)
             return default
 
 
@@ -227,7 +242,7 @@ def _tables(node: Any) -> list[TableInfo]:
 
 def _base(node: Any, parts: _Parts) -> dict[str, Any]:
     return {"kind": node.kind, "name": node.name, "url": node.url, "path": node.path,
-            "version": node.version, "problems": parts.problems}
+            "version": node.version, "problems": parts.problems, "errors": parts.errors}
 
 
 def _image(image: Any, strict: bool, deep: bool, path: str | None = None) -> ImageSummary:
@@ -397,8 +412,8 @@ def _image_lines(im: dict[str, Any], indent: str) -> list[str]:
 
 def _layout_key(im: dict[str, Any]) -> str:
     """What makes two fields print the same: the text without path, colour counts, windows."""
-    return "\n".join(_image_lines({**im, "path": "", "labels": [{**lab, "colors": 0}
-                                                                for lab in im["labels"]]}, ""))
+    labels = [{**lab, "colors": 0} for lab in im["labels"]]
+    return "\n".join(_image_lines({**im, "path": "", "labels": labels}, ""))
 
 
 def _compact_image_lines(im: dict[str, Any], where: str, seen: dict[str, str],
@@ -406,8 +421,8 @@ def _compact_image_lines(im: dict[str, Any], where: str, seen: dict[str, str],
     """A field in full the first time its layout appears, then one line pointing back."""
     key = _layout_key(im)
     if key in seen:
-        return [f"{indent}{im['path']}  {im['type']} {''.join(im['axes'])}, "
-                f"same layout as {seen[key]}"]
+        return [(f"{indent}{im['path']}  {im['type']} {''.join(im['axes'])}, "
+                 f"same layout as {seen[key]}")]
     seen[key] = where
     return _image_lines(im, indent)
 
@@ -417,9 +432,9 @@ def text_lines(d: dict[str, Any]) -> list[str]:
     kind = d["type"]
     if kind == "plate":
         n = len(d["wells"])
-        lines = [f"{d['source']}  plate {len(d['rows'])}x{len(d['columns'])} "
-                 f"(rows {' '.join(d['rows'])}; columns {' '.join(d['columns'])}), {n} wells, "
-                 f"NGFF {d['version']}"]
+        lines = [(f"{d['source']}  plate {len(d['rows'])}x{len(d['columns'])} "
+                  f"(rows {' '.join(d['rows'])}; columns {' '.join(d['columns'])}), "
+                  f"{n} wells, NGFF {d['version']}")]
         lines += _table_lines(d["tables"], "  ")
         seen: dict[str, str] = {}
         for well in d["wells"]:

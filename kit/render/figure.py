@@ -68,7 +68,8 @@ def _legend(ax: Any, image: Image, channels: list[int], colors: list[tuple[int, 
     from matplotlib.patches import Patch
 
     names = image.channel_names if "c" in image.axes else [image.name]
-    handles = [Patch(facecolor=tuple(v / 255 for v in rgb), edgecolor="none", label=names[i])
+    handles = [Patch(facecolor=(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255), edgecolor="none",
+                     label=names[i])
                for i, rgb in zip(channels, colors)]
     ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.6)
 

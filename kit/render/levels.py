@@ -17,7 +17,7 @@ from kit.render.plane import yx_axes
 if TYPE_CHECKING:
     from kit.nodes import Image
 
-__all__ = ["level_index", "choose_level", "shown_extent", "coarsest_covering"]
+__all__ = ["choose_level", "coarsest_covering", "level_index", "shown_extent"]
 
 
 def level_index(image: Image, level: int) -> int:

@@ -177,16 +177,16 @@ def overview_of(plate: Plate, spec: RenderSpec, *, progress: bool = True) -> Pic
     mosaic[...] = MISSING_RGB
     positions = {w.path: (w.row_index, w.column_index) for w in plate.plate.wells}
 
-    def tile(n_fields: int) -> int:
+    def tile_side(n_fields: int) -> int:
         return grid.tile_size(n_fields)[1]
 
     def plan(image: Image, found: dict[str, Label], n_fields: int, level: int) -> ImageJob:
-        return plan_image(image, spec, found, max_size=tile(n_fields), level=level)
+        return plan_image(image, spec, found, max_size=tile_side(n_fields), level=level)
 
     wells_done = [0]
     bar = make_progress(progress, "plate overview")
     try:
-        per_well = run_reporting(fetch_plate(plate, spec, tile, plan, wells_done),
+        per_well = run_reporting(fetch_plate(plate, spec, tile_side, plan, wells_done),
                                  lambda: bar.update(wells_done[0], len(plate.well_paths)))
     finally:
         bar.close()

@@ -72,8 +72,8 @@ def channel_names(image: Image, level: Level) -> list[str]:
     """Channel names (the omero labels, else the index) for the c axis of ``level``; a
     single-level read, so it needs only that level's array metadata."""
     n = level.shape[image.axes.index("c")] if "c" in image.axes else 1
-    names = [c.label for c in image.channels]
-    return [names[i] if i < len(names) and names[i] else str(i) for i in range(n)]
+    labels = [c.label for c in image.channels]
+    return [(labels[i] if i < len(labels) else None) or str(i) for i in range(n)]
 
 
 def resolve_channels(image: Image, channels: ChannelSpec, level: Level | None = None) -> list[int]:

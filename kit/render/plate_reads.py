@@ -24,13 +24,14 @@ from kit.render.spec import RenderSpec
 if TYPE_CHECKING:
     from kit.nodes import Image, Well
 
-__all__ = ["field_paths", "afirst_field", "SharedLayout"]
+__all__ = ["SharedLayout", "afirst_field", "field_paths"]
 
 
 def field_paths(well: Well) -> list[str]:
     """A well's field paths, in its metadata's order (no request): the one place the render
     layer reads them."""
-    return [im.path for im in well.meta.well.images]
+    meta = well.meta.well
+    return [im.path for im in meta.images] if meta is not None else []
 
 
 async def afirst_field(well: Well) -> Image | None:

@@ -20,8 +20,8 @@ from kit.render.job import ImageJob, load_metadata, plan_image, warn_fill
 from kit.render.levels import choose_level
 from kit.render.overlay import colorize
 from kit.render.overview import overview_of
-from kit.render.plate_reads import afirst_field
 from kit.render.plane import Plane, plan_plane
+from kit.render.plate_reads import afirst_field
 from kit.render.resample import output_shape, resize_nearest
 from kit.render.spec import NotRenderable, RenderSpec, Window
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from kit.nodes import Image, Label
     from kit.render.spec import RenderOptions
 
-__all__ = ["Rendered", "render", "preview", "render_blank", "first_field", "PREVIEW_SIZE"]
+__all__ = ["PREVIEW_SIZE", "Rendered", "first_field", "preview", "render", "render_blank"]
 
 PREVIEW_SIZE = 512
 

@@ -18,8 +18,16 @@ import numpy as np
 
 from kit.errors import KitError
 
-__all__ = ["RenderSpec", "RenderOptions", "InvalidRenderSpec", "NotRenderable", "ChannelSpec",
-           "LabelSpec", "LabelStyle", "Window"]
+__all__ = [
+    "ChannelSpec",
+    "InvalidRenderSpec",
+    "LabelSpec",
+    "LabelStyle",
+    "NotRenderable",
+    "RenderOptions",
+    "RenderSpec",
+    "Window",
+]
 
 ChannelSpec = int | str | Sequence[int | str] | None
 LabelSpec = bool | str | Sequence[str] | None
@@ -74,7 +82,7 @@ def _channels(value: Any) -> int | str | tuple[int | str, ...] | None:
         return int(value)
     if isinstance(value, (bool, Mapping)) or not isinstance(value, Sequence | np.ndarray):
         raise _fail(f"channels must be an index, a name or a list of them, not {value!r}")
-    items = []
+    items: list[int | str] = []
     for item in value:
         if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
             items.append(int(item))

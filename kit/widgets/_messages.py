@@ -12,9 +12,15 @@ import html
 import re
 
 from kit.auth import redact_url
-from kit.errors import AuthenticationError, KitError, NotFound, PermissionDenied, RemoteError
+from kit.errors import (
+    AuthenticationError,
+    KitError,
+    NotFound,
+    PermissionDenied,
+    RemoteError,
+)
 
-__all__ = ["readable_error", "status_html", "esc", "redact", "SPINNER"]
+__all__ = ["SPINNER", "esc", "readable_error", "redact", "status_html"]
 
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+")
 

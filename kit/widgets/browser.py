@@ -59,15 +59,15 @@ class Prepared:
 def _prepare(node: Any, **options: Any) -> Prepared:
     """Describe ``node`` (levels, labels, tables: one concurrent batch) in a worker."""
     summary = describe(node, **options)
+    for part in ("levels", "fields", "members"):  # nothing to show without them: raise
+        if part in summary.errors:
+            raise summary.errors[part]
     if not isinstance(summary, ImageSummary):
         tables = node.tables if node.kind == "plate" and "tables" not in summary.problems \
             else {}
         return Prepared(node, summary, [], tables)
     if summary.kind == "label":
-        node.levels  # the viewer needs them; a failure here is the image's own failure
         return Prepared(node, summary)
-    if "levels" in summary.problems:
-        node.levels  # raise the image's own failure: there is nothing to show without them
     tables = node.tables if "tables" not in summary.problems else {}
     return Prepared(node, summary, list(summary.labels), dict(tables))
 
@@ -184,11 +184,7 @@ class Browser(w.VBox):
                            on_result=self._root_ready, on_error=self._node_failed)
 
     def _prepare_root(self, root: Any) -> Prepared:
-        if root.kind == "well":
-            root.images
-        elif root.kind == "group":
-            root.members
-        return _prepare(root, wells=False)
+        return _prepare(root, wells=False)  # a well's fields, a group's members: described
 
     def _root_ready(self, prepared: Prepared) -> None:
         root = prepared.node
@@ -328,8 +324,7 @@ class Browser(w.VBox):
             self._show_root(member)
         else:
             def load() -> Prepared:
-                member.members
-                return _prepare(member)
+                return _prepare(member)  # its members, described
 
             def entered(prepared: Prepared) -> None:
                 self._group_path.append((key, prepared.node))

@@ -11,8 +11,15 @@ from typing import Any
 
 import ipywidgets as w
 
-from kit.render.describe import (ArraySummary, GroupSummary, ImageSummary, PlateSummary, Summary,
-                                 WellSummary, describe)
+from kit.render.describe import (
+    ArraySummary,
+    GroupSummary,
+    ImageSummary,
+    PlateSummary,
+    Summary,
+    WellSummary,
+    describe,
+)
 from kit.widgets._messages import esc
 
 __all__ = ["DetailsPane", "summary_html"]

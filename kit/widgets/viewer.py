@@ -249,7 +249,9 @@ class ViewerPane(w.VBox):
         self.last_result = result
         self.image.value = result.png
         with self._programmatic():  # show the windows used, without rendering again
-            for i, window in zip(req.channels or (), result.windows):
+            shown = [c for c in req.channels if isinstance(c, int)] \
+                if isinstance(req.channels, tuple) else []
+            for i, window in zip(shown, result.windows):
                 if i not in self._user_windows and i < len(self.contrast_sliders):
                     s = self.contrast_sliders[i]
                     lo, hi = min(s.min, window[0]), max(s.max, window[1])
