@@ -145,6 +145,16 @@ def test_a_level_that_does_not_exist_is_not_found_naming_the_levels(image_path):
     assert kit.preview(image, level=-1).shape[:2] == (32, 32)
 
 
+def test_z_or_t_on_an_image_without_that_axis_is_not_found(tmp_path):
+    image = kit.open(write_image(tmp_path / "yx.zarr", axes="cyx", shape=(1, 32, 32),
+                                 levels=1, labels=()))
+    assert np.array_equal(kit.preview(image, t=0, z=0), kit.preview(image))
+    with pytest.raises(kit.NotFound, match="no t axis.*t=3"):
+        kit.preview(image, t=3)
+    with pytest.raises(kit.NotFound, match="no z axis.*z=2"):
+        kit.show(image, z=2)
+
+
 def test_plate_overview_of_something_else_is_a_typed_error(image_path, plate_path):
     image = kit.open(image_path)
     with pytest.raises(NotRenderable, match="plate_overview needs a Plate, not a Image") as info:

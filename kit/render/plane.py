@@ -138,6 +138,10 @@ def plan_plane(image: Image, level_index: int, *, channels: ChannelSpec = None,
     """
     level = image.level(level_index)
     axes = image.axes
+    for name, value in (("z", z), ("t", t)):
+        if value not in (None, 0) and name not in axes:  # 0 is the only plane there is
+            raise NotFound(f"this image has no {name} axis (axes {''.join(axes)}); "
+                           f"{name}={value} cannot be shown", where=image.url)
     iy, ix = yx_axes(axes)
     chans = resolve_channels(image, channels, level)
     crop = image.roi_slices(roi, level_index) if roi is not None else None
