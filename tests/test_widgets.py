@@ -569,3 +569,26 @@ def test_a_broken_tables_group_is_shown_in_details_without_touching_node_caches(
     assert b.navigation.tables.options == ()
     assert "tables" not in image._cache  # the browser kept its own record, not a fake cache
     b.close()
+
+
+def test_plate_grid_thumbnails_read_one_field_and_one_level_per_well(data_root):
+    """Issue 16: the browser's plate grid reads what it shows, like the plate overview: each
+    well's first field, and one level (the first thumbnail's field reads both, to pick)."""
+    import numpy as np
+    from matplotlib.image import imread
+
+    with DemoServer(data_root) as srv:
+        b = kit.browse(srv.url + "plate.zarr")
+        assert b.wait_idle(WAIT)
+        paths = [r.path for r in srv.requests]
+        b.close()
+        plate = kit.open(srv.url + "plate.zarr")
+        expected = {k: kit.preview(plate[k], max_size=64) for k in ("B/03", "B/04")}
+    assert not [p for p in paths if "/B/03/1/" in p or "/B/04/1/" in p]  # second fields
+    levels = [p for p in paths if p.endswith(".zarray") and "/labels/" not in p]
+    assert len(levels) == 3, levels  # was 4: both levels of both first fields
+    for key, image in b.navigation.thumbnails.items():
+        import io
+
+        shown = np.rint(imread(io.BytesIO(png(image)), format="png")[..., :3] * 255)
+        assert np.array_equal(shown.astype(np.uint8), expected[key]), key

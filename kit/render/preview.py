@@ -7,21 +7,22 @@ Well (its first field), Label (its colours) or Image out, with the grid it shows
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kit.errors import NotFound
-from kit.io.boxes import read_boxes
+from kit.io.boxes import aread_boxes, read_boxes
 from kit.io.loop import run_sync
 from kit.render.composite import to_uint8
-from kit.render.job import ImageJob, load_metadata, plan_image, warn_fill
+from kit.render.job import ImageJob, load_metadata, plan_image, wanted_labels, warn_fill
 from kit.render.levels import choose_level
 from kit.render.overlay import colorize
 from kit.render.overview import overview_of
 from kit.render.plane import Plane, plan_plane
-from kit.render.plate_reads import afirst_field
+from kit.render.plate_reads import SharedLayout, afirst_field
 from kit.render.resample import output_shape, resize_nearest
 from kit.render.spec import NotRenderable, RenderSpec, Window
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from kit.nodes import Image, Label
     from kit.render.spec import RenderOptions
 
-__all__ = ["PREVIEW_SIZE", "Rendered", "first_field", "preview", "render", "render_blank"]
+__all__ = ["PREVIEW_SIZE", "Rendered", "first_field", "preview", "render", "render_blank", "well_thumbnail"]
 
 PREVIEW_SIZE = 512
 
@@ -89,6 +90,26 @@ def first_field(well: Any) -> Image:
     if image is None:
         raise NotFound("this well has no field of view", where=well.url)
     return image
+
+
+def well_thumbnail(well: Any, spec: RenderSpec, layout: SharedLayout) -> np.ndarray:
+    """The picture of a well's first field, as ``kit.preview(well)`` draws it, reading that
+    field's metadata and only the level ``layout`` (shared by the thumbnails of one plate)
+    picks: a plate grid of thumbnails costs what a plate overview does."""
+    size = spec.size(PREVIEW_SIZE)
+
+    async def fetch() -> tuple[ImageJob, list[np.ndarray]]:
+        image = await afirst_field(well)
+        if image is None:
+            raise NotFound("this well has no field of view", where=well.url)
+        index, found = await asyncio.gather(layout.choose(image, size, spec),
+                                            wanted_labels(image, spec.labels))
+        job = plan_image(image, spec, found, max_size=size, level=index)
+        return job, await aread_boxes(job.boxes_to_read())
+
+    job, results = run_sync(fetch())
+    warn_fill(job, results, stacklevel=3)
+    return job.finish(results)
 
 
 def render(node: Any, spec: RenderSpec | None = None) -> Rendered:

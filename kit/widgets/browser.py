@@ -210,12 +210,15 @@ class Browser(w.VBox):
     def _start_thumbnails(self, plate: Any) -> None:
         if not self.thumbnails_enabled or not self.navigation.thumbnails:
             return
-        import kit
+        from kit.render.plate_reads import SharedLayout
         from kit.render.png import to_png
+        from kit.render.preview import well_thumbnail
+        from kit.render.spec import RenderSpec
 
+        spec, layout = RenderSpec(max_size=THUMBNAIL_SIZE), SharedLayout()
         for key, image_widget in self.navigation.thumbnails.items():
-            def thumb(key: str = key) -> bytes:
-                return to_png(kit.preview(plate.wells[key], max_size=THUMBNAIL_SIZE))
+            def thumb(key: str = key) -> bytes:  # the shown field and one level per well
+                return to_png(well_thumbnail(plate.well(key), spec, layout))
 
             def apply(png: bytes, image_widget: w.Image = image_widget) -> None:
                 image_widget.value = png
