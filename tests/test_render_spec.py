@@ -145,6 +145,11 @@ def test_a_level_that_does_not_exist_is_not_found_naming_the_levels(image_path):
     assert kit.preview(image, level=-1).shape[:2] == (32, 32)
 
 
+def test_a_plate_overview_at_a_level_that_does_not_exist_is_not_found(plate_path):
+    with pytest.raises(kit.NotFound, match="level 99 does not exist"):
+        kit.plate_overview(kit.open(plate_path), level=99, progress=False)
+
+
 def test_z_or_t_on_an_image_without_that_axis_is_not_found(tmp_path):
     image = kit.open(write_image(tmp_path / "yx.zarr", axes="cyx", shape=(1, 32, 32),
                                  levels=1, labels=()))

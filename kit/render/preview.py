@@ -45,7 +45,6 @@ class Rendered:
     plane: Plane | None = None
     job: ImageJob | None = None
     windows: list[Window] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def level(self) -> int | None:
