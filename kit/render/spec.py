@@ -65,6 +65,12 @@ def _fail(message: str) -> InvalidRenderSpec:
     return InvalidRenderSpec(message)
 
 
+def check_label_style(style: Any) -> None:
+    """The one check of a label style (the spec's, and ``overlay``'s for direct callers)."""
+    if style not in LABEL_STYLES:
+        raise _fail(f"label_style must be 'outline' or 'fill', not {style!r}")
+
+
 def _int_or_none(name: str, value: Any, *, minimum: int | None = None) -> int | None:
     if value is None:
         return None
@@ -153,8 +159,7 @@ class RenderSpec:
                 raise _fail(f"windows must be a list of (start, end) or None, not "
                             f"{self.windows!r}")
             put(self, "windows", tuple(_window(w) for w in self.windows))
-        if self.label_style not in LABEL_STYLES:
-            raise _fail(f"label_style must be 'outline' or 'fill', not {self.label_style!r}")
+        check_label_style(self.label_style)
         try:
             opacity = float(self.opacity)
         except (TypeError, ValueError):
