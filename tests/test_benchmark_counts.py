@@ -186,49 +186,90 @@ def test_plate_images_is_three_round_trips_as_issued(server, issued):
     assert [waves(by_stage[s]) for s in ("plate", "wells", "fields")] == [1, 1, 1]
 
 
-def test_plate_overview_is_580_requests_in_five_ordered_steps_per_well(server):
+def test_plate_overview_is_485_requests_in_four_ordered_steps_per_well(server):
+    """Only the shown field and the chosen level: the first field to answer (the probe) reads
+    both levels' .zarray to pick the level, every other field reads only the level the
+    probe's shapes pick (was 580: both levels of every field)."""
     server.reset_log()
     plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
     mosaic = kit.plate_overview(plate, progress=False)
     assert mosaic.ndim == 3
     by_stage = stages(server, "/plate96.zarr")
-    # both levels' .zarray of every first field (to pick the level), 2 channel chunks each
+    # one .zarray per first field (both for the probe), 2 channel chunks each
     assert {k: len(v) for k, v in by_stage.items()} == {
-        "plate": 4, "wells": WELLS, "fields": WELLS, "levels": 2 * WELLS, "chunks": 2 * WELLS}
-    assert len(server.requests) == 4 + WELLS + WELLS + 2 * WELLS + 2 * WELLS == 580
+        "plate": 4, "wells": WELLS, "fields": WELLS, "levels": WELLS + 1, "chunks": 2 * WELLS}
+    assert len(server.requests) == 4 + WELLS + WELLS + (WELLS + 1) + 2 * WELLS == 485
     assert max(Counter(r.path for r in server.requests).values()) == 1
     assert_after(by_stage["wells"], by_stage["plate"], "wells before the plate")
     # no barrier across wells, but each well's own chain is in order
     chains = per_well(server.spans, "/plate96.zarr")
     assert len(chains) == WELLS
+    probes = []
     for well, spans in chains.items():
         steps = {k: [s for s in spans if stage_of(s[0], "/plate96.zarr") == k]
                  for k in ("wells", "fields", "levels", "chunks")}
-        assert [len(v) for v in steps.values()] == [1, 1, 2, 2], well
+        assert [len(v) for v in steps.values()] in ([1, 1, 1, 2], [1, 1, 2, 2]), well
+        if len(steps["levels"]) == 2:
+            probes.append(steps["levels"])
         assert_after(steps["fields"], steps["wells"], f"{well}: field before its well")
         assert_after(steps["levels"], steps["fields"], f"{well}: level before its field")
         assert_after(steps["chunks"], steps["levels"], f"{well}: chunk before its levels")
-    # each well's chain on the wire: its document, its field, both levels, both chunks
+    assert len(probes) == 1  # one field read every level; the others read the level chosen
+    others = [s for s in by_stage["levels"] if s not in probes[0]]
+    assert_after(others, probes[0], "a field chose its level before the probe's shapes came")
+    # each well's chain on the wire: its document, its field, its level, its chunks
     assert 2 * WELLS <= DEFAULT_CONCURRENCY
     assert {well: waves(spans) for well, spans in chains.items()} == {w: 4 for w in chains}
     assert waves(by_stage["plate"]) == waves(by_stage["wells"]) == 1
 
 
-def test_plate_overview_is_five_round_trips_as_issued(server, issued):
-    """Every well at once after the plate, then each well's field, its levels together and its
-    chunks together, each as soon as the previous answer arrived: 1 + 4 dependent trips.
-    (Across wells there is no barrier, so a late well's step may start after an early well's
-    next step answered; the chain length is counted per well.)"""
+def test_plate_overview_is_four_round_trips_per_well_as_issued(server, issued):
+    """Every well at once after the plate, then each well's field, its level and its chunks,
+    each as soon as the previous answer (and the probe's level shapes) arrived: per well a
+    chain of 4, and 1 + 5 for the plate, the probe's levels being the one extra trip that
+    spares a request per level and field. (Across wells there is no other barrier, so a late
+    well's step may start after an early well's next step answered.)"""
     server.reset_log()
     plate = kit.open(server.url + "plate96.zarr", auth=server.credential)
     kit.plate_overview(plate, progress=False)
-    assert len(server.requests) == 580
+    assert len(server.requests) == 485
     spans = as_issued(server.spans, issued, "/plate96.zarr")
     by_stage = stages_of(spans, "/plate96.zarr")
     assert waves(by_stage["plate"] + by_stage["wells"]) == 2
     chains = per_well(spans, "/plate96.zarr")
     assert len(chains) == WELLS
     assert {well: waves(s) for well, s in chains.items()} == {w: 4 for w in chains}
+    levels = sorted(by_stage["levels"], key=lambda s: s[1])
+    probe_answered = min(e for _, _, e in levels)  # the probe's levels are asked for first
+    assert sum(1 for _, start, _ in levels if start < probe_answered) == 2  # only the probe's
+
+
+@pytest.fixture(scope="module")
+def plate96x4(plate96):
+    """96 wells of 4 fields, each field one chunk per level (the issue's per-well budget)."""
+    write_plate(plate96 / "plate96x4.zarr", rows=ROWS, columns=COLUMNS, fields=4,
+                image_kwargs={"shape": (2, 1, 64, 64), "chunks": (2, 1, 64, 64), "levels": 2,
+                              "labels": ()})
+    return "/plate96x4.zarr"
+
+
+def test_plate_overview_reads_4_requests_per_well_and_fields_all_costs_what_it_shows(
+        server, plate96x4):
+    """<= 4 requests per well plus the plate's own (96 wells: <= 390) when each well shows its
+    first field; ``fields="all"`` reads every field, and one level of each."""
+    server.reset_log()
+    plate = kit.open(server.url + plate96x4.strip("/"), auth=server.credential)
+    kit.plate_overview(plate, progress=False)
+    counts = {k: len(v) for k, v in stages(server, plate96x4).items()}
+    assert counts == {"plate": 4, "wells": WELLS, "fields": WELLS, "levels": WELLS + 1,
+                      "chunks": WELLS}
+    assert len(server.requests) == 4 + 4 * WELLS + 1 <= 390
+    server.reset_log()
+    kit.plate_overview(plate, progress=False, fields="all")
+    counts = {k: len(v) for k, v in stages(server, plate96x4).items()}
+    # the well documents are cached by the store; every field, one level each, one chunk each
+    assert counts == {"fields": 4 * WELLS - WELLS, "levels": 4 * WELLS + 1 - (WELLS + 1),
+                      "chunks": 4 * WELLS}
 
 
 class SlowWellServer(TimedServer):
@@ -252,9 +293,9 @@ def test_a_slow_well_does_not_hold_up_the_other_wells(plate96):
         slow_answer = next(e for p, _, e in srv.spans if p == SlowWellServer.SLOW)
         chains = per_well(srv.spans, "/plate96.zarr")
         others = [s for well, spans in chains.items() if well != "A/01" for s in spans]
-        assert len(others) == 6 * (WELLS - 1)
+        assert len(others) == 5 * (WELLS - 1) + 1  # one of them is the probe (both levels)
         assert max(e for _, _, e in others) < slow_answer
-        assert len(chains["A/01"]) == 6  # and the slow well still gets its thumbnail
+        assert len(chains["A/01"]) == 5  # and the slow well still gets its thumbnail
 
 
 def test_preview_of_a_real_well_image_is_three_round_trips(real_plate):

@@ -526,3 +526,68 @@ def test_time_slider_and_label_root(tmp_path):
     assert png(lb.viewer.image).startswith(b"\x89PNG")
     assert lb.viewer.channel_box.layout.display == "none"  # a label has colours, not channels
     lb.close()
+
+
+# -- the render layer underneath: one redaction call, describe() in the details pane ----------------
+
+
+def test_the_browser_title_goes_through_the_kits_redaction(data_root, monkeypatch):
+    """Before and after the root loads, every URL in the title is the redaction function's
+    output (issue 18: a password with '/' must not leak through a second, raw path)."""
+    import kit.widgets._messages as messages
+
+    seen: list[str] = []
+
+    def marking(url: str) -> str:
+        seen.append(url)
+        return "REDACTED[" + url.rsplit("/", 1)[-1] + "]"
+
+    monkeypatch.setattr(messages, "redact_url", marking)
+    with DemoServer(data_root, latency=0.2) as srv:
+        b = kit.browse(srv.url + "image.zarr", thumbnails=False)
+        assert "REDACTED[image.zarr]" in b.title.value and srv.url not in b.title.value
+        assert b.wait_idle(WAIT)
+        assert "REDACTED[image.zarr]" in b.title.value, b.title.value
+        assert srv.url not in b.title.value
+        b.close()
+    assert len(seen) >= 2
+
+
+def test_a_broken_tables_group_is_shown_in_details_without_touching_node_caches(tmp_path):
+    path = write_image(tmp_path / "img.zarr", axes="cyx", shape=(2, 32, 32), levels=1,
+                       labels=("nuclei",), tables=True)
+    attrs = json.loads((path / "tables" / ".zattrs").read_text())
+    attrs["tables"] = "not a list"
+    (path / "tables" / ".zattrs").write_text(json.dumps(attrs))
+    image = kit.open(str(path))
+    b = kit.browse(image)
+    assert b.wait_idle(WAIT)
+    assert png(b.viewer.image).startswith(b"\x89PNG")  # the image is still shown
+    details = b.details.html.value
+    assert "InvalidMetadata" in details and "tables" in details and "nuclei" in details
+    assert b.navigation.tables.options == ()
+    assert "tables" not in image._cache  # the browser kept its own record, not a fake cache
+    b.close()
+
+
+def test_plate_grid_thumbnails_read_one_field_and_one_level_per_well(data_root):
+    """Issue 16: the browser's plate grid reads what it shows, like the plate overview: each
+    well's first field, and one level (the first thumbnail's field reads both, to pick)."""
+    import numpy as np
+    from matplotlib.image import imread
+
+    with DemoServer(data_root) as srv:
+        b = kit.browse(srv.url + "plate.zarr")
+        assert b.wait_idle(WAIT)
+        paths = [r.path for r in srv.requests]
+        b.close()
+        plate = kit.open(srv.url + "plate.zarr")
+        expected = {k: kit.preview(plate[k], max_size=64) for k in ("B/03", "B/04")}
+    assert not [p for p in paths if "/B/03/1/" in p or "/B/04/1/" in p]  # second fields
+    levels = [p for p in paths if p.endswith(".zarray") and "/labels/" not in p]
+    assert len(levels) == 3, levels  # was 4: both levels of both first fields
+    for key, image in b.navigation.thumbnails.items():
+        import io
+
+        shown = np.rint(imread(io.BytesIO(png(image)), format="png")[..., :3] * 255)
+        assert np.array_equal(shown.astype(np.uint8), expected[key]), key

@@ -7,15 +7,28 @@ well grid from metadata and adds a mosaic only for small plates. Every text is e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
 import numpy as np
 
 from kit.errors import KitError
+from kit.render.describe import (
+    ArraySummary,
+    GroupSummary,
+    ImageSummary,
+    PlateSummary,
+    Summary,
+    TableInfo,
+    WellSummary,
+    describe,
+)
 from kit.render.figure import unit_symbol
-from kit.render.png import data_uri
+from kit.render.overview import plate_overview
 from kit.render.plane import yx_axes
+from kit.render.png import data_uri
+from kit.render.preview import preview
 
 THUMBNAIL_SIZE = 256
 THUMBNAIL_MAX_PIXELS = 2048 * 2048   # coarsest plane larger than this: no thumbnail
@@ -38,7 +51,7 @@ def _rows(pairs: list[tuple[str, str]]) -> str:
     return f"<table style='border-collapse:collapse;margin:0'>{body}</table>"
 
 
-def _swatch(rgb: tuple[int, int, int]) -> str:
+def _swatch(rgb: tuple[int, ...]) -> str:
     hexcode = "#%02X%02X%02X" % tuple(int(v) for v in rgb[:3])
     return (f"<span style='display:inline-block;width:10px;height:10px;background:{hexcode};"
             f"border:1px solid #8888;margin-right:3px;vertical-align:middle' "
@@ -72,55 +85,52 @@ def _title(node: Any) -> str:
 
 # -- images and labels -------------------------------------------------------------------------
 
-def _pixel_size(image: Any) -> str:
-    level = image.levels[0]
-    units = image.units
+def _problem(summary: Summary, part: str) -> str | None:
+    message = summary.problems.get(part)
+    return f"<span style='color:#c00'>{_e(message)}</span>" if message else None
+
+
+def _pixel_size(s: ImageSummary) -> str:
+    level = s.levels[0]
     parts = []
-    for i, axis in enumerate(image.axes):
+    for i, axis in enumerate(s.axes):
         if axis in ("c", "t") or i >= len(level.scale):
             continue
-        parts.append(f"{_e(axis)} {level.scale[i]:g} {_e(unit_symbol(units.get(axis)))}")
+        parts.append(f"{_e(axis)} {level.scale[i]:g} {_e(unit_symbol(s.units.get(axis)))}")
     return ", ".join(parts)
 
 
-def _levels(image: Any) -> str:
+def _levels(s: ImageSummary) -> str:
     rows = "".join(
         f"<tr><td style='{_TD}'>{_e(lv.path)}</td><td style='{_TD}'>{_e(lv.shape)}</td>"
-        f"<td style='{_TD}'>{_e(lv.chunks)}</td></tr>" for lv in image.levels)
+        f"<td style='{_TD}'>{_e(lv.chunks)}</td></tr>" for lv in s.levels)
     head = (f"<tr><th style='{_TD}'>path</th><th style='{_TD}'>shape</th>"
             f"<th style='{_TD}'>chunks</th></tr>")
     return f"<table style='border-collapse:collapse'>{head}{rows}</table>"
 
 
-def _channels(image: Any) -> str:
-    from kit.render.preview import channel_colors
-
-    if "c" not in image.axes:
+def _channels(s: ImageSummary) -> str:
+    if "c" not in s.axes:
         return ""
-    names = image.channel_names
-    colors = channel_colors(image, list(range(len(names))))
-    meta = image.channels
     items = []
-    for i, (name, rgb) in enumerate(zip(names, colors)):
-        w = meta[i].window if i < len(meta) else None
-        window = f" <span style='color:#888'>[{w.start:g}–{w.end:g}]</span>" if w else ""
-        items.append(f"{_swatch(rgb)}{_e(name)}{window}")
+    for ch in s.channels:
+        w = ch.window
+        window = f" <span style='color:#888'>[{w[0]:g}–{w[1]:g}]</span>" if w else ""
+        items.append(f"{_swatch(ch.rgb)}{_e(ch.name)}{window}")
     return "<br>".join(items)
 
 
-def _labels(image: Any) -> str:
-    return ", ".join(_e(n) for n in image.labels) or "—"
+def _names(names: list[str]) -> str:
+    return ", ".join(_e(n) for n in names) or "—"
 
 
-def _tables(node: Any) -> str:
-    return ", ".join(f"{_e(n)} <span style='color:#888'>({_e(t.kind)})</span>"
-                     for n, t in node.tables.items()) or "—"
+def _table_names(tables: list[TableInfo]) -> str:
+    return ", ".join(f"{_e(t.name)} <span style='color:#888'>({_e(t.kind)})</span>"
+                     for t in tables) or "—"
 
 
 def _thumbnail(node: Any) -> str:
     """Coarsest level only; nothing when even that plane is too large to be a cheap read."""
-    from kit.render.preview import preview
-
     coarsest = node.levels[-1]
     iy, ix = yx_axes(node.axes)
     if coarsest.shape[iy] * coarsest.shape[ix] > THUMBNAIL_MAX_PIXELS:
@@ -128,82 +138,67 @@ def _thumbnail(node: Any) -> str:
     return _img(preview(node, level=-1, max_size=THUMBNAIL_SIZE), f"thumbnail of {node.name}")
 
 
-def _label_colors(label: Any) -> str:
-    colors = label.colors
-    if not colors:
+def _label_colors(s: ImageSummary) -> str:
+    if not s.colors:
         return "none given (stable colours per value)"
-    shown = list(colors.items())[:12]
-    more = f" … {len(colors)} values" if len(colors) > len(shown) else ""
+    shown = list(s.colors.items())[:12]
+    more = f" … {len(s.colors)} values" if len(s.colors) > len(shown) else ""
     return " ".join(f"{_swatch(rgba)}{_e(v)}" for v, rgba in shown) + more
 
 
-def _prefetch(image: Any) -> None:
-    """Level, label and table documents in one concurrent batch instead of one after the other."""
-    import asyncio
-
-    from kit.io.loop import run_sync
-    from kit.nodes import Label
-
-    async def both() -> None:
-        await asyncio.gather(image.alevels(), image.atables(),
-                             *(() if isinstance(image, Label) else (image.alabels(),)))
-
-    try:
-        run_sync(both())
-    except KitError:
-        pass  # each part of the card reports its own failure
+def _part(s: Summary, part: str, fn: Any, *args: Any) -> str:
+    """One part of a card: its error when describing it failed, else its HTML."""
+    return _problem(s, part) or _safe(fn, *args)
 
 
 def image_card(image: Any) -> str:
-    from kit.nodes import Label
-
-    _prefetch(image)
-    level0 = image.levels[0]
+    s = describe(image)
+    assert isinstance(s, ImageSummary)
     pairs = [
-        ("url", f"<code>{_e(image.url)}</code>"),
+        ("url", f"<code>{_e(s.url)}</code>"),
         ("axes", _e(" ".join(f"{a}" + (f" ({unit_symbol(u)})" if u else "")
-                             for a, u in image.units.items()))),
-        ("dtype", _e(level0.dtype)),
-        ("pixel size", _safe(_pixel_size, image)),
-        ("levels", _safe(_levels, image)),
+                             for a, u in s.units.items()))),
+        ("dtype", _e(s.dtype) if s.dtype else (_problem(s, "levels") or "—")),
+        ("pixel size", _part(s, "levels", _pixel_size, s)),
+        ("levels", _part(s, "levels", _levels, s)),
     ]
-    if isinstance(image, Label):
-        meta = image.meta.image_label
-        pairs.append(("colors", _safe(_label_colors, image)))
-        pairs.append(("properties", _e(f"{len(image.properties)} label values")))
-        pairs.append(("source", _e((meta.source_image if meta else None) or "../../")))
+    if s.kind == "label":
+        pairs.append(("colors", _part(s, "colors", _label_colors, s)))
+        pairs.append(("properties", _e(f"{s.properties} label values")))
+        pairs.append(("source", _e(s.source_image)))
     else:
-        pairs.append(("channels", _safe(_channels, image)))
-        pairs.append(("labels", _safe(_labels, image)))
-        pairs.append(("tables", _safe(_tables, image)))
+        pairs.append(("channels", _part(s, "channels", _channels, s)))
+        pairs.append(("labels", _part(s, "labels", _names, s.labels)))
+        pairs.append(("tables", _part(s, "tables", _table_names, s.tables)))
     return _frame(_title(image), _rows(pairs), _safe(_thumbnail, image))
 
 
 # -- wells, plates, groups ---------------------------------------------------------------------
 
 def well_card(well: Any) -> str:
-    images = well.images
-    fields = ", ".join(f"<code>{_e(p)}</code>" for p in images) or "—"
-    pairs = [("url", f"<code>{_e(well.url)}</code>"), ("fields", fields)]
+    s = describe(well)
+    assert isinstance(s, WellSummary)
+    fields = ", ".join(f"<code>{_e(p)}</code>" for p in s.fields) or "—"
+    pairs = [("url", f"<code>{_e(s.url)}</code>"), ("fields", _problem(s, "fields") or fields)]
     thumb = ""
-    if images:
-        first = next(iter(images.values()))
-        pairs.append(("first field", _e(f"{''.join(first.axes)} {first.levels[0].shape} "
-                                        f"{first.levels[0].dtype}")))
-        pairs.append(("channels", _safe(_channels, first)))
-        thumb = _safe(_thumbnail, first)
+    if s.images:
+        first = s.images[0]
+        pairs.append(("first field", _problem(first, "levels") or _e(
+            f"{''.join(first.axes)} {first.levels[0].shape} {first.dtype}")))
+        pairs.append(("channels", _part(first, "channels", _channels, first)))
+        thumb = _safe(_thumbnail, well.images[first.path])
     return _frame(_title(well), _rows(pairs), thumb)
 
 
-def _plate_grid(plate: Any) -> str:
-    present = set(plate.wells)  # one concurrent batch of well documents
-    listed = set(plate.well_paths)
+def _plate_grid(s: PlateSummary) -> str:
+    present = set(s.present or ())
+    listed = set(s.well_paths)
     head = "<tr><th></th>" + "".join(f"<th style='padding:0 3px'>{_e(c)}</th>"
-                                     for c in plate.columns) + "</tr>"
+                                     for c in s.columns) + "</tr>"
     body = []
-    for r in plate.rows:
+    for r in s.rows:
         cells = []
-        for c in plate.columns:
+        for c in s.columns:
             key = f"{r}/{c}"
             if key in present:
                 style, mark, tip = "background:#4a4;color:#fff", "●", "present"
@@ -220,8 +215,6 @@ def _plate_grid(plate: Any) -> str:
 
 
 def _plate_thumbnail(plate: Any) -> str:
-    from kit.render.overview import plate_overview
-
     if len(plate.well_paths) > PLATE_THUMBNAIL_MAX_WELLS:
         return ""
     mosaic = plate_overview(plate, max_size=THUMBNAIL_SIZE, level=-1, progress=False)
@@ -229,41 +222,114 @@ def _plate_thumbnail(plate: Any) -> str:
 
 
 def plate_card(plate: Any) -> str:
+    s = describe(plate)
+    assert isinstance(s, PlateSummary)
     pairs = [
-        ("url", f"<code>{_e(plate.url)}</code>"),
-        ("layout", _e(f"{len(plate.rows)} rows × {len(plate.columns)} columns, "
-                      f"{len(plate.well_paths)} wells listed")),
-        ("wells", _safe(_plate_grid, plate)),
-        ("tables", _safe(_tables, plate)),
+        ("url", f"<code>{_e(s.url)}</code>"),
+        ("layout", _e(f"{len(s.rows)} rows × {len(s.columns)} columns, "
+                      f"{len(s.well_paths)} wells listed")),
+        ("wells", _part(s, "wells", _plate_grid, s)),
+        ("tables", _part(s, "tables", _table_names, s.tables)),
     ]
     return _frame(_title(plate), _rows(pairs), _safe(_plate_thumbnail, plate))
 
 
-def _member(value: Any) -> str:
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return _e(f"array {tuple(value.shape)} {value.dtype}")
-    return _e(f"{type(value).__name__}" + (f" (NGFF {value.version})"
-                                           if getattr(value, "version", None) else ""))
+def _member(m: Summary) -> str:
+    if isinstance(m, ArraySummary):
+        return _e(f"array {tuple(m.shape)} {m.dtype}")
+    kind = {"image": "Image", "label": "Label", "plate": "Plate", "well": "Well"}.get(
+        m.kind, "Group")
+    return _e(kind + (f" (NGFF {m.version})" if m.version else ""))
 
 
 def group_card(group: Any) -> str:
-    def members() -> str:
-        items = group.members
-        if not items:
-            return "—"
-        return "<br>".join(f"<code>{_e(k)}</code>: {_member(v)}" for k, v in items.items())
+    s = describe(group)
+    assert isinstance(s, GroupSummary)
 
-    kind = group.meta.kind if group.meta.kind != "group" else "zarr group"
-    pairs = [("url", f"<code>{_e(group.url)}</code>"), ("kind", _e(kind)),
-             ("members", _safe(members))]
+    def members() -> str:
+        if not s.members:
+            return "—"
+        return "<br>".join(f"<code>{_e(m.path)}</code>: {_member(m)}" for m in s.members)
+
+    kind = s.group_kind if s.group_kind != "group" else "zarr group"
+    pairs = [("url", f"<code>{_e(s.url)}</code>"), ("kind", _e(kind)),
+             ("members", _part(s, "members", members))]
     return _frame(_title(group), _rows(pairs))
 
 
+# -- tables and the labels / tables mappings ---------------------------------------------------
+
+def table_card(table: Any) -> str:
+    """A table from its metadata (no row read): kind, backend, region, index."""
+    pairs = [("url", f"<code>{_e(table.url)}</code>"), ("kind", _e(table.kind)),
+             ("backend", _e(table.backend))]
+    if table.region:
+        pairs.append(("region", f"<code>{_e(table.region)}</code>"))
+    if table.index_key:
+        pairs.append(("index", _e(table.index_key + (f" ({table.index_type})"
+                                                     if table.index_type else ""))))
+    if getattr(table, "missing", False):
+        pairs.append(("note", "<span style='color:#c00'>listed but missing</span>"))
+    title = f"Table <code>{_e(table.name)}</code>"
+    return _frame(title, _rows(pairs))
+
+
+def tables_card(tables: Mapping[str, Any]) -> str:
+    """The tables of a node (``image.tables``, ``plate.tables``): one row per table."""
+    head = "".join(f"<th style='{_TD}'>{h}</th>" for h in ("name", "kind", "backend", "region"))
+    rows = "".join(
+        f"<tr><td style='{_TD}'><code>{_e(n)}</code></td><td style='{_TD}'>{_e(t.kind)}</td>"
+        f"<td style='{_TD}'>{_e(t.backend)}</td><td style='{_TD}'>{_e(t.region or '—')}</td>"
+        f"</tr>" for n, t in tables.items())
+    body = f"<table style='border-collapse:collapse'><tr>{head}</tr>{rows}</table>"
+    return _frame(f"Tables <span style='color:#888'>({len(tables)})</span>",
+                  body if tables else "—")
+
+
+def labels_card(labels: Mapping[str, Any]) -> str:
+    """The labels of an image (``image.labels``): axes, level-0 shape and colours of each."""
+    head = "".join(f"<th style='{_TD}'>{h}</th>" for h in ("name", "axes", "levels", "colors"))
+    rows = []
+    for name, label in labels.items():
+        s = describe(label)
+        assert isinstance(s, ImageSummary)
+        shape = _problem(s, "levels") or (_e(f"{len(s.levels)}: {s.levels[0].shape} {s.dtype}")
+                                          if s.levels else "—")
+        rows.append(f"<tr><td style='{_TD}'><code>{_e(name)}</code></td>"
+                    f"<td style='{_TD}'>{_e(''.join(s.axes))}</td><td style='{_TD}'>{shape}</td>"
+                    f"<td style='{_TD}'>{_part(s, 'colors', _label_colors, s)}</td></tr>")
+    body = f"<table style='border-collapse:collapse'><tr>{head}</tr>{''.join(rows)}</table>"
+    return _frame(f"Labels <span style='color:#888'>({len(labels)})</span>",
+                  body if labels else "—")
+
+
+def _mapping_of(value: Any) -> str | None:
+    """"labels" or "tables" for a mapping of Labels or of Tables (what nodes return)."""
+    from kit.nodes import Label, Table
+
+    if not isinstance(value, Mapping) or not value:
+        return None
+    items = list(value.values())
+    if all(isinstance(v, Label) for v in items):
+        return "labels"
+    if all(isinstance(v, Table) for v in items):
+        return "tables"
+    return None
+
+
 def card_html(node: Any) -> str:
-    """The HTML card of any node (installed as ``kit.nodes.base.html_renderer``)."""
-    from kit.nodes import Image, Plate, Well
+    """The HTML card of any node, a Table, or a labels / tables mapping (installed as
+    ``kit.nodes.base.html_renderer``, which their ``_repr_html_`` call)."""
+    from kit.nodes import Image, Plate, Table, Well
 
     try:
+        if isinstance(node, Table):
+            return table_card(node)
+        mapping = _mapping_of(node)
+        if mapping == "labels":
+            return labels_card(node)
+        if mapping == "tables":
+            return tables_card(node)
         if isinstance(node, Plate):
             return plate_card(node)
         if isinstance(node, Well):
@@ -272,8 +338,18 @@ def card_html(node: Any) -> str:
             return image_card(node)
         return group_card(node)
     except Exception as exc:  # noqa: BLE001 - a repr must not raise in a notebook
-        return _frame(_title(node), f"<span style='color:#c00'>{_e(type(exc).__name__)}: "
+        title = _title(node) if hasattr(node, "version") else _e(type(node).__name__)
+        return _frame(title, f"<span style='color:#c00'>{_e(type(exc).__name__)}: "
                                     f"{_e(exc)}</span>")
 
 
-__all__ = ["card_html"]
+__all__ = [
+    "card_html",
+    "group_card",
+    "image_card",
+    "labels_card",
+    "plate_card",
+    "table_card",
+    "tables_card",
+    "well_card",
+]

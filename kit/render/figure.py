@@ -2,7 +2,8 @@
 
 Built with ``matplotlib.figure.Figure`` directly, never pyplot: no global figure registry to
 leak memory in long notebook sessions, safe from worker threads (matplotlib's own advice for
-servers). Jupyter displays a returned Figure through its PNG formatter.
+servers). Without pyplot, IPython has no formatter for a Figure until ``%matplotlib inline``
+runs, so the figure carries its own ``_repr_png_``: it displays itself in a fresh kernel.
 """
 
 from __future__ import annotations
@@ -10,14 +11,19 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from kit.render.overlay import LabelStyle
-from kit.render.plane import ChannelSpec, yx_axes
-from kit.render.preview import LabelSpec, render
+import numpy as np
+
+from kit.render.overview import layout
+from kit.render.plane import yx_axes
+from kit.render.preview import render
+from kit.render.spec import RenderSpec
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from typing_extensions import Unpack
 
     from kit.nodes import Image
+    from kit.render.spec import RenderOptions
 
 UNIT_SYMBOLS = {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "meter": "m",
                 "angstrom": "Å", "centimeter": "cm"}
@@ -62,26 +68,48 @@ def _legend(ax: Any, image: Image, channels: list[int], colors: list[tuple[int, 
     from matplotlib.patches import Patch
 
     names = image.channel_names if "c" in image.axes else [image.name]
-    handles = [Patch(facecolor=tuple(v / 255 for v in rgb), edgecolor="none", label=names[i])
+    handles = [Patch(facecolor=(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255), edgecolor="none",
+                     label=names[i])
                for i, rgb in zip(channels, colors)]
     ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.6)
 
 
-def show(node: Any, *, max_size: int = 512, channels: ChannelSpec = None, z: int | None = None,
-         t: int | None = None, labels: LabelSpec = None, level: int | None = None,
-         label_style: LabelStyle = "outline", opacity: float = 0.5,
-         figsize: tuple[float, float] | None = None, dpi: int = 100,
-         title: str | None = None) -> Figure:
+class FigurePng:
+    """A Figure's ``_repr_png_``: the figure drawn as PNG bytes, at the figure's own dpi.
+
+    A small class rather than a closure so a figure that carries it still pickles.
+    """
+
+    def __init__(self, figure: Figure):
+        self.figure = figure
+
+    def __call__(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue()
+
+
+def displayable(fig: Figure) -> Figure:
+    """``fig`` with a ``_repr_png_`` of its own: a notebook shows it without pyplot's help."""
+    fig._repr_png_ = FigurePng(fig)  # type: ignore[attr-defined]
+    return fig
+
+
+def show(node: Any, spec: RenderSpec | None = None, *,
+         figsize: tuple[float, float] | None = None, dpi: int = 100, title: str | None = None,
+         **options: Unpack[RenderOptions]) -> Figure:
     """The preview of ``node`` in a Figure: axes in physical units (e.g. µm) from the level's
     scale and translation, a scale bar, and a legend of the channels with their colours.
-    A plate shows its mosaic with row and column names on the axes."""
+    A plate shows its mosaic with row and column names on the axes. The options are those of
+    ``kit.preview`` (or one ``spec``). The figure displays itself in a notebook."""
     from matplotlib.figure import Figure
 
     from kit.nodes import Plate
 
-    rendered = render(node, max_size=max_size, channels=channels, z=z, t=t, labels=labels,
-                      level=level, label_style=label_style, opacity=opacity)
-    rgb = rendered.rgb
+    rendered = render(node, RenderSpec.from_kwargs(spec, **options))
+    rgb = np.asarray(rendered.rgb)
     h, w = rgb.shape[:2]
     fig = Figure(figsize=figsize or (max(3.0, 6.0 * w / max(h, w)) + 1.0,
                                      max(3.0, 6.0 * h / max(h, w))), dpi=dpi)
@@ -89,7 +117,7 @@ def show(node: Any, *, max_size: int = 512, channels: ChannelSpec = None, z: int
     ax.set_title(title if title is not None else node.name)
     if isinstance(node, Plate):
         _plate_axes(ax, node, rgb)
-        return fig
+        return displayable(fig)
     plane, job = rendered.plane, rendered.job
     source = job.image if job is not None else (node if hasattr(node, "units") else None)
     extent = plane.extent if plane is not None else (0, w, h, 0)
@@ -104,12 +132,10 @@ def show(node: Any, *, max_size: int = 512, channels: ChannelSpec = None, z: int
     if job is not None:
         _legend(ax, job.image, job.plane.channels, job.colors)
     fig.tight_layout()
-    return fig
+    return displayable(fig)
 
 
 def _plate_axes(ax: Any, plate: Any, rgb: Any) -> None:
-    from kit.render.overview import layout
-
     rows, cols = plate.rows, plate.columns
     grid = layout(len(rows), len(cols), max(rgb.shape[:2]))
     ax.imshow(rgb, interpolation="nearest")

@@ -7,13 +7,10 @@ neighbour, which keeps label values intact.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from kit.render.color import label_lut
-
-LabelStyle = Literal["outline", "fill"]
+from kit.render.spec import LabelStyle, check_label_style
 
 
 def grid_indices(n_out: int, out_origin: float, out_step: float, src_origin: float,
@@ -70,8 +67,7 @@ def overlay(rgb: np.ndarray, label: np.ndarray,
     ``fill`` blends every labelled pixel with weight ``opacity`` (times the colour's alpha);
     ``outline`` draws object borders at the colour's own alpha, so thin lines stay visible.
     """
-    if style not in ("outline", "fill"):
-        raise ValueError(f"label_style must be 'outline' or 'fill', not {style!r}")
+    check_label_style(style)
     color, alpha = colorize(label, colors)
     if style == "fill":
         weight = alpha * float(opacity)

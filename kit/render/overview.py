@@ -1,9 +1,12 @@
 """``kit.plate_overview``: every well of a plate in one mosaic, fetched concurrently.
 
-Four dependent round trips after the plate (well, fields, levels with labels beside them,
-chunks), however many wells, and no barrier between wells: each well goes on to its next step
-as soon as its own answer arrives (``Plate.amap_wells``), so the client's work on early answers
-overlaps the wait for late ones. Only the contrast windows and the drawing wait for all wells.
+Per well four requests in a row after the plate (well, its shown field, the chosen level with
+labels beside it, chunks), however many wells, and no barrier between wells: each well goes on
+to its next step as soon as its own answer arrives, so the client's work on early answers
+overlaps the wait for late ones. Only the shown field and the chosen level are read
+(``plate_reads``: the first field to answer picks the level for the fields shaped like it,
+one round trip for a request less per level and field). Only the contrast windows and the
+drawing wait for all wells.
 A well the plate lists but the store lacks, or does not list at all, is an empty cell.
 """
 
@@ -11,23 +14,31 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kit.errors import KitWarning, NotFound
 from kit.io.boxes import aread_boxes
 from kit.io.loop import run_reporting
 from kit.render.color import robust_window
-from kit.render.overlay import LabelStyle
-from kit.render.plane import ChannelSpec
-from kit.render.preview import ImageJob, LabelSpec, load_metadata, plan_image
-from kit.render.resample import resize_nearest
+from kit.render.job import ImageJob, plan_image, wanted_labels
+from kit.render.plate_reads import SharedLayout, afirst_field
+from kit.render.png import Picture
 from kit.render.progress import make_progress
+from kit.render.resample import resize_nearest
+from kit.render.spec import NotRenderable, RenderSpec
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from kit.nodes import Image, Label, Plate
+    from kit.render.spec import RenderOptions
+
+OVERVIEW_SIZE = 1024
 
 MISSING_RGB = (48, 48, 48)  # an empty cell: a well that is not there
 BACKGROUND_RGB = (0, 0, 0)
@@ -69,29 +80,60 @@ def fit(rgb: np.ndarray, tile: int) -> np.ndarray:
     return resize_nearest(rgb, max(1, min(tile, round(h * f))), max(1, min(tile, round(w * f))))
 
 
-Planner = Callable[[Any, dict, int], ImageJob]  # (image, its labels, fields in its well)
+Planner = Callable[[Any, dict, int, int], ImageJob]  # (image, labels, fields in well, level)
 Fetched = list[tuple[ImageJob, list[np.ndarray]]]
 
 
-async def fetch_plate(plate: Plate, fields: str, labels: LabelSpec, plan: Planner,
+async def fetch_plate(plate: Plate, spec: RenderSpec, tile: Callable[[int], int], plan: Planner,
                       wells_done: list[int]) -> dict[str, Fetched]:
-    """Per well: its fields' metadata, then their plans, then their chunks, each well on its
-    own; ``plan(image, labels, n_fields)`` runs on the kit loop (no I/O); ``wells_done[0]``
-    counts finished wells for a progress bar."""
-    async def well_chain(path: str, images: dict[str, Image]) -> Fetched:
-        chosen = list(images.values())[:1] if fields == "first" else list(images.values())
+    """Per well: the shown fields' metadata, the chosen level's, the labels beside them, then
+    the plan and the chunks, each well on its own (no barrier across wells, except that the
+    first field to answer decides the level for the fields shaped like it).
+    ``plan(image, labels, n_fields, level)`` runs on the kit loop (no I/O); ``tile(n_fields)``
+    is a tile's side; ``wells_done[0]`` counts finished wells for a progress bar."""
+    layout = SharedLayout()
 
-        async def image_chain(image: Image) -> tuple[ImageJob, list[np.ndarray]]:
-            job = plan(image, await load_metadata(image, labels), len(chosen))
-            return job, await aread_boxes(job.boxes_to_read())
+    async def image_chain(image: Image, n_fields: int) -> tuple[ImageJob, list[np.ndarray]]:
+        index, found = await asyncio.gather(layout.choose(image, tile(n_fields), spec),
+                                            wanted_labels(image, spec.labels))
+        job = plan(image, found, n_fields, index)
+        return job, await aread_boxes(job.boxes_to_read())
 
-        fetched = list(await asyncio.gather(*(image_chain(im) for im in chosen)))
+    async def fields_chain(images: list[Image]) -> Fetched:
+        fetched = list(await asyncio.gather(*(image_chain(im, len(images)) for im in images)))
         wells_done[0] += 1
         return fetched
 
-    per_well = await plate.amap_wells(well_chain)
+    if spec.fields == "all":
+        per_well = await plate.amap_wells(
+            lambda _path, images: fields_chain(list(images.values())))
+    else:
+        per_well = await first_fields(plate, fields_chain)
     wells_done[0] = len(plate.well_paths)  # missing wells are done too: the bar ends full
     return per_well
+
+
+async def first_fields(plate: Plate, fn: Callable[[list[Image]], Awaitable[Fetched]]
+                       ) -> dict[str, Fetched]:
+    """``await fn([first field])`` for every well, loading only that field of each well; a
+    well the plate lists but the store lacks is left out with a warning, as in ``wells``."""
+    from kit.nodes import Well, load_node
+
+    async def one(path: str) -> Fetched | None:
+        try:
+            well = await load_node(plate.location.child(path))
+        except NotFound:
+            warnings.warn(f"{plate.location.where(path)}: listed well is missing", KitWarning,
+                          stacklevel=2)
+            return None
+        if not isinstance(well, Well):
+            return None
+        image = await afirst_field(well)
+        return await fn([image] if image is not None else [])
+
+    paths = plate.well_paths
+    results = await asyncio.gather(*(one(p) for p in paths))
+    return {p: r for p, r in zip(paths, results) if r is not None}
 
 
 def shared_windows(jobs: Sequence[ImageJob], planes: Sequence[np.ndarray]
@@ -108,42 +150,51 @@ def shared_windows(jobs: Sequence[ImageJob], planes: Sequence[np.ndarray]
              for ch, w in zip(job.plane.channels, job.windows)] for job in jobs]
 
 
-def plate_overview(plate: Plate, *, max_size: int = 1024,
-                   fields: Literal["first", "all"] = "first", progress: bool = True,
-                   channels: ChannelSpec = None, z: int | None = None, t: int | None = None,
-                   labels: LabelSpec = None, label_style: LabelStyle = "outline",
-                   opacity: float = 0.5, level: int | None = None) -> np.ndarray:
-    """uint8 RGB mosaic (rows x columns of square cells, longest side <= ``max_size``).
+def plate_overview(plate: Plate, spec: RenderSpec | None = None, *, progress: bool = True,
+                   **options: Unpack[RenderOptions]) -> Picture:
+    """uint8 RGB mosaic (rows x columns of square cells, longest side <= ``max_size``, 1024).
 
     ``fields="first"`` shows each well's first field, ``"all"`` tiles every field in its cell.
     Missing wells are cells of ``MISSING_RGB``. ``progress`` shows a bar (ipywidgets in a
     notebook, tqdm in a terminal) while chunks arrive. ``level`` forces one level per image
     (-1: the coarsest, what notebook cards use); by default a tile reads the coarsest level
-    that covers it.
+    that covers it. The other options are those of ``kit.preview`` (or one ``spec``). The
+    mosaic is a numpy array that also displays itself as a PNG in a notebook.
     """
-    if fields not in ("first", "all"):
-        raise ValueError(f"fields must be 'first' or 'all', not {fields!r}")
-    if label_style not in ("outline", "fill"):
-        raise ValueError(f"label_style must be 'outline' or 'fill', not {label_style!r}")
-    grid = layout(len(plate.rows), len(plate.columns), max_size)
+    return overview_of(plate, RenderSpec.from_kwargs(spec, **options), progress=progress)
+
+
+def overview_of(plate: Plate, spec: RenderSpec, *, progress: bool = True) -> Picture:
+    """The mosaic of ``plate`` as ``spec`` says (``plate_overview`` without the keywords)."""
+    from kit.nodes import Plate
+
+    if not isinstance(plate, Plate):
+        raise NotRenderable(f"plate_overview needs a Plate, not a {type(plate).__name__}: "
+                            "use kit.preview or kit.show for an image, label or well",
+                            where=getattr(plate, "url", None))
+    grid = layout(len(plate.rows), len(plate.columns), spec.size(OVERVIEW_SIZE))
     mosaic = np.empty(grid.shape + (3,), np.uint8)
     mosaic[...] = MISSING_RGB
     positions = {w.path: (w.row_index, w.column_index) for w in plate.plate.wells}
 
-    def plan(image: Image, found: dict[str, Label], n_fields: int) -> ImageJob:
-        return plan_image(image, max_size=grid.tile_size(n_fields)[1], channels=channels, z=z,
-                          t=t, labels=found, label_style=label_style, opacity=opacity,
-                          level=level)
+    def tile_side(n_fields: int) -> int:
+        return grid.tile_size(n_fields)[1]
+
+    def plan(image: Image, found: dict[str, Label], n_fields: int, level: int) -> ImageJob:
+        return plan_image(image, spec, found, max_size=tile_side(n_fields), level=level)
 
     wells_done = [0]
     bar = make_progress(progress, "plate overview")
     try:
-        per_well = run_reporting(fetch_plate(plate, fields, labels, plan, wells_done),
+        per_well = run_reporting(fetch_plate(plate, spec, tile_side, plan, wells_done),
                                  lambda: bar.update(wells_done[0], len(plate.well_paths)))
     finally:
         bar.close()
     jobs = [(well, k, job, res) for well, fetched in per_well.items()
             for k, (job, res) in enumerate(fetched)]
+    if jobs and all(job.is_fill(res) for _, _, job, res in jobs):
+        warnings.warn(f"{plate.url}: {jobs[0][2].fill_warning()} in every well shown",
+                      KitWarning, stacklevel=3)
     planes = [job.split(res)[0] for _, _, job, res in jobs]
     windows = shared_windows([job for _, _, job, _ in jobs], planes)
     for well, fetched in per_well.items():
@@ -158,4 +209,4 @@ def plate_overview(plate: Plate, *, max_size: int = 1024,
         ty = y0 + grid.pad + (k // g) * tile + (tile - rgb.shape[0]) // 2
         tx = x0 + grid.pad + (k % g) * tile + (tile - rgb.shape[1]) // 2
         mosaic[ty:ty + rgb.shape[0], tx:tx + rgb.shape[1]] = rgb
-    return mosaic
+    return mosaic.view(Picture)

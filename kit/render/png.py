@@ -1,4 +1,5 @@
-"""PNG encoding of previews through matplotlib (already a dependency; no new one)."""
+"""PNG encoding of previews through matplotlib (already a dependency; no new one), and
+``Picture``: a numpy RGB array that shows itself as a PNG when a notebook displays it."""
 
 from __future__ import annotations
 
@@ -34,3 +35,18 @@ def save_png(rgb: np.ndarray, path: str | os.PathLike) -> None:
 def data_uri(rgb: np.ndarray) -> str:
     """``data:image/png;base64,...`` for inline HTML (notebook cards survive saving)."""
     return "data:image/png;base64," + base64.b64encode(to_png(rgb)).decode("ascii")
+
+
+class Picture(np.ndarray):
+    """A uint8 RGB array (what ``kit.plate_overview`` returns) that a notebook shows as a PNG.
+
+    Still a numpy array everywhere else: ``np.asarray`` gives the plain array, arithmetic and
+    comparisons work as on any ndarray. Only IPython's display asks for ``_repr_png_``; a view
+    that is no longer an RGB picture (a slice of one row, a sum) displays as numbers again.
+    """
+
+    def _repr_png_(self) -> bytes | None:
+        a = np.asarray(self)
+        if a.ndim != 3 or a.shape[2] not in (3, 4) or a.dtype != np.uint8 or 0 in a.shape:
+            return None
+        return to_png(a)

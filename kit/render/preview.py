@@ -1,213 +1,145 @@
-"""``kit.preview``: one uint8 RGB picture of a node, reading only the chunks it shows.
+"""``kit.preview``: one uint8 RGB picture of any node, reading only the chunks it shows.
 
-The work is split in three so a plate can batch many images: ``load_metadata`` (async, every
-independent document at once), ``plan_image`` (the boxes to read, no I/O) and
-``ImageJob.finish`` (numpy only, after one ``read_boxes`` over all the boxes).
+The dispatcher of the render layer: a ``RenderSpec`` in (built from the keyword arguments in
+``RenderSpec.from_kwargs``, the one place they are read), the picture of a Plate (its mosaic),
+Well (its first field), Label (its colours) or Image out, with the grid it shows.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kit.errors import NotFound
+from kit.io.boxes import aread_boxes, read_boxes
 from kit.io.loop import run_sync
-from kit.io.boxes import Box, read_boxes
-from kit.render.color import default_color, hex_to_rgb, robust_window
-from kit.render.composite import composite, to_uint8
-from kit.render.labelplane import LabelPart, plan_label
-from kit.render.overlay import LabelStyle, colorize, overlay
-from kit.render.plane import ChannelSpec, Plane, plan_plane
-from kit.render.resample import output_shape, resize, resize_nearest
+from kit.render.composite import to_uint8
+from kit.render.job import ImageJob, load_metadata, plan_image, wanted_labels, warn_fill
+from kit.render.levels import choose_level
+from kit.render.overlay import colorize
+from kit.render.overview import overview_of
+from kit.render.plane import Plane, plan_plane
+from kit.render.plate_reads import SharedLayout, afirst_field
+from kit.render.resample import output_shape, resize_nearest
+from kit.render.spec import NotRenderable, RenderSpec, Window
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from kit.nodes import Image, Label
+    from kit.render.spec import RenderOptions
 
-LabelSpec = bool | str | Sequence[str] | None
+__all__ = ["PREVIEW_SIZE", "Rendered", "first_field", "preview", "render", "render_blank", "well_thumbnail"]
 
-
-def select_labels(available: dict[str, Label], spec: LabelSpec, where: str) -> dict[str, Label]:
-    """The labels a ``labels=`` argument names: None/False none, True all, a name or names."""
-    if spec is None or spec is False:
-        return {}
-    if spec is True:
-        return dict(available)
-    names = [spec] if isinstance(spec, str) else list(spec)
-    missing = [n for n in names if n not in available]
-    if missing:
-        raise NotFound(f"no label {missing[0]!r} (labels: {sorted(available)})", where=where)
-    return {n: available[n] for n in names}
-
-
-async def load_metadata(image: Image, labels: LabelSpec = None) -> dict[str, Label]:
-    """Level documents of the image and of the wanted labels, fetched concurrently.
-
-    The labels chain (labels group -> label groups -> their levels) runs beside the image's
-    own level documents instead of after them.
-    """
-    async def wanted_labels() -> dict[str, Label]:
-        if labels is None or labels is False:
-            return {}
-        chosen = select_labels(await image.alabels(), labels, image.url)
-        await asyncio.gather(*(lab.alevels() for lab in chosen.values()))
-        return chosen
-
-    _, chosen = await asyncio.gather(image.alevels(), wanted_labels())
-    return chosen
-
-
-def channel_colors(image: Image, channels: list[int]) -> list[tuple[int, int, int]]:
-    """Omero colour of each channel; a default when missing (grey for a lone channel)."""
-    meta = image.channels
-    n = len(image.channel_names) if "c" in image.axes else 1
-    out = []
-    for i in channels:
-        rgb = hex_to_rgb(meta[i].color) if i < len(meta) else None
-        out.append(rgb or default_color(i, n))
-    return out
-
-
-def channel_windows(image: Image, channels: list[int]) -> list[tuple[float, float] | None]:
-    """Omero window (start, end) of each channel; None where the data must decide."""
-    meta = image.channels
-    out: list[tuple[float, float] | None] = []
-    for i in channels:
-        w = meta[i].window if i < len(meta) else None
-        out.append((float(w.start), float(w.end)) if w is not None else None)
-    return out
-
-
-@dataclass
-class ImageJob:
-    """Everything needed to turn computed chunks into the preview of one image."""
-
-    image: Image
-    plane: Plane
-    out_shape: tuple[int, int]
-    colors: list[tuple[int, int, int]]
-    windows: list[tuple[float, float] | None]
-    labels: list[LabelPart] = field(default_factory=list)
-    label_style: LabelStyle = "outline"
-    opacity: float = 0.5
-
-    def boxes_to_read(self) -> list[Box]:
-        return [self.plane.box] + [p.box for p in self.labels if p.box is not None]
-
-    def split(self, results: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray | None]]:
-        """The (C, H, W) plane and the label data, from results in ``boxes_to_read`` order."""
-        plane, rest = self.plane.as_chw(results[0]), list(results[1:])
-        labels = [rest.pop(0) if p.box is not None else None for p in self.labels]
-        return plane, labels
-
-    def resolved_windows(self, plane: np.ndarray) -> list[tuple[float, float]]:
-        return [w if w is not None else robust_window(plane[k])
-                for k, w in enumerate(self.windows)]
-
-    def finish(self, results: list[np.ndarray],
-               windows: list[tuple[float, float]] | None = None) -> np.ndarray:
-        """uint8 RGB of the computed arrays; ``windows`` overrides the per-image windows."""
-        plane, label_data = self.split(results)
-        rgb = composite(plane, self.colors, windows or self.resolved_windows(plane))
-        rgb = resize(rgb, *self.out_shape)
-        for part, data in zip(self.labels, label_data):
-            rgb = overlay(rgb, part.finish(data), part.label.colors, style=self.label_style,
-                          opacity=self.opacity)
-        return to_uint8(rgb)
-
-
-def plan_image(image: Image, *, max_size: int = 512, channels: ChannelSpec = None,
-               z: int | None = None, t: int | None = None, labels: dict[str, Label] | None = None,
-               level: int | None = None, label_style: LabelStyle = "outline",
-               opacity: float = 0.5) -> ImageJob:
-    """What to read for an image preview and how to draw it (levels must be loaded)."""
-    if label_style not in ("outline", "fill"):
-        raise ValueError(f"label_style must be 'outline' or 'fill', not {label_style!r}")
-    index = image.pick_level(max_size) if level is None else image._level_index(level)
-    plane = plan_plane(image, index, channels=channels, z=z, t=t)
-    out = output_shape(*plane.shape, *plane.step, max_size)
-    parts = [plan_label(lab, plane, out) for lab in (labels or {}).values()]
-    return ImageJob(image, plane, out, channel_colors(image, plane.channels),
-                    channel_windows(image, plane.channels), parts, label_style, opacity)
+PREVIEW_SIZE = 512
 
 
 @dataclass
 class Rendered:
-    """A preview and the grid it shows (for figures: physical extent, channels)."""
+    """A picture and what it shows: the grid (for figures), the level and windows used."""
 
     rgb: np.ndarray
     plane: Plane | None = None
     job: ImageJob | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    windows: list[Window] = field(default_factory=list)
+
+    @property
+    def level(self) -> int | None:
+        return self.plane.level.index if self.plane is not None else None
 
 
-def render_image(image: Image, *, max_size: int = 512, channels: ChannelSpec = None,
-                 z: int | None = None, t: int | None = None, labels: LabelSpec = None,
-                 level: int | None = None, label_style: LabelStyle = "outline",
-                 opacity: float = 0.5) -> Rendered:
-    chosen = run_sync(load_metadata(image, labels))
-    job = plan_image(image, max_size=max_size, channels=channels, z=z, t=t, labels=chosen,
-                     level=level, label_style=label_style, opacity=opacity)
+def render_image(image: Image, spec: RenderSpec) -> Rendered:
+    chosen = run_sync(load_metadata(image, spec.labels))
+    job = plan_image(image, spec, chosen, max_size=spec.size(PREVIEW_SIZE))
     results = read_boxes(job.boxes_to_read())
-    return Rendered(job.finish(results), job.plane, job)
+    warn_fill(job, results, stacklevel=5)  # the caller of preview/show
+    plane, _ = job.split(results)
+    windows = job.resolved_windows(plane)
+    return Rendered(job.finish(results, windows), job.plane, job, windows)
 
 
-def render_label(label: Label, *, max_size: int = 512, z: int | None = None,
-                 t: int | None = None, level: int | None = None) -> Rendered:
+def render_label(label: Label, spec: RenderSpec) -> Rendered:
     """A label image on its own: each object in its colour on black."""
     run_sync(label.alevels())
-    index = label.pick_level(max_size) if level is None else label._level_index(level)
-    plane = plan_plane(label, index, z=z, t=t)
+    size = spec.size(PREVIEW_SIZE)
+    plane = plan_plane(label, choose_level(label, size, spec.level, spec.roi), z=spec.z, t=spec.t,
+                       roi=spec.roi)
     (data,) = read_boxes([plane.box])
     color, alpha = colorize(plane.as_chw(data)[0], label.colors)
-    rgb = resize_nearest(color * alpha[..., None], *output_shape(*plane.shape, *plane.step,
-                                                                 max_size))
+    rgb = resize_nearest(color * alpha[..., None], *output_shape(*plane.shape, *plane.step, size))
     return Rendered(to_uint8(rgb), plane)
 
 
+def render_blank(image: Image, spec: RenderSpec) -> Rendered:
+    """Every channel switched off: a black picture of the right size (no chunk read)."""
+    run_sync(image.alevels())
+    size = spec.size(PREVIEW_SIZE)
+    plane = plan_plane(image, choose_level(image, size, spec.level, spec.roi), z=spec.z,
+                       t=spec.t, roi=spec.roi)
+    h, w = output_shape(*plane.shape, *plane.step, size)
+    return Rendered(np.zeros((h, w, 3), np.uint8), plane)
+
+
 def first_field(well: Any) -> Image:
-    images = well.images
-    if not images:
+    """A well's first field that exists, loading only that field's metadata."""
+    image = run_sync(afirst_field(well))
+    if image is None:
         raise NotFound("this well has no field of view", where=well.url)
-    return next(iter(images.values()))
+    return image
 
 
-def render(node: Any, *, max_size: int = 512, channels: ChannelSpec = None,
-           z: int | None = None, t: int | None = None, labels: LabelSpec = None,
-           level: int | None = None, label_style: LabelStyle = "outline",
-           opacity: float = 0.5) -> Rendered:
+def well_thumbnail(well: Any, spec: RenderSpec, layout: SharedLayout) -> np.ndarray:
+    """The picture of a well's first field, as ``kit.preview(well)`` draws it, reading that
+    field's metadata and only the level ``layout`` (shared by the thumbnails of one plate)
+    picks: a plate grid of thumbnails costs what a plate overview does."""
+    size = spec.size(PREVIEW_SIZE)
+
+    async def fetch() -> tuple[ImageJob, list[np.ndarray]]:
+        image = await afirst_field(well)
+        if image is None:
+            raise NotFound("this well has no field of view", where=well.url)
+        index, found = await asyncio.gather(layout.choose(image, size, spec),
+                                            wanted_labels(image, spec.labels))
+        job = plan_image(image, spec, found, max_size=size, level=index)
+        return job, await aread_boxes(job.boxes_to_read())
+
+    job, results = run_sync(fetch())
+    warn_fill(job, results, stacklevel=3)
+    return job.finish(results)
+
+
+def render(node: Any, spec: RenderSpec | None = None) -> Rendered:
     """Dispatch on the node kind (Plate, Well, Label, Image)."""
     from kit.nodes import Image, Label, Plate, Well
 
+    spec = spec if spec is not None else RenderSpec()
     if isinstance(node, Plate):
-        from kit.render.overview import plate_overview
-
-        return Rendered(plate_overview(node, max_size=max_size, channels=channels, z=z, t=t,
-                                       labels=labels, label_style=label_style, opacity=opacity))
+        # a preview's default size, not the overview's: kit.preview(plate) is 512 px wide
+        return Rendered(overview_of(node, spec.with_(max_size=spec.size(PREVIEW_SIZE)),
+                                    progress=True))
     if isinstance(node, Well):
         node = first_field(node)
     if isinstance(node, Label):
-        return render_label(node, max_size=max_size, z=z, t=t, level=level)
+        return render_label(node, spec)
     if isinstance(node, Image):
-        return render_image(node, max_size=max_size, channels=channels, z=z, t=t, labels=labels,
-                            level=level, label_style=label_style, opacity=opacity)
-    raise TypeError(f"cannot preview a {type(node).__name__}: give an Image, Label, Well or Plate")
+        return render_image(node, spec)
+    raise NotRenderable(f"cannot preview a {type(node).__name__}: give an Image, Label, Well "
+                        "or Plate")
 
 
-def preview(node: Any, *, max_size: int = 512, channels: ChannelSpec = None,
-            z: int | None = None, t: int | None = None, labels: LabelSpec = None,
-            level: int | None = None, label_style: LabelStyle = "outline",
-            opacity: float = 0.5) -> np.ndarray:
+def preview(node: Any, spec: RenderSpec | None = None, **options: Unpack[RenderOptions]
+            ) -> np.ndarray:
     """uint8 RGB (H, W, 3) of a node, longest side <= ``max_size``, reading only what it shows.
 
-    The coarsest level covering ``max_size`` is read (or ``level``), one z/t plane (default:
-    middle z, first t), the chosen ``channels`` (indices or names; default: the active ones),
-    composited with their omero colours and windows. ``labels`` (True, a name or names) are
-    drawn as outlines or filled with ``opacity``. A Well shows its first field, a Label its
-    colours, a Plate the mosaic of ``plate_overview``.
+    The coarsest level covering ``max_size`` (512) is read (or ``level``), one z/t plane
+    (default: middle z, first t), the chosen ``channels`` (indices or names; default: the
+    active ones), composited with their omero colours and ``windows`` (default: omero, else
+    percentiles). ``labels`` (True, a name or names) are drawn as outlines or filled with
+    ``opacity``; ``roi`` (a ROI table row) shows only that part. A Well shows its first field,
+    a Label its colours, a Plate the mosaic of ``plate_overview``. ``spec`` (a ``RenderSpec``)
+    gives every option at once; keyword arguments override it.
     """
-    return render(node, max_size=max_size, channels=channels, z=z, t=t, labels=labels,
-                  level=level, label_style=label_style, opacity=opacity).rgb
+    return np.asarray(render(node, RenderSpec.from_kwargs(spec, **options)).rgb)

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import ipywidgets as w
 
-from kit.auth import Origin, origin_of, redact_url
+from kit.auth import Origin, origin_of
 from kit.errors import AuthenticationError, KitError
+from kit.render.describe import ImageSummary, Summary, describe
 from kit.widgets._events import subscribe
-from kit.widgets._messages import SPINNER, esc, status_html
+from kit.widgets._messages import SPINNER, esc, redact, status_html
 from kit.widgets._worker import Worker
-from kit.widgets.details import DetailsPane, summary_html
+from kit.widgets.details import DetailsPane
 from kit.widgets.navigation import UP, NavigationPane
 from kit.widgets.table_pane import TablePane
 from kit.widgets.viewer import ViewerPane
@@ -43,12 +45,36 @@ def _is_node(obj: Any) -> bool:
     return isinstance(obj, Node)
 
 
-def _prepare_image(image: Any) -> Any:
-    """Load what the viewer and details need (levels, labels, tables) in one worker call."""
-    if image.kind == "label":
-        return image.prefetch("levels")
-    # a broken labels/tables group must not hide the image itself
-    return image.prefetch("levels", "labels", "tables", skip_broken=True)
+@dataclass
+class Prepared:
+    """A node with what the panes show of it, loaded in the worker: its summary, and the
+    labels and tables that loaded (a broken labels/tables group must not hide the image)."""
+
+    node: Any
+    summary: Summary
+    labels: list[str] = field(default_factory=list)
+    tables: dict[str, Any] = field(default_factory=dict)
+
+
+def _prepare(node: Any, **options: Any) -> Prepared:
+    """Describe ``node`` (levels, labels, tables: one concurrent batch) in a worker."""
+    summary = describe(node, **options)
+    for part in ("levels", "fields", "members"):  # nothing to show without them: raise
+        if part in summary.errors:
+            raise summary.errors[part]
+    if not isinstance(summary, ImageSummary):
+        tables = node.tables if node.kind == "plate" and "tables" not in summary.problems \
+            else {}
+        return Prepared(node, summary, [], tables)
+    if summary.kind == "label":
+        return Prepared(node, summary)
+    tables = node.tables if "tables" not in summary.problems else {}
+    return Prepared(node, summary, list(summary.labels), dict(tables))
+
+
+def shown_url(url: str) -> str:
+    """Every URL the browser shows (its title) goes through the kit's redaction, here only."""
+    return redact(url)
 
 
 class Browser(w.VBox):
@@ -59,6 +85,7 @@ class Browser(w.VBox):
         self.source, self.auth = source, auth
         self.thumbnails_enabled = thumbnails
         self.root: Any = None
+        self.root_tables: dict[str, Any] = {}
         self.node: Any = None            # the image (or member) shown
         self.well: Any = None
         self._well_images: dict[str, Any] = {}
@@ -95,9 +122,9 @@ class Browser(w.VBox):
 
     def _source_text(self) -> str:
         if _is_node(self.source):
-            return self.source.url
+            return shown_url(self.source.url)
         if isinstance(self.source, str):
-            return redact_url(self.source)
+            return shown_url(self.source)
         return type(self.source).__name__
 
     # -- status -------------------------------------------------------------------------------
@@ -152,24 +179,19 @@ class Browser(w.VBox):
         self.navigation.reset()
         self.viewer.clear()
         self.table_pane.clear()
-        self.title.value = f"<b>{esc(root.kind.capitalize())}</b> {esc(root.url)}"
+        self.title.value = f"<b>{esc(root.kind.capitalize())}</b> {esc(shown_url(root.url))}"
         self.worker.submit("node", lambda: self._prepare_root(root),
-                           on_result=lambda _r: self._root_ready(root), on_error=self._node_failed)
+                           on_result=self._root_ready, on_error=self._node_failed)
 
-    def _prepare_root(self, root: Any) -> Any:
-        if root.kind == "plate":
-            root.prefetch("tables", skip_broken=True)
-        elif root.kind == "well":
-            root.images
-        elif root.kind in ("image", "label"):
-            _prepare_image(root)
-        else:
-            root.members
-        return root
+    def _prepare_root(self, root: Any) -> Prepared:
+        return _prepare(root, wells=False)  # a well's fields, a group's members: described
 
-    def _root_ready(self, root: Any) -> None:
+    def _root_ready(self, prepared: Prepared) -> None:
+        root = prepared.node
         kind = root.kind
-        self.details.show(root)
+        self.root_tables = prepared.tables if kind == "plate" else {}
+        if kind not in ("image", "label"):
+            self.details.show(prepared.summary)
         if kind == "plate":
             self.navigation.show_plate(root)
             self._set_tables({})
@@ -179,21 +201,24 @@ class Browser(w.VBox):
             self.well = root
             self._show_well(root)
         elif kind in ("image", "label"):
-            self._show_image(root)
+            self._show_image(prepared)
         else:
             self._group_path = [("", root)]
-            self._show_members(root)
+            self._show_members(root, prepared.summary)
 
     # -- plates and wells -----------------------------------------------------------------------
     def _start_thumbnails(self, plate: Any) -> None:
         if not self.thumbnails_enabled or not self.navigation.thumbnails:
             return
-        import kit
+        from kit.render.plate_reads import SharedLayout
         from kit.render.png import to_png
+        from kit.render.preview import well_thumbnail
+        from kit.render.spec import RenderSpec
 
+        spec, layout = RenderSpec(max_size=THUMBNAIL_SIZE), SharedLayout()
         for key, image_widget in self.navigation.thumbnails.items():
-            def thumb(key: str = key) -> bytes:
-                return to_png(kit.preview(plate.wells[key], max_size=THUMBNAIL_SIZE))
+            def thumb(key: str = key) -> bytes:  # the shown field and one level per well
+                return to_png(well_thumbnail(plate.well(key), spec, layout))
 
             def apply(png: bytes, image_widget: w.Image = image_widget) -> None:
                 image_widget.value = png
@@ -206,27 +231,30 @@ class Browser(w.VBox):
         self.navigation.mark_well(key)
         self.viewer.status.value = status_html(f"Opening well {key} …", "busy", spinner=True)
 
-        def load() -> Any:
+        def load() -> tuple[Any, Prepared]:
             well = plate.wells[key]
             images = well.images
-            if images:
-                _prepare_image(next(iter(images.values())))
-            return well
+            first = next(iter(images.values()), None)
+            return well, _prepare(first if first is not None else well)
 
         self.worker.submit("node", load, on_result=self._well_loaded, on_error=self._node_failed)
 
-    def _well_loaded(self, well: Any) -> None:
+    def _well_loaded(self, loaded: tuple[Any, Prepared]) -> None:
+        well, prepared = loaded
         self.well = well
-        self._show_well(well)
+        self._show_well(well, prepared)
 
-    def _show_well(self, well: Any) -> None:
+    def _show_well(self, well: Any, prepared: Prepared | None = None) -> None:
+        """``prepared``: the first field (or the well itself when it has none), loaded."""
         self._well_images = dict(well.images)
         names = list(self._well_images)
         self.navigation.show_fields(names, names[0] if names else None)
-        if names:
-            self._show_image(self._well_images[names[0]])
+        if names and prepared is not None and prepared.node is not well:
+            self._show_image(prepared)
+        elif names:
+            self.select_field(names[0])
         else:
-            self.details.show(well)
+            self.details.show(prepared.summary if prepared is not None else describe(well))
             self.viewer.clear("This well has no field of view.")
 
     def select_field(self, key: str) -> None:
@@ -234,23 +262,23 @@ class Browser(w.VBox):
         image = self._well_images.get(key)
         if image is None:
             return
-        self.worker.submit("node", lambda: _prepare_image(image), on_result=self._show_image,
+        self.worker.submit("node", lambda: _prepare(image), on_result=self._show_image,
                            on_error=self._node_failed)
 
     # -- images ---------------------------------------------------------------------------------
-    def _show_image(self, image: Any) -> None:
+    def _show_image(self, prepared: Prepared) -> None:
+        image = prepared.node
         self.node = image
         self._info("")
-        self.details.show(image)
+        self.details.show(prepared.summary)
         self.table_pane.clear()
-        labels = list(image.loaded("labels") or {}) if image.kind != "label" else []
-        self.navigation.show_labels(labels)
+        self.navigation.show_labels(prepared.labels)
         tables: dict[str, Any] = {}
         if self.root is not None and self.root.kind == "plate":
-            tables.update({f"plate/{n}": t for n, t in (self.root.loaded("tables") or {}).items()})
-        tables.update({n: t for n, t in (image.loaded("tables") or {}).items()})
+            tables.update({f"plate/{n}": t for n, t in self.root_tables.items()})
+        tables.update(prepared.tables)
         self._set_tables(tables)
-        self.viewer.show(image)
+        self.viewer.show(image, prepared.labels)
 
     def _set_tables(self, tables: dict[str, Any]) -> None:
         self._tables = tables
@@ -273,11 +301,11 @@ class Browser(w.VBox):
         self.viewer.zoom_to(row, name)
 
     # -- generic groups -----------------------------------------------------------------------
-    def _show_members(self, group: Any) -> None:
+    def _show_members(self, group: Any, summary: Summary | None = None) -> None:
         self._members = dict(group.members)
         path = "/".join(name for name, _ in self._group_path[1:])
         self.navigation.show_members(path, self._members, _describe)
-        self.details.show(group)
+        self.details.show(summary if summary is not None else describe(group))
 
     def select_member(self, key: str) -> None:
         if key == UP:
@@ -290,21 +318,20 @@ class Browser(w.VBox):
             return
         kind = getattr(member, "kind", None)
         if kind is None:  # an array: its shape and dtype are all there is to show
-            self.details.html.value = summary_html(member)
+            self.details.show(describe(member))
             self.viewer.clear(f"{key} is a plain array (no multiscales metadata).")
         elif kind in ("image", "label"):
-            self.worker.submit("node", lambda: _prepare_image(member), on_result=self._show_image,
+            self.worker.submit("node", lambda: _prepare(member), on_result=self._show_image,
                                on_error=self._node_failed)
         elif kind in ("plate", "well"):
             self._show_root(member)
         else:
-            def load() -> Any:
-                member.members
-                return member
+            def load() -> Prepared:
+                return _prepare(member)  # its members, described
 
-            def entered(group: Any) -> None:
-                self._group_path.append((key, group))
-                self._show_members(group)
+            def entered(prepared: Prepared) -> None:
+                self._group_path.append((key, prepared.node))
+                self._show_members(prepared.node, prepared.summary)
 
             self.worker.submit("node", load, on_result=entered, on_error=self._node_failed)
 

@@ -10,15 +10,16 @@ hands it to the worker's "preview" slot, so only the newest picture is ever show
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import ipywidgets as w
 import numpy as np
 
+from kit.render.spec import RenderSpec
 from kit.widgets._messages import esc, status_html
-from kit.widgets._render import ViewRequest, ViewResult, render_view
+from kit.widgets._render import ViewResult, render_view
 from kit.widgets._worker import Worker
 
 __all__ = ["ViewerPane"]
@@ -100,15 +101,16 @@ class ViewerPane(w.VBox):
         return getattr(self._quiet, "on", False)
 
     # -- the image shown ----------------------------------------------------------------------
-    def show(self, image: Any) -> None:
-        """Show ``image`` (an Image or Label whose levels and labels are already loaded)."""
+    def show(self, image: Any, labels: Sequence[str] = ()) -> None:
+        """Show ``image`` (an Image or Label whose levels are already loaded) with the names
+        of the ``labels`` it can overlay."""
         self.node, self.roi, self.roi_name = image, None, ""
         self._user_windows = {}
         with self._programmatic():
             self._build_channels(image)
             self._build_axes(image)
             self._build_levels(image)
-            labels = getattr(image, "labels", {}) if image.kind != "label" else {}
+            labels = list(labels) if image.kind != "label" else []
             self.label_dropdown.options = [("none", "")] + [(n, n) for n in labels]
             self.label_dropdown.value = ""
             self.label_dropdown.layout.display = "" if labels else "none"
@@ -211,20 +213,21 @@ class ViewerPane(w.VBox):
         self._user_windows[i] = tuple(change["new"])  # type: ignore[assignment]
         self.request()
 
-    def snapshot(self) -> ViewRequest:
+    def snapshot(self) -> RenderSpec:
         """The controls as they are now (main thread), for the worker to render."""
         chans = tuple(i for i, t in enumerate(self.channel_toggles) if t.value)
         level = self.level_dropdown.value
         has_z = self.node is not None and "z" in self.node.axes
         has_t = self.node is not None and "t" in self.node.axes
         is_label = self.node is not None and self.node.kind == "label"
-        return ViewRequest(
-            channels=chans if not is_label else (0,),
-            windows=tuple(self._user_windows.get(i) for i in chans),
+        label = self.label_dropdown.value
+        return RenderSpec(
+            channels=chans if not is_label else None,
+            windows=tuple(self._user_windows.get(i) for i in chans) if not is_label else None,
             z=self.z_slider.value if has_z else None,
             t=self.t_slider.value if has_t else None,
             level=None if level == AUTO else int(level),
-            label=self.label_dropdown.value or None,
+            labels=(label,) if label and not is_label else None,
             opacity=float(self.opacity_slider.value),
             label_style=self.label_style.value,
             max_size=self.max_size,
@@ -238,18 +241,17 @@ class ViewerPane(w.VBox):
             return
         req = self.snapshot()
         self.status.value = status_html("Loading preview …", "busy", spinner=True)
-        if image.kind == "label":
-            fn = lambda: _render_label(image, req)  # noqa: E731
-        else:
-            fn = lambda: render_view(image, req)  # noqa: E731
-        self.worker.submit("preview", fn, on_result=lambda r: self._apply(r, req),
+        self.worker.submit("preview", lambda: render_view(image, req),
+                           on_result=lambda r: self._apply(r, req),
                            on_error=lambda msg, _exc: self._failed(msg))
 
-    def _apply(self, result: ViewResult, req: ViewRequest) -> None:
+    def _apply(self, result: ViewResult, req: RenderSpec) -> None:
         self.last_result = result
         self.image.value = result.png
         with self._programmatic():  # show the windows used, without rendering again
-            for i, window in zip(req.channels, result.windows):
+            shown = [c for c in req.channels if isinstance(c, int)] \
+                if isinstance(req.channels, tuple) else []
+            for i, window in zip(shown, result.windows):
                 if i not in self._user_windows and i < len(self.contrast_sliders):
                     s = self.contrast_sliders[i]
                     lo, hi = min(s.min, window[0]), max(s.max, window[1])
@@ -268,12 +270,3 @@ class ViewerPane(w.VBox):
         if self.on_error is not None:
             self.on_error(message)
 
-
-def _render_label(label: Any, req: ViewRequest) -> ViewResult:
-    """A label image on its own (its colours on black) through ``kit.preview``."""
-    import kit
-    from kit.render.png import to_png
-
-    rgb = kit.preview(label, max_size=req.max_size, z=req.z, t=req.t, level=req.level)
-    index = req.level if req.level is not None else label.pick_level(req.max_size)
-    return ViewResult(to_png(rgb), rgb.shape[:2], index, [])
