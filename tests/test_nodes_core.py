@@ -235,8 +235,8 @@ def test_a_missing_level_names_the_level_and_how_many_exist(image_path):
     image = kit.open(image_path)
     for call in (lambda: image.read(99), lambda: image.to_dask(99), lambda: image.level(-3),
                  lambda: kit.preview(image, level=99)):
-        with pytest.raises(LevelNotFound, match=r"level (99|-3) does not exist \(this image "
-                                                r"has 2 levels: 0 to 1\)") as err:
+        with pytest.raises(LevelNotFound, match=r"level (99|-3) does not exist \(this image has 2 "
+                                                r"levels: 0 to 1; -1 is the coarsest\)") as err:
             call()
         assert isinstance(err.value, KitError) and isinstance(err.value, IndexError)
         assert str(image_path) in str(err.value)

@@ -110,11 +110,11 @@ class Image(Node):
 
     def level(self, index: int = 0) -> Level:
         """One level's layout, fetching only that level's array metadata (once)."""
-        i = self._level_index(index)
+        i = self.level_index(index)
         return self._sync(f"level:{i}", lambda: self._load_level(i))
 
     async def alevel(self, index: int = 0) -> Level:
-        i = self._level_index(index)
+        i = self.level_index(index)
         return await self._async(f"level:{i}", lambda: self._load_level(i))
 
     async def _load_level(self, index: int) -> Level:
@@ -190,14 +190,15 @@ class Image(Node):
         return da.from_array(array, chunks=blocks, name=name, lock=False, asarray=True,
                              fancy=False, meta=np.empty((0,) * len(lv.shape), dtype=lv.dtype))
 
-    def _level_index(self, level: int) -> int:
+    def level_index(self, level: int) -> int:
+        """``level`` (negative counts from the coarsest) as an index, else LevelNotFound."""
         if isinstance(level, bool) or not isinstance(level, (int, np.integer)):
             raise TypeError(f"{self.url}: a level is an integer index, not {level!r}")
         n = len(self.multiscale.datasets)
         index = int(level) + n if level < 0 else int(level)
         if not 0 <= index < n:
             raise LevelNotFound(f"level {level} does not exist (this {self.kind} has {n} "
-                                f"levels: 0 to {n - 1})", where=self.url)
+                                f"levels: 0 to {n - 1}; -1 is the coarsest)", where=self.url)
         return index
 
     def pick_level(self, max_size: int) -> int:

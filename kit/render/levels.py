@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kit.errors import NotFound
 from kit.render.plane import yx_axes
 
 if TYPE_CHECKING:
@@ -21,14 +20,9 @@ __all__ = ["choose_level", "coarsest_covering", "level_index", "shown_extent"]
 
 
 def level_index(image: Image, level: int) -> int:
-    """``level`` (negative counts from the coarsest) as an index, or NotFound naming the levels."""
-    n = len(image.multiscale.datasets)
-    index = level + n if level < 0 else level
-    if not 0 <= index < n:
-        paths = [d.path for d in image.multiscale.datasets]
-        raise NotFound(f"level {level} does not exist: this image has {n} level(s), "
-                       f"0 to {n - 1} (paths {paths}); -1 is the coarsest", where=image.url)
-    return index
+    """``level`` (negative counts from the coarsest) as an index; the node's own check
+    (LevelNotFound naming the levels) is the one place this is decided."""
+    return image.level_index(level)
 
 
 def shown_extent(image: Image, index: int, roi: Any = None) -> tuple[int, int]:
