@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from kit.auth import Credential
-from kit.io.loop import run_sync
-from kit.io.sources import open_location
-from kit.nodes import Group, Image, Label, Node, Plate, Well, load_node
+from kit.nodes import Group, Image, Label, Node, Plate, Well
+from kit.nodes.opening import open_node
 
 
 def open(  # noqa: A001 - the public name the contract fixes
@@ -23,8 +22,8 @@ def open(  # noqa: A001 - the public name the contract fixes
     ``auth`` applies to this tree only; use ``kit.login()`` or ``kit.credentials.register``
     to keep credentials for the session.
     """
-    location = open_location(source, auth=auth, storage_options=storage_options)
-    return cast("Plate | Well | Image | Label | Group", run_sync(load_node(location)))
+    node = open_node(source, auth=auth, storage_options=storage_options)
+    return cast("Plate | Well | Image | Label | Group", node)
 
 
 __all__ = ["open", "Node"]

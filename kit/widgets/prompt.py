@@ -32,6 +32,9 @@ from kit.auth import (
 from kit.auth.env import ENV_ADVICE
 from kit.auth.redact import strip_userinfo
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
+from kit.io.http import HttpStore
+from kit.io.kitstore import KitStore
+from kit.nodes.opening import open_node
 from kit.widgets._events import announce_login
 from kit.widgets._messages import esc, readable_error, status_html
 from kit.widgets._worker import Worker
@@ -51,12 +54,8 @@ _NOTHING: Credential = Headers({})
 
 
 def _open_with(url: str, credential: Credential, timeout: float) -> object:
-    import kit
-    from kit.io.http import HttpStore
-    from kit.io.kitstore import KitStore
-
     store = HttpStore(url, credential=credential, retries=1, timeout=timeout)
-    return kit.open(KitStore(store, display=redact(url)))
+    return open_node(KitStore(store, display=redact(url)))
 
 
 def check_credential(url: str, credential: Credential, *, timeout: float = CHECK_TIMEOUT) -> bool:
