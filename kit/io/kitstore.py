@@ -221,7 +221,7 @@ def _map_error(exc: Exception, where: str) -> None:
     if isinstance(exc, KitError):
         raise exc
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, KeyError)):
-        return None
+        return
     text = _URL.sub(lambda m: redact_url(m.group(0)), str(exc))[:200]
     status = getattr(exc, "status", None) or getattr(exc, "code", None)
     if status == 401 or any(s in text for s in ("SignatureDoesNotMatch", "InvalidAccessKeyId")):
@@ -234,10 +234,10 @@ def _map_error(exc: Exception, where: str) -> None:
             where=where,
         ) from None
     if status == 404:
-        return None
+        return
     if isinstance(exc, (OSError, TimeoutError, ConnectionError)) or status:
         raise RemoteError(f"read failed: {type(exc).__name__}: {text}", where=where) from None
     raise KitError(f"read failed: {type(exc).__name__}: {text}", where=where) from None
 
 
-__all__ = ["KitStore", "join", "is_metadata_key", "METADATA_NAMES"]
+__all__ = ["METADATA_NAMES", "KitStore", "is_metadata_key", "join"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from kit.errors import InvalidMetadata
 
-__all__ = ["TarMember", "read_tar_index", "ENTRY_NAME", "REFS_NAME"]
+__all__ = ["ENTRY_NAME", "REFS_NAME", "TarMember", "read_tar_index"]
 
 ENTRY_NAME = ".tar_entry.json"
 REFS_NAME = "lindi.json"

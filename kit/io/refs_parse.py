@@ -20,7 +20,7 @@ from typing import Any
 from kit.errors import InvalidMetadata, UnsupportedVersion
 from kit.io.refs_gen import expand_gen, substitute_templates
 
-__all__ = ["RefsDoc", "Inline", "Ref", "parse_refs", "decode_value"]
+__all__ = ["Inline", "Ref", "RefsDoc", "decode_value", "parse_refs"]
 
 
 @dataclass(frozen=True)
