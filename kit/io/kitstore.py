@@ -8,6 +8,7 @@ what the reader needs everywhere, once:
   with concurrent requests for the same document merged into one;
 - consolidated metadata seeding: when the root has it, documents below it are answered from it;
 - the zarr format, pinned once known, so later opens probe one key instead of four;
+- a metadata body that is a web page (a "soft 404": 200 with HTML for a missing file) is absent;
 - errors of the backend libraries mapped to the kit's typed errors, naming the key.
 """
 
@@ -39,6 +40,26 @@ DEFAULT_CONCURRENCY = 256  # a 96-well plate's stage (96-192 documents) fits in 
 
 def is_metadata_key(key: str) -> bool:
     return key.rsplit("/", 1)[-1] in METADATA_NAMES
+
+
+def is_soft_404(raw: bytes) -> bool:
+    """Whether a metadata document's body is a web page, not JSON: read as absent.
+
+    Some hosts answer 200 with an HTML page for a missing file; a zarr v2 dataset there would
+    otherwise be blocked at the ``zarr.json`` probe (and at every optional ``.zattrs``). Only
+    non-empty bodies that do not even start like JSON count: ``{not json``, ``[1, 2]`` and an
+    empty file stay errors.
+    """
+    head = raw.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+    return head not in (b"", b"{", b"[") and not _is_json(raw)
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return True
 
 
 def join(*parts: str) -> str:
@@ -140,16 +161,21 @@ class KitStore(Store):
             return self._documents[key]
         pending = self._pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._limited_get(key, default_buffer_prototype(), None))
+            pending = asyncio.ensure_future(self._read_document(key))
             self._pending[key] = pending
             try:
-                buf = await pending
+                self._documents[key] = await pending
             finally:
                 self._pending.pop(key, None)
-            self._documents[key] = None if buf is None else buf.to_bytes()
             return self._documents[key]
-        buf = await asyncio.shield(pending)
-        return None if buf is None else buf.to_bytes()
+        return await asyncio.shield(pending)
+
+    async def _read_document(self, key: str) -> bytes | None:
+        buf = await self._limited_get(key, default_buffer_prototype(), None)
+        if buf is None:
+            return None
+        raw = buf.to_bytes()
+        return None if is_soft_404(raw) else raw
 
     async def get_json(self, key: str) -> dict | None:
         """A metadata document parsed as a JSON object; None when absent."""
@@ -240,4 +266,4 @@ def _map_error(exc: Exception, where: str) -> None:
     raise KitError(f"read failed: {type(exc).__name__}: {text}", where=where) from None
 
 
-__all__ = ["METADATA_NAMES", "KitStore", "is_metadata_key", "join"]
+__all__ = ["METADATA_NAMES", "KitStore", "is_metadata_key", "is_soft_404", "join"]

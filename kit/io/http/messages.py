@@ -6,6 +6,7 @@ is decided here.
 
 from __future__ import annotations
 
+import os
 import re
 
 import aiohttp
@@ -32,7 +33,9 @@ def shown(url: str) -> str:
 
 def _reason(error: BaseException | None) -> str:
     """An OS error in lower-case words ("connection refused"), without errno or addresses."""
-    text = getattr(error, "strerror", None) or (str(error) if error else "") or "network error"
+    errno = getattr(error, "errno", None)
+    text = os.strerror(errno) if isinstance(errno, int) and errno > 0 else (
+        getattr(error, "strerror", None) or (str(error) if error else "") or "network error")
     return text[:1].lower() + text[1:]
 
 
