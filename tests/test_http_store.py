@@ -466,12 +466,12 @@ def test_no_secret_in_any_text(basic_srv: DemoServer, bearer_srv: DemoServer) ->
         for server in (basic_srv, bearer_srv):
             store = HttpStore(server.url, credential=cred, retries=1, **FAST)
             texts += [repr(store), str(store), repr(cred), str(cred)]
-            record(lambda: get(store, "data.bin"))
-            record(lambda: run_sync(store.exists("data.bin")))
+            record(lambda store=store: get(store, "data.bin"))
+            record(lambda store=store: run_sync(store.exists("data.bin")))
             server.fail_next(1, status=403)
-            record(lambda: get(store, "data.bin"))
+            record(lambda store=store: get(store, "data.bin"))
             server.fail_next(2, status=502)
-            record(lambda: get(store, "data.bin"))
+            record(lambda store=store: get(store, "data.bin"))
     unreachable = HttpStore(f"http://alice:{PASSWORD}@127.0.0.1:{closed_port()}/", retries=0)
     texts.append(repr(unreachable))
     record(lambda: get(unreachable, "zarr.json"))

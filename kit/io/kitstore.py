@@ -201,7 +201,8 @@ class KitStore(Store):
             try:
                 return await self.inner.get(key, prototype, byte_range)
             except Exception as exc:  # noqa: BLE001 - mapped to a typed error or a missing key
-                return _map_error(exc, self.where(key))
+                _map_error(exc, self.where(key))  # raises, unless the key is missing
+                return None
 
     async def get_partial_values(
         self,

@@ -68,8 +68,8 @@ def parse_refs(raw: bytes | str | dict, *, where: str) -> RefsDoc:
     if version is None:
         version = 1 if isinstance(doc.get("refs"), dict) else 0
     if version == 0 and not isinstance(version, bool):
-        refs = {k: v for k, v in doc.items() if k != "version"}
-        return RefsDoc(_checked_keys(refs, where), {}, 0)
+        plain = {k: v for k, v in doc.items() if k != "version"}
+        return RefsDoc(_checked_keys(plain, where), {}, 0)
     if version != 1 or isinstance(version, bool):
         raise UnsupportedVersion(f"refs version {version!r} (versions 0 and 1 are read)",
                                  where=where)

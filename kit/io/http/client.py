@@ -180,7 +180,7 @@ class HttpClient:
                 headers["Range"] = range_header
                 headers["Accept-Encoding"] = "identity"  # ranges address the raw bytes
             sent_auth = auth is not None and auth.applies_to(url)
-            if sent_auth:
+            if auth is not None and sent_auth:
                 headers.update(auth.headers)
             for c in counters:
                 c.record_request()

@@ -26,6 +26,7 @@ def proxy_for(url: str, proxies: dict[str, str] | None = None) -> str | None:
     except ValueError:
         pass
     proxy = proxies.get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass_environment(host, proxies):
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if proxy and not bypass(host, proxies):
         return proxy
     return None
