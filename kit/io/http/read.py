@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from zarr.abc.store import ByteRequest
 
+from kit.errors import KitError
 from kit.io.http.client import OriginHeaders, Reply, http_client
 from kit.io.http.messages import shown, status_error
 from kit.io.http.policy import BodyLimit, RequestPolicy
@@ -18,7 +19,7 @@ from kit.io.stats import RequestStats
 __all__ = ["get_bytes", "reply_error"]
 
 
-def reply_error(reply: Reply, auth: OriginHeaders | None) -> Exception:
+def reply_error(reply: Reply, auth: OriginHeaders | None) -> KitError:
     """The typed error for a final answer that is not data."""
     return status_error(reply.status, shown(reply.url), kind=auth.kind if auth else None,
                         sent_auth=reply.sent_auth, origin=auth.origin if auth else None)

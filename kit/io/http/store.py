@@ -22,7 +22,7 @@ from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 from kit.auth import Credential, Origin, origin_of, resolve_http_credential
 from kit.errors import InvalidMetadata
 from kit.io.http import policy as _defaults
-from kit.io.http.client import OriginHeaders, http_client
+from kit.io.http.client import OriginHeaders, Reply, http_client
 from kit.io.http.messages import shown
 from kit.io.http.policy import BodyLimit, RequestPolicy
 from kit.io.http.read import get_bytes, reply_error
@@ -160,7 +160,7 @@ class HttpStore(Store):
                                missing_on_403=self._missing_on_403)
         return None if data is None else prototype.buffer.from_bytes(data)
 
-    async def _probe(self, key: str) -> Any:
+    async def _probe(self, key: str) -> Reply:
         """A one-byte GET, not HEAD: a presigned GET URL does not allow HEAD."""
         return await http_client().fetch("GET", self._key_url(key), policy=self._policy,
                                          range_header="bytes=0-0", auth=self._auth,
