@@ -159,12 +159,24 @@ def test_a_300_mib_metadata_document_is_not_read_whole(declare_length: bool) -> 
 def test_the_document_limit_is_overridable_and_spares_chunks(monkeypatch) -> None:
     with serve(answering(200, DATA, None)) as url:
         assert get(HttpStore(url), "zarr.json") == DATA
-        with pytest.raises(InvalidMetadata, match="1000 bytes"):
+        with pytest.raises(InvalidMetadata, match="limit of 1000 bytes .it has 1024 bytes"):
             get(HttpStore(url, max_document=1000), "zarr.json")
-        monkeypatch.setattr("kit.io.http.policy.MAX_DOCUMENT_BYTES", 1000)
+        monkeypatch.setattr("kit.io.kitstore.MAX_DOCUMENT_BYTES", 1000)
         with pytest.raises(InvalidMetadata, match="metadata document is larger"):
             get(HttpStore(url), ".zattrs")
         assert get(HttpStore(url), "0/0/0") == DATA  # chunks are not limited
+
+
+def test_a_300_mib_local_metadata_document_is_not_read_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "big.zarr"
+    folder.mkdir()
+    with open(folder / "zarr.json", "wb") as f:  # sparse: 300 MiB that take no disk
+        f.write(b'{"zarr_format": 3, "node_type": "group", "attributes": {"x": "')
+        f.truncate(HUGE)
+    with pytest.raises(InvalidMetadata) as info:
+        kit.open(folder)
+    text = str(info.value)
+    assert f"{folder}/zarr.json" in text and "64 MiB" in text and "MAX_DOCUMENT_BYTES" in text
 
 
 def trickle(every: float, total: int = 1000) -> Handler:

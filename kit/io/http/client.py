@@ -220,7 +220,7 @@ async def _read_body(resp: aiohttp.ClientResponse, policy: RequestPolicy,
     """
     size = resp.content_length
     if limit is not None and size is not None and size > limit.max_bytes:
-        raise limit.exceeded(shown(url), size)
+        raise limit.exceeded(shown(url), limit.max_bytes, size)
     loop = asyncio.get_running_loop()
     rate, start = policy.throughput, loop.time()
     parts: list[bytes] = []
@@ -242,7 +242,7 @@ async def _read_body(resp: aiohttp.ClientResponse, policy: RequestPolicy,
             return b"".join(parts)
         received += len(chunk)
         if limit is not None and received > limit.max_bytes:
-            raise limit.exceeded(shown(url), size)
+            raise limit.exceeded(shown(url), limit.max_bytes, None)
         parts.append(chunk)
 
 

@@ -1,7 +1,7 @@
 """How hard one HTTP request tries and how much it may take: retries, timeouts, limits.
 
 The defaults are module constants, read when a request starts, so a deployment can change one
-for the whole process (``kit.io.http.policy.MAX_DOCUMENT_BYTES = 256 * 2**20``); a store or a
+for the whole process (``kit.io.http.policy.MIN_THROUGHPUT = 256.0``); a store or a
 client call can override each for itself.
 """
 
@@ -15,14 +15,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from kit.errors import KitError, RemoteError
+from kit.errors import KitError
 
 __all__ = [
     "DEFAULT_BACKOFF",
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
     "MAX_BACKOFF",
-    "MAX_DOCUMENT_BYTES",
     "MAX_REDIRECTS",
     "MAX_RETRY_AFTER",
     "MIN_THROUGHPUT",
@@ -38,10 +37,6 @@ MAX_RETRY_AFTER = 10.0  # a server's Retry-After is honoured up to this many sec
 DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 0.05  # seconds before the first retry; doubles with each further one
 DEFAULT_TIMEOUT = 30.0  # seconds for connecting, and for each wait for data
-#: A metadata document (zarr.json, .zattrs, ...) larger than this is refused before it is read
-#: whole: metadata of real datasets is kilobytes, and a hostile one must not fill the memory.
-#: Chunks are not limited by this.
-MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 #: Bytes per second a body must average once its first ``timeout`` seconds are over, so a
 #: server trickling a byte a second is cut off instead of holding a read forever.
 MIN_THROUGHPUT = 1024.0
@@ -85,25 +80,11 @@ class RequestPolicy:
 
 @dataclass(frozen=True)
 class BodyLimit:
-    """At most ``max_bytes`` of body, else ``error`` naming the URL, the limit and its setting."""
+    """At most ``max_bytes`` of body; past it, ``exceeded(where, max_bytes, size)`` is raised
+    (``size``: the declared Content-Length, None when the body just grew past the limit)."""
 
     max_bytes: int
-    what: str = "answer"
-    setting: str = "kit.io.http.policy.MAX_DOCUMENT_BYTES"
-    error: type[KitError] = RemoteError
-
-    def exceeded(self, where: str, size: int | None) -> KitError:
-        seen = f"{size} bytes" if size is not None else "more"
-        return self.error(
-            f"the {self.what} is larger than the limit of {_size(self.max_bytes)} ({seen}; "
-            f"it was not read whole). Raise {self.setting} if it is genuine", where=where)
-
-
-def _size(n: int) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= scale and n % scale == 0:
-            return f"{n // scale} {unit}"
-    return f"{n} bytes"
+    exceeded: Callable[[str, int, int | None], KitError]
 
 
 def retry_after(headers: Mapping[str, str]) -> float:

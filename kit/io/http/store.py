@@ -7,7 +7,7 @@ redirects can carry them, and has no retries. Here (the transport rules live in 
 - a server that ignores ``Range`` still yields the right bytes (sliced locally), and a range
   answer that does not add up is a ``RemoteError`` (see ``ranges``);
 - 404 is a missing key (zarr's fill value), 401/403 are typed errors that say what to do;
-- a metadata document larger than ``MAX_DOCUMENT_BYTES`` is refused, not read whole.
+- a metadata document larger than ``kitstore.MAX_DOCUMENT_BYTES`` is refused, not read whole.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from zarr.abc.store import ByteRequest, RangeByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from kit.auth import Credential, Origin, origin_of, resolve_http_credential
-from kit.errors import InvalidMetadata
+from kit.io import kitstore
 from kit.io.http import policy as _defaults
 from kit.io.http.client import OriginHeaders, Reply, http_client
 from kit.io.http.messages import shown
 from kit.io.http.policy import BodyLimit, RequestPolicy
 from kit.io.http.read import get_bytes, reply_error
 from kit.io.http.urls import split_root
-from kit.io.kitstore import is_metadata_key
 from kit.io.loop import gather_on_kit_loop, on_kit_loop
 from kit.io.stats import RequestStats
 
@@ -41,7 +40,7 @@ class HttpStore(Store):
     ``kit.auth.resolve``); userinfo in the URL becomes a ``BasicAuth`` and leaves the URL.
     ``timeout`` bounds connecting and each wait for data; ``min_throughput`` (bytes/s, default
     ``policy.MIN_THROUGHPUT``) is the rate a body must keep after its first ``timeout`` seconds;
-    ``max_document`` (default ``policy.MAX_DOCUMENT_BYTES``) bounds metadata documents.
+    ``max_document`` (default ``kitstore.MAX_DOCUMENT_BYTES``) bounds metadata documents.
     ``missing_on_403`` reads 403 as a missing key, for buckets that hide absence that way.
     """
 
@@ -126,10 +125,10 @@ class HttpStore(Store):
         return self._base + quote(key, safe="/") + self._query
 
     def _limit(self, key: str, byte_range: ByteRequest | None) -> BodyLimit | None:
-        if byte_range is not None or not is_metadata_key(key):
+        if byte_range is not None or not kitstore.is_metadata_key(key):
             return None  # chunks are not limited
-        size = _defaults.MAX_DOCUMENT_BYTES if self._max_document is None else self._max_document
-        return BodyLimit(size, "metadata document", error=InvalidMetadata)
+        size = kitstore.MAX_DOCUMENT_BYTES if self._max_document is None else self._max_document
+        return BodyLimit(size, kitstore.document_too_large)
 
     async def get(
         self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None = None
