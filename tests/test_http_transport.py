@@ -338,3 +338,39 @@ def test_dandi_exchange_retries_through_the_client_with_an_injected_sleep() -> N
     assert dict(ours.stats.statuses) == {503: 1, 429: 1, 302: 1}
     assert presigned.issued == 1767225600.0 and presigned.lifetime == 600.0
     assert presigned.usable(ours.clock())
+
+
+def test_a_server_trickling_its_headers_is_cut_off() -> None:
+    """Status line at once, then one header byte every 50 ms: never silent for a timeout."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def slow_headers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(200):
+                await writer.drain()
+                writer.write(b"x")
+                await asyncio.sleep(0.05)
+        writer.close()
+
+    async def start() -> asyncio.Server:
+        return await asyncio.start_server(slow_headers, "127.0.0.1", 0)
+
+    server = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        store = HttpStore(f"http://127.0.0.1:{port}/", timeout=0.4, retries=1, backoff=0.001)
+        t0 = time.monotonic()
+        with pytest.raises(RemoteError, match=r"status and headers\) within 0.8 s"):
+            get(store, "data.bin")
+        assert time.monotonic() - t0 < 4.0
+        assert store.stats.requests == 2 and store.stats.errors == 2  # retried once, like a timeout
+    finally:
+        server.close()
+        asyncio.run_coroutine_threadsafe(server.wait_closed(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

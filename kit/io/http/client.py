@@ -10,6 +10,7 @@ resolver), so there is one place for each rule:
   origin carries no credential; ``follow_redirects=False`` hands the redirect back instead;
 - 429/5xx/timeouts/resets are retried with bounded, jittered backoff honouring Retry-After,
   then a ``RemoteError`` says in plain words what the last attempt met;
+- connecting and the headers together get ``2 * timeout`` (each wait at most ``timeout``);
 - a body may be bounded in size (``BodyLimit``: refused from its Content-Length, or as soon as
   it grows past the limit) and must keep ``min_throughput`` once its first ``timeout`` seconds
   are over;
@@ -43,6 +44,7 @@ from kit.io.stats import RequestStats
 __all__ = ["CONNECTION_LIMIT", "HttpClient", "OriginHeaders", "Reply", "http_client"]
 
 CONNECTION_LIMIT = 256  # wider than a 96-well plate stage, so a stage is one round trip
+HEADERS_TIMEOUTS = 2  # connecting and the headers together get this many ``timeout``s
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -88,6 +90,13 @@ class Reply:
     body: bytes
     url: str  # after redirects
     sent_auth: bool  # whether credential headers went with the final request
+
+
+class _SlowHeaders(TimeoutError):
+    """The status line and headers did not all arrive in time (retried, like any timeout)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no complete answer (status and headers) within {seconds:g} s")
 
 
 class _TooSlow(Exception):
@@ -156,7 +165,8 @@ class HttpClient:
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 for c in counters:
                     c.record_error()
-                last = describe_failure(exc, policy.timeout)
+                last = str(exc) if isinstance(exc, _SlowHeaders) else describe_failure(
+                    exc, policy.timeout)
             else:
                 if not retryable(reply.status):
                     return reply
@@ -184,9 +194,19 @@ class HttpClient:
                 headers.update(auth.headers)
             for c in counters:
                 c.record_request()
-            async with session.request(method, URL(url, encoded=True), headers=headers,
-                                       allow_redirects=False, timeout=timeout,
-                                       proxy=self.proxy(url)) as resp:
+            # connecting plus the status line and headers: bounded as a whole, so a server
+            # trickling its headers a byte at a time cannot hold the request
+            guard = asyncio.timeout(HEADERS_TIMEOUTS * policy.timeout)
+            try:
+                async with guard:
+                    resp = await session.request(method, URL(url, encoded=True),
+                                                 headers=headers, allow_redirects=False,
+                                                 timeout=timeout, proxy=self.proxy(url))
+            except TimeoutError:
+                if guard.expired():
+                    raise _SlowHeaders(HEADERS_TIMEOUTS * policy.timeout) from None
+                raise
+            async with resp:
                 status = resp.status
                 location = resp.headers.get("Location")
                 if status in _REDIRECT_STATUSES and location and follow_redirects:
