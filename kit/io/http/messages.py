@@ -16,6 +16,9 @@ from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteEr
 
 __all__ = ["HOW_TO_GIVE_CREDENTIALS", "describe_failure", "shown", "status_error"]
 
+# aiohttp >= 3.10 names these; with an older one the generic branches below answer instead
+_DNS_ERROR = getattr(aiohttp, "ClientConnectorDNSError", ())
+_RESET_ERROR = getattr(aiohttp, "ClientConnectionResetError", ConnectionResetError)
 _URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+")
 
 HOW_TO_GIVE_CREDENTIALS = (
@@ -49,7 +52,7 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     e.g. "ClientConnectorError: Cannot connect to host ... ssl:default [...]")."""
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout:g} s"
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+    if isinstance(exc, _DNS_ERROR):
         return f"cannot find the host {exc.host} (name lookup failed)"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return f"the TLS certificate of {_host_port(exc)} could not be verified"
@@ -63,7 +66,7 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
         return "the server closed the connection without answering"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "the answer was cut off before its end"
-    if isinstance(exc, (ConnectionResetError, aiohttp.ClientConnectionResetError)):
+    if isinstance(exc, (ConnectionResetError, _RESET_ERROR)):
         return "the connection was reset"
     if isinstance(exc, OSError):
         return _reason(exc)
