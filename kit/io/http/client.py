@@ -194,36 +194,38 @@ class HttpClient:
                 headers.update(auth.headers)
             for c in counters:
                 c.record_request()
-            # connecting plus the status line and headers: bounded as a whole, so a server
-            # trickling its headers a byte at a time cannot hold the request
+            # One deadline per hop: connecting plus the status line and headers get
+            # HEADERS_TIMEOUTS * timeout as a whole (a server trickling its headers cannot hold
+            # the request), then the body moves it along with the data (the throughput floor).
             guard = asyncio.timeout(HEADERS_TIMEOUTS * policy.timeout)
+            reader = _BodyReader(policy, limit, url)
             try:
-                async with guard:
-                    resp = await session.request(method, URL(url, encoded=True),
-                                                 headers=headers, allow_redirects=False,
-                                                 timeout=timeout, proxy=self.proxy(url))
-            except TimeoutError:
-                if guard.expired():
-                    raise _SlowHeaders(HEADERS_TIMEOUTS * policy.timeout) from None
-                raise
-            async with resp:
-                status = resp.status
-                location = resp.headers.get("Location")
-                if status in _REDIRECT_STATUSES and location and follow_redirects:
+                async with guard, session.request(
+                        method, URL(url, encoded=True), headers=headers, allow_redirects=False,
+                        timeout=timeout, proxy=self.proxy(url)) as resp:
+                    status = resp.status
+                    location = resp.headers.get("Location")
+                    if status in _REDIRECT_STATUSES and location and follow_redirects:
+                        for c in counters:
+                            c.record_response(status)
+                        url = urljoin(url, location)
+                        if urlsplit(url).scheme not in ("http", "https"):
+                            raise RemoteError("redirected to a non-HTTP URL", where=shown(url))
+                        if status == 303 and method != "HEAD":
+                            method = "GET"
+                        continue
+                    body = b""
+                    if read_body and status in (200, 206):
+                        body = await reader.read(resp, guard)
                     for c in counters:
-                        c.record_response(status)
-                    url = urljoin(url, location)
-                    if urlsplit(url).scheme not in ("http", "https"):
-                        raise RemoteError("redirected to a non-HTTP URL", where=shown(url))
-                    if status == 303 and method != "HEAD":
-                        method = "GET"
-                    continue
-                body = b""
-                if read_body and status in (200, 206):
-                    body = await _read_body(resp, policy, limit, url)
-                for c in counters:
-                    c.record_response(status, len(body))
-                return Reply(status, CIMultiDict(resp.headers), body, url, sent_auth)
+                        c.record_response(status, len(body))
+                    return Reply(status, CIMultiDict(resp.headers), body, url, sent_auth)
+            except TimeoutError:
+                if not guard.expired():
+                    raise  # aiohttp's own: no data at all for `timeout` seconds
+                if reader.started is None:
+                    raise _SlowHeaders(HEADERS_TIMEOUTS * policy.timeout) from None
+                raise reader.too_slow() from None
         raise RemoteError(f"more than {MAX_REDIRECTS} redirects", where=shown(url))
 
     async def aclose(self) -> None:
@@ -231,39 +233,40 @@ class HttpClient:
             await self._session.close()
 
 
-async def _read_body(resp: aiohttp.ClientResponse, policy: RequestPolicy,
-                     limit: BodyLimit | None, url: str) -> bytes:
-    """The body, bounded by ``limit`` and kept above the policy's throughput floor.
+class _BodyReader:
+    """Reads a body bounded by ``limit`` and kept above the policy's throughput floor.
 
-    The deadline moves with the data: by ``timeout + n / min_throughput`` seconds after the
-    headers, ``n`` bytes must have arrived.
+    The hop's deadline moves with the data: by ``timeout + n / min_throughput`` seconds after
+    the headers, ``n`` bytes must have arrived.
     """
-    size = resp.content_length
-    if limit is not None and size is not None and size > limit.max_bytes:
-        raise limit.exceeded(shown(url), limit.max_bytes, size)
-    loop = asyncio.get_running_loop()
-    rate, start = policy.throughput, loop.time()
-    parts: list[bytes] = []
-    received = 0
-    while True:
-        budget = start + policy.timeout + received / rate - loop.time()
-        guard = asyncio.timeout(max(budget, 0.0))
-        try:
-            async with guard:
-                chunk = await resp.content.readany()
-        except TimeoutError:
-            if not guard.expired():
-                raise  # aiohttp's own read timeout: no data at all for `timeout` seconds
-            elapsed = loop.time() - start
-            raise _TooSlow(
-                f"the server sent {received} bytes in {elapsed:.1f} s, slower than the minimum "
-                f"of {rate:g} bytes/s (kit.io.http.policy.MIN_THROUGHPUT)") from None
-        if not chunk:
-            return b"".join(parts)
-        received += len(chunk)
-        if limit is not None and received > limit.max_bytes:
-            raise limit.exceeded(shown(url), limit.max_bytes, None)
-        parts.append(chunk)
+
+    def __init__(self, policy: RequestPolicy, limit: BodyLimit | None, url: str) -> None:
+        self.policy, self.limit, self.url = policy, limit, url
+        self.received = 0
+        self.started: float | None = None  # loop time the headers arrived, once they have
+
+    async def read(self, resp: aiohttp.ClientResponse, guard: asyncio.Timeout) -> bytes:
+        limit, size = self.limit, resp.content_length
+        if limit is not None and size is not None and size > limit.max_bytes:
+            raise limit.exceeded(shown(self.url), limit.max_bytes, size)
+        self.started = start = asyncio.get_running_loop().time()
+        grace, rate = self.policy.timeout, self.policy.throughput
+        parts: list[bytes] = []
+        while True:
+            guard.reschedule(start + grace + self.received / rate)
+            chunk = await resp.content.readany()
+            if not chunk:
+                return b"".join(parts)
+            self.received += len(chunk)
+            if limit is not None and self.received > limit.max_bytes:
+                raise limit.exceeded(shown(self.url), limit.max_bytes, None)
+            parts.append(chunk)
+
+    def too_slow(self) -> _TooSlow:
+        elapsed = asyncio.get_running_loop().time() - (self.started or 0.0)
+        return _TooSlow(
+            f"the server sent {self.received} bytes in {elapsed:.1f} s, slower than the minimum "
+            f"of {self.policy.throughput:g} bytes/s (kit.io.http.policy.MIN_THROUGHPUT)")
 
 
 _client = HttpClient()

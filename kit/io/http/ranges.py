@@ -20,6 +20,7 @@ from zarr.abc.store import (
 )
 
 from kit.errors import RemoteError
+from kit.io.http.messages import shown
 
 __all__ = ["check_unsatisfiable", "exact_range", "range_header"]
 
@@ -56,7 +57,7 @@ def _asked(byte_range: ByteRequest) -> str:
 
 
 def exact_range(status: int, headers: Mapping[str, str], body: bytes,
-                byte_range: ByteRequest, where: str) -> bytes:
+                byte_range: ByteRequest, url: str) -> bytes:
     """The requested bytes of a 200 or 206 answer; ``RemoteError`` when a 206 does not add up."""
     if status == 200:
         want = _wanted(byte_range, len(body))
@@ -65,16 +66,16 @@ def exact_range(status: int, headers: Mapping[str, str], body: bytes,
     match = _CONTENT_RANGE.match(content_range)
     if not match:
         raise RemoteError(f"HTTP 206 without a valid Content-Range (got {content_range[:80]!r})",
-                          where=where)
+                          where=shown(url))
     first, last = int(match[1]), int(match[2])
     total = None if match[3] == "*" else int(match[3])
     if last < first or (total is not None and last >= total):
         raise RemoteError(f"the server sent an impossible Content-Range {content_range!r}",
-                          where=where)
+                          where=shown(url))
     if len(body) != last - first + 1:
         raise RemoteError(
             f"the server sent {len(body)} bytes for Content-Range bytes {first}-{last} "
-            f"({last - first + 1} bytes): the answer was cut short or padded", where=where)
+            f"({last - first + 1} bytes): the answer was cut short or padded", where=shown(url))
     want = _wanted(byte_range, total)
     if want is None:  # a suffix of an object of unknown size: the body is all we can check
         return body
@@ -83,12 +84,12 @@ def exact_range(status: int, headers: Mapping[str, str], body: bytes,
         of = f" of {total}" if total is not None else ""
         raise RemoteError(
             f"asked for bytes {_asked(byte_range)} but the server sent bytes {first}-{last}{of}",
-            where=where)
+            where=shown(url))
     return body[start - first: end - first]
 
 
 def check_unsatisfiable(headers: Mapping[str, str], byte_range: ByteRequest | None,
-                        where: str) -> None:
+                        url: str) -> None:
     """Accept a 416 only for a range past the end (when the server says the size at all)."""
     match = _UNSATISFIED.match(headers.get("Content-Range", ""))
     if match is None or byte_range is None:
@@ -102,4 +103,4 @@ def check_unsatisfiable(headers: Mapping[str, str], byte_range: ByteRequest | No
     if satisfiable:
         raise RemoteError(
             f"the server answered HTTP 416 (range not satisfiable) to bytes "
-            f"{_asked(byte_range)} of a {total}-byte object", where=where)
+            f"{_asked(byte_range)} of a {total}-byte object", where=shown(url))

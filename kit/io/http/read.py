@@ -34,10 +34,10 @@ async def get_bytes(url: str, byte_range: ByteRequest | None, *, policy: Request
     if reply.status in (200, 206):
         if byte_range is None:
             return reply.body
-        return exact_range(reply.status, reply.headers, reply.body, byte_range, shown(reply.url))
+        return exact_range(reply.status, reply.headers, reply.body, byte_range, reply.url)
     if reply.status in (404, 410) or (reply.status == 403 and missing_on_403):
         return None
     if reply.status == 416:
-        check_unsatisfiable(reply.headers, byte_range, shown(reply.url))
+        check_unsatisfiable(reply.headers, byte_range, reply.url)
         return b""
     raise reply_error(reply, auth)
