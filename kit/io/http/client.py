@@ -237,7 +237,8 @@ class _BodyReader:
     """Reads a body bounded by ``limit`` and kept above the policy's throughput floor.
 
     The hop's deadline moves with the data: by ``timeout + n / min_throughput`` seconds after
-    the headers, ``n`` bytes must have arrived.
+    the headers, ``n`` bytes must have arrived. It only moves forward, so the headers' deadline
+    holds until the body's floor passes it (a small, quick body never touches the timer).
     """
 
     def __init__(self, policy: RequestPolicy, limit: BodyLimit | None, url: str) -> None:
@@ -253,7 +254,9 @@ class _BodyReader:
         grace, rate = self.policy.timeout, self.policy.throughput
         parts: list[bytes] = []
         while True:
-            guard.reschedule(start + grace + self.received / rate)
+            deadline = start + grace + self.received / rate
+            if deadline > (guard.when() or 0.0):  # only ever later: no timer churn per chunk
+                guard.reschedule(deadline)
             chunk = await resp.content.readany()
             if not chunk:
                 return b"".join(parts)
