@@ -16,7 +16,9 @@ import pytest
 import zarr
 
 import kit
+from kit.demo.dandi import DandiArchive
 from kit.demo.generate import write_image
+from kit.demo.refs import folder_refs
 from kit.demo.server import DemoServer
 from kit.errors import AuthenticationError, PermissionDenied
 from kit.io.dandi import (
@@ -28,8 +30,6 @@ from kit.io.dandi import (
     resolver,
 )
 from kit.io.loop import run_sync
-from kit.demo.dandi import DandiArchive
-from kit.demo.refs import folder_refs
 
 KEY = "good-key"
 LIFETIME = 3  # seconds: DESIGN's example, used for 2 s
@@ -125,33 +125,50 @@ def test_instances_and_tokens_are_configuration(monkeypatch: pytest.MonkeyPatch)
 # --- reading through the archive --------------------------------------------------------------
 
 
-def test_one_exchange_per_api_url_per_window_across_expiries(archive: DandiArchive,
-                                                             image: Path) -> None:
-    refs = _publish(archive, image)
-    node = kit.open(refs, auth=kit.DandiToken(KEY, instance=archive.api_url))
-    assert isinstance(node, kit.Image)
-    assert archive.count("api") == 0  # metadata is inline: opening costs no exchange
-    chunks0 = sum(1 for k in refs["refs"] if k.startswith("0/") and "z" not in k)
-    expected = _level(image, 0)
-    windows = []
-    for pause in (0.0, LIFETIME - renew_margin(LIFETIME) + 0.6, LIFETIME + 0.6):
-        time.sleep(pause)  # bounded: past the renewal point, then past the expiry
-        archive.reset()
-        np.testing.assert_array_equal(node.to_dask(0).compute(), expected)
-        np.testing.assert_array_equal(node.to_dask(0).compute(), expected)  # same window again
-        windows.append((_exchanges(archive, "level-0"), archive.count("s3")))
-        assert _exchanges(archive, "level-1") == 0  # level 1 not read, not resolved
-    assert [w[0] for w in windows] == [1, 1, 1]
-    for _, s3 in windows:
-        assert 1 <= s3 <= 2 * chunks0  # coalesced: never more requests than chunks read
-    np.testing.assert_array_equal(node.to_dask(1).compute(), _level(image, 1))
-    assert _exchanges(archive, "level-1") == 1
-    # the token went to the API with every exchange and never to the S3 origin
-    api = [h for h in archive.hits if h.origin == "api"]
-    assert api and all(h.authorization == "token" and h.valid_token for h in api)
-    assert archive.count("s3") > 0
-    assert all(h.authorization is None for h in archive.hits if h.origin == "s3")
-    assert archive.count("s3", status=403) == 0  # renewed by the clock, before S3 refused
+class FakeClock:
+    """Seconds like ``time.time``, moved by the test instead of by waiting."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_one_exchange_per_api_url_per_window_across_expiries(image: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    clock = FakeClock()  # shared by the archive (signing, expiry) and the kit's resolver
+    monkeypatch.setattr(resolver, "clock", clock)
+    with DandiArchive(token=KEY, lifetime=LIFETIME, clock=clock) as archive:
+        refs = _publish(archive, image)
+        node = kit.open(refs, auth=kit.DandiToken(KEY, instance=archive.api_url))
+        assert isinstance(node, kit.Image)
+        assert archive.count("api") == 0  # metadata is inline: opening costs no exchange
+        chunks0 = sum(1 for k in refs["refs"] if k.startswith("0/") and "z" not in k)
+        expected = _level(image, 0)
+        windows = []
+        for pause in (0.0, LIFETIME - renew_margin(LIFETIME) + 0.6, LIFETIME + 0.6):
+            clock.advance(pause)  # past the renewal point, then past the expiry
+            archive.reset()
+            np.testing.assert_array_equal(node.to_dask(0).compute(), expected)
+            np.testing.assert_array_equal(node.to_dask(0).compute(), expected)  # same window
+            windows.append((_exchanges(archive, "level-0"), archive.count("s3")))
+            assert _exchanges(archive, "level-1") == 0  # level 1 not read, not resolved
+        assert [w[0] for w in windows] == [1, 1, 1]
+        for _, s3 in windows:
+            assert 1 <= s3 <= 2 * chunks0  # coalesced: never more requests than chunks read
+        np.testing.assert_array_equal(node.to_dask(1).compute(), _level(image, 1))
+        assert _exchanges(archive, "level-1") == 1
+        # the token went to the API with every exchange and never to the S3 origin
+        api = [h for h in archive.hits if h.origin == "api"]
+        assert api and all(h.authorization == "token" and h.valid_token for h in api)
+        assert archive.count("s3") > 0
+        assert all(h.authorization is None for h in archive.hits if h.origin == "s3")
+        assert archive.count("s3", status=403) == 0  # renewed by the clock, before S3 refused
 
 
 def test_concurrent_resolutions_share_one_exchange(archive: DandiArchive) -> None:

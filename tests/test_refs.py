@@ -21,11 +21,11 @@ from zarr.core.buffer import default_buffer_prototype
 
 import kit
 from kit.demo.generate import write_image
+from kit.demo.refs import folder_refs, write_lindi_tar
 from kit.demo.server import DemoServer
 from kit.errors import InvalidMetadata
 from kit.io.loop import run_sync
 from kit.io.refs import RefsStore, open_refs
-from kit.demo.refs import folder_refs, write_lindi_tar
 
 pytestmark = pytest.mark.usefixtures("no_machine_credentials")
 

@@ -140,8 +140,8 @@ def test_auth_for_a_local_document_has_no_origin(tmp_path: Path) -> None:
     ('{"refs": {}, "templates": {"u": 3}}', InvalidMetadata, "templates"),
     ('{"version": 7, "refs": {}}', UnsupportedVersion, "refs version 7"),
     ('{"refs": {}, "gen": [{"key": "k"}]}', InvalidMetadata, "gen"),
-    ('{"refs": {}, "gen": [{"key": "k{{i}}", "url": "u", "offset": 1, '
-     '"dimensions": {"i": [1]}}]}', InvalidMetadata, "must come together"),
+    (('{"refs": {}, "gen": [{"key": "k{{i}}", "url": "u", "offset": 1, '
+      '"dimensions": {"i": [1]}}]}'), InvalidMetadata, "must come together"),
 ])
 def test_malformed_documents(tmp_path: Path, content: str, error: type, text: str) -> None:
     path = tmp_path / "bad.json"

@@ -22,6 +22,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 from urllib.parse import urlencode
@@ -47,9 +48,11 @@ class Hit:
 class DandiArchive:
     """Two servers on one background loop; use as a context manager."""
 
-    def __init__(self, *, token: str = "good-key", lifetime: int = 3) -> None:
+    def __init__(self, *, token: str = "good-key", lifetime: int = 3,
+                 clock: Callable[[], float] = time.time) -> None:
         self.token = token
         self.lifetime = lifetime
+        self.clock = clock  # signing and expiry time (tests share a fake one with the kit)
         self.blobs: dict[str, bytes] = {}
         self.embargoed: set[str] = set()
         self.hits: list[Hit] = []
@@ -80,7 +83,7 @@ class DandiArchive:
     def revoke(self) -> None:
         """Make every URL signed so far expire now (as if S3 saw them as old)."""
         time.sleep(1.05)  # X-Amz-Date has one-second resolution
-        self._revoked_before = time.time()
+        self._revoked_before = self.clock()
 
     # -- the log
     def count(self, origin: str, *, path_contains: str = "", status: int | None = None) -> int:
@@ -107,7 +110,7 @@ class DandiArchive:
 
     def presign(self, asset_id: str) -> str:
         path = f"/blobs/{asset_id}"
-        date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.clock()))
         expires = str(self.lifetime)
         query = urlencode({
             "response-content-disposition": f"attachment; filename={asset_id}",
@@ -157,7 +160,7 @@ class DandiArchive:
             issued = calendar.timegm(time.strptime(date, "%Y%m%dT%H%M%SZ"))
         except ValueError:
             return web.Response(status=403, text="<Error><Code>AccessDenied</Code></Error>")
-        if time.time() > issued + int(expires) or issued < self._revoked_before - 1:
+        if self.clock() > issued + int(expires) or issued < self._revoked_before - 1:
             return web.Response(status=403, text=EXPIRED_XML.format(expires=expires),
                                 content_type="application/xml")
         data = self.blobs.get(request.path.rsplit("/", 1)[-1])

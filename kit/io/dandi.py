@@ -22,36 +22,52 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-import aiohttp
-
-from kit.auth import DandiToken, credentials, redact_url
+from kit.auth import DandiToken, credentials, origin_of, redact_url
 from kit.auth.credentials import DANDI_INSTANCES
-from kit.errors import AuthenticationError, KitError, NotFound, PermissionDenied, RemoteError
-from kit.io.http import proxy_for
+from kit.errors import (
+    AuthenticationError,
+    KitError,
+    NotFound,
+    PermissionDenied,
+    RemoteError,
+)
+from kit.io.http import OriginHeaders, RequestPolicy, http_client
+from kit.io.http.policy import Sleep
 from kit.io.loop import on_kit_loop
 from kit.io.refs_fetch import http_read
+from kit.io.stats import RequestStats
 
 __all__ = [
-    "DandiResolver", "Presigned", "DandiAccess", "resolver", "presigned_window", "renew_margin",
     "DEFAULT_LIFETIME",
+    "DandiAccess",
+    "DandiResolver",
+    "Presigned",
+    "presigned_window",
+    "renew_margin",
+    "resolver",
 ]
 
 #: Assumed lifetime of a redirect target that states none (a 403 still renews it early).
 DEFAULT_LIFETIME = 600.0
 EXCHANGE_RETRIES = 3
 EXCHANGE_TIMEOUT = 30.0
+EXCHANGE_BACKOFF = 0.2  # seconds before the first retry of an exchange; doubles after
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 HOW_TO_GIVE_A_TOKEN = (
     "Give a DANDI API key with kit.open(..., auth=kit.DandiToken('<key>', instance=...)), "
     "set DANDI_API_KEY (DANDI_SANDBOX_API_KEY for the sandbox), or call kit.login()."
 )
+
+
+def _shown(url: str) -> str:
+    """The one form of a URL this module puts in a message."""
+    return redact_url(url)
 
 
 def renew_margin(lifetime: float) -> float:
@@ -72,7 +88,7 @@ def presigned_window(url: str, received: float) -> tuple[float, float]:
         if date and expires and expires.isdigit():
             try:
                 issued = datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(
-                    tzinfo=timezone.utc).timestamp()
+                    tzinfo=UTC).timestamp()
             except ValueError:
                 continue
             return min(issued, received), float(expires)
@@ -102,7 +118,7 @@ class Presigned:
         return (time.time() if now is None else now) < self.renew_at
 
     def __repr__(self) -> str:
-        return f"Presigned({redact_url(self.url)!r}, lifetime={self.lifetime:g})"
+        return f"Presigned({_shown(self.url)!r}, lifetime={self.lifetime:g})"
 
 
 def _fingerprint(token: str | None) -> str:
@@ -110,12 +126,25 @@ def _fingerprint(token: str | None) -> str:
 
 
 class DandiResolver:
-    """Per-process cache of presigned URLs by (API URL, token); lives on the kit loop."""
+    """Per-process cache of presigned URLs by (API URL, token); lives on the kit loop.
 
-    def __init__(self) -> None:
+    ``clock`` (seconds, like ``time.time``) decides when a URL is due for renewal and ``sleep``
+    waits between retries of an exchange: tests inject fakes instead of waiting for real.
+    Exchanges go through the kit's one HTTP client, counted in ``stats``.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time,
+                 sleep: Sleep = asyncio.sleep) -> None:
+        self.clock = clock
+        self.sleep = sleep
         self._cache: dict[tuple[str, str], Presigned] = {}
         self._inflight: dict[tuple[str, str], asyncio.Future] = {}
-        self.exchanges = 0  # API round trips made (tests count them)
+        self.stats = RequestStats()  # API round trips (retries included)
+
+    @property
+    def exchanges(self) -> int:
+        """API round trips made (``stats.requests``)."""
+        return self.stats.requests
 
     def clear(self) -> None:
         self._cache.clear()
@@ -128,7 +157,7 @@ class DandiResolver:
     async def _resolve(self, api_url: str, token: str | None, stale: str | None) -> Presigned:
         key = (api_url, _fingerprint(token))
         cached = self._cache.get(key)
-        if cached is not None and cached.url != stale and cached.usable():
+        if cached is not None and cached.url != stale and cached.usable(self.clock()):
             return cached
         pending = self._inflight.get(key)
         if pending is None:
@@ -145,56 +174,50 @@ class DandiResolver:
         finally:
             self._inflight.pop(key, None)
 
+    def _policy(self) -> RequestPolicy:
+        return RequestPolicy(EXCHANGE_RETRIES, EXCHANGE_BACKOFF, EXCHANGE_TIMEOUT,
+                             sleep=self.sleep)
+
     async def _ask(self, api_url: str, token: str | None) -> tuple[str, float]:
-        """One exchange (with bounded retries of 5xx and dropped connections)."""
-        headers = {"Authorization": f"token {token}"} if token else {}
-        where = redact_url(api_url)
-        last = ""
-        for attempt in range(EXCHANGE_RETRIES + 1):
-            if attempt:
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0) * random.uniform(0.75, 1.0))
-            self.exchanges += 1
-            try:
-                status, location = await _get_without_redirect(api_url, headers)
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                last = type(exc).__name__
-                continue
-            if status in _REDIRECTS and location:
-                target = urljoin(api_url, location)
-                if urlsplit(target).scheme not in ("http", "https"):
-                    raise RemoteError("DANDI redirected to a non-HTTP URL", where=where)
-                return target, time.time()
-            if status in (429, 500, 502, 503, 504):
-                last = f"HTTP {status}"
-                continue
-            raise _exchange_error(status, token, where)
-        raise RemoteError(f"DANDI API did not answer after {EXCHANGE_RETRIES + 1} attempts "
-                          f"(last: {last})", where=where)
+        """One exchange: the redirect's target, read with redirects off, and when it came.
+
+        The client retries 429, 5xx and dropped connections; the token is bound to the API's
+        origin, and the redirect is never followed, so no other host sees it.
+        """
+        auth = None
+        if token:
+            auth = OriginHeaders(origin_of(api_url), {"Authorization": f"token {token}"},
+                                 "DandiToken")
+        where = _shown(api_url)
+        try:
+            reply = await http_client().fetch("GET", api_url, policy=self._policy(), auth=auth,
+                                              read_body=False, follow_redirects=False,
+                                              stats=self.stats)
+        except RemoteError as exc:
+            raise RemoteError(f"the DANDI API did not answer: {exc.message}",
+                              where=where) from None
+        location = reply.headers.get("Location")
+        if reply.status in _REDIRECTS and location:
+            target = urljoin(api_url, location)
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise RemoteError("DANDI redirected to a non-HTTP URL", where=where)
+            return target, self.clock()
+        raise _exchange_error(reply.status, token, where)
 
     async def read(self, api_url: str, token: str | None, offset: int,
-                   length: int | None) -> bytes | None:
+                   length: int | None, *, stats: RequestStats | None = None) -> bytes | None:
         """Bytes of the asset behind ``api_url``; renews the URL once on a 403 from S3."""
         presigned = await self.resolve(api_url, token)
         try:
-            return await http_read(presigned.url, offset, length, None)
+            return await http_read(presigned.url, offset, length, None, stats=stats)
         except PermissionDenied:
             fresh = await self.resolve(api_url, token, stale=presigned.url)
             try:
-                return await http_read(fresh.url, offset, length, None)
+                return await http_read(fresh.url, offset, length, None, stats=stats)
             except PermissionDenied:
                 raise PermissionDenied(
                     "the storage refused a freshly presigned URL of this DANDI asset "
-                    "(HTTP 403 twice)", where=redact_url(api_url)) from None
-
-
-async def _get_without_redirect(url: str, headers: dict[str, str]) -> tuple[int, str | None]:
-    """GET ``url`` and return (status, Location) without following any redirect."""
-    timeout = aiohttp.ClientTimeout(total=EXCHANGE_TIMEOUT)
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
-                                     trust_env=False, timeout=timeout) as session:
-        async with session.get(url, headers=headers, allow_redirects=False,
-                               proxy=proxy_for(url)) as resp:
-            return resp.status, resp.headers.get("Location")
+                    "(HTTP 403 twice)", where=_shown(api_url)) from None
 
 
 def _exchange_error(status: int, token: str | None, where: str) -> KitError:
@@ -250,7 +273,8 @@ class DandiAccess:
                 return DandiToken(None, instance=name).token
         return None
 
-    async def read(self, url: str, offset: int, length: int | None) -> bytes | None:
+    async def read(self, url: str, offset: int, length: int | None, *,
+                   stats: RequestStats | None = None) -> bytes | None:
         base = self.api_base(url)
         assert base is not None
-        return await resolver.read(url, self.token_for(base), offset, length)
+        return await resolver.read(url, self.token_for(base), offset, length, stats=stats)

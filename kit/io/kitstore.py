@@ -8,6 +8,8 @@ what the reader needs everywhere, once:
   with concurrent requests for the same document merged into one;
 - consolidated metadata seeding: when the root has it, documents below it are answered from it;
 - the zarr format, pinned once known, so later opens probe one key instead of four;
+- a metadata body that is a web page (a "soft 404": 200 with HTML for a missing file) is absent,
+  and one larger than ``MAX_DOCUMENT_BYTES`` is an error, not read whole;
 - errors of the backend libraries mapped to the kit's typed errors, naming the key.
 """
 
@@ -19,8 +21,9 @@ import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from zarr.abc.store import ByteRequest, Store
+from zarr.abc.store import ByteRequest, RangeByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+from zarr.storage import LocalStore
 
 from kit.auth import redact_url
 from kit.errors import (
@@ -36,10 +39,49 @@ from kit.io.loop import on_kit_loop
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
 DEFAULT_CONCURRENCY = 256  # a 96-well plate's stage (96-192 documents) fits in one round trip
+#: A metadata document (zarr.json, .zattrs, ...) larger than this is refused, and not read
+#: whole: real ones are kilobytes, and a hostile one must not fill the memory. Read when a
+#: document is fetched, so it can be raised for the process; chunks are not limited by it.
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 
 def is_metadata_key(key: str) -> bool:
     return key.rsplit("/", 1)[-1] in METADATA_NAMES
+
+
+def is_soft_404(raw: bytes) -> bool:
+    """Whether a metadata document's body is a web page, not JSON: read as absent.
+
+    Some hosts answer 200 with an HTML page for a missing file; a zarr v2 dataset there would
+    otherwise be blocked at the ``zarr.json`` probe (and at every optional ``.zattrs``). Only
+    non-empty bodies that do not even start like JSON count: ``{not json``, ``[1, 2]`` and an
+    empty file stay errors.
+    """
+    head = raw.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+    return head not in (b"", b"{", b"[") and not _is_json(raw)
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return True
+
+
+def document_too_large(where: str, limit: int, size: int | None = None) -> InvalidMetadata:
+    """The error for a metadata document past ``MAX_DOCUMENT_BYTES`` (any backend)."""
+    seen = f" (it has {size} bytes)" if size is not None else ""
+    return InvalidMetadata(
+        f"the metadata document is larger than the limit of {_size(limit)}{seen}; it was not "
+        "read whole. If it is genuine, raise kit.io.kitstore.MAX_DOCUMENT_BYTES", where=where)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
 
 
 def join(*parts: str) -> str:
@@ -141,16 +183,27 @@ class KitStore(Store):
             return self._documents[key]
         pending = self._pending.get(key)
         if pending is None:
-            pending = asyncio.ensure_future(self._limited_get(key, default_buffer_prototype(), None))
+            pending = asyncio.ensure_future(self._read_document(key))
             self._pending[key] = pending
             try:
-                buf = await pending
+                self._documents[key] = await pending
             finally:
                 self._pending.pop(key, None)
-            self._documents[key] = None if buf is None else buf.to_bytes()
             return self._documents[key]
-        buf = await asyncio.shield(pending)
-        return None if buf is None else buf.to_bytes()
+        return await asyncio.shield(pending)
+
+    async def _read_document(self, key: str) -> bytes | None:
+        limit = MAX_DOCUMENT_BYTES
+        # A local file is read up to one byte past the limit (HttpStore applies it while the
+        # body streams in); other backends have no cheap bounded read of a whole object.
+        bounded = RangeByteRequest(0, limit + 1) if isinstance(self.inner, LocalStore) else None
+        buf = await self._limited_get(key, default_buffer_prototype(), bounded)
+        if buf is None:
+            return None
+        raw = buf.to_bytes()
+        if bounded is not None and len(raw) > limit:
+            raise document_too_large(self.where(key), limit)
+        return None if is_soft_404(raw) else raw
 
     async def get_json(self, key: str) -> dict | None:
         """A metadata document parsed as a JSON object; None when absent."""
@@ -176,7 +229,8 @@ class KitStore(Store):
             try:
                 return await self.inner.get(key, prototype, byte_range)
             except Exception as exc:  # noqa: BLE001 - mapped to a typed error or a missing key
-                return _map_error(exc, self.where(key))
+                _map_error(exc, self.where(key))  # raises, unless the key is missing
+                return None
 
     async def get_partial_values(
         self,
@@ -222,7 +276,7 @@ def _map_error(exc: Exception, where: str) -> None:
     if isinstance(exc, KitError):
         raise exc
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, KeyError)):
-        return None
+        return
     text = _URL.sub(lambda m: redact_url(m.group(0)), str(exc))[:200]
     status = getattr(exc, "status", None) or getattr(exc, "code", None)
     if status == 401 or any(s in text for s in ("SignatureDoesNotMatch", "InvalidAccessKeyId")):
@@ -235,10 +289,13 @@ def _map_error(exc: Exception, where: str) -> None:
             where=where,
         ) from None
     if status == 404:
-        return None
+        return
     if isinstance(exc, (OSError, TimeoutError, ConnectionError)) or status:
         raise RemoteError(f"read failed: {type(exc).__name__}: {text}", where=where) from None
     raise KitError(f"read failed: {type(exc).__name__}: {text}", where=where) from None
 
 
-__all__ = ["KitStore", "join", "is_metadata_key", "METADATA_NAMES"]
+__all__ = [
+    "MAX_DOCUMENT_BYTES", "METADATA_NAMES", "KitStore", "document_too_large", "is_metadata_key",
+    "is_soft_404", "join",
+]

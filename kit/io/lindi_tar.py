@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from kit.errors import InvalidMetadata
 from kit.io.jsondoc import load_json
 
-__all__ = ["TarMember", "read_tar_index", "ENTRY_NAME", "REFS_NAME"]
+__all__ = ["ENTRY_NAME", "REFS_NAME", "TarMember", "read_tar_index"]
 
 ENTRY_NAME = ".tar_entry.json"
 REFS_NAME = "lindi.json"
@@ -48,7 +48,7 @@ def _member(entry: object, what: str, where: str) -> TarMember:
     if not isinstance(entry, dict):
         raise InvalidMetadata(f"{what}: expected an object", where=where)
     name, d, s = entry.get("n"), entry.get("d"), entry.get("s")
-    if not isinstance(name, str) or not all(isinstance(x, int) and x >= 0 for x in (d, s)):
+    if not (isinstance(name, str) and isinstance(d, int) and isinstance(s, int)) or min(d, s) < 0:
         raise InvalidMetadata(f"{what}: needs 'n' (str), 'd' and 's' (integers >= 0)", where=where)
     return TarMember(name, d, s)
 

@@ -40,22 +40,41 @@ from zarr.abc.store import (
 )
 from zarr.core.buffer import Buffer, BufferPrototype
 
-from kit.auth import Credential, DandiToken, credentials, origin_of, redact_url
-from kit.auth import resolve_http_credential
+from kit.auth import (
+    Credential,
+    DandiToken,
+    credentials,
+    origin_of,
+    redact_url,
+    resolve_http_credential,
+)
 from kit.errors import InvalidMetadata, KitError, NotFound, PermissionDenied
 from kit.io.dandi import DandiAccess
 from kit.io.kitstore import KitStore, is_metadata_key
 from kit.io.lindi_tar import REFS_NAME, TarMember, read_tar_index
 from kit.io.location import Location
 from kit.io.loop import gather_on_kit_loop, on_kit_loop, run_sync
-from kit.io.refs_fetch import Coalescer, fsspec_read, http_read, local_path, local_read
+from kit.io.refs_fetch import (
+    Coalescer,
+    Source,
+    fsspec_read,
+    http_read,
+    local_path,
+    local_read,
+)
 from kit.io.refs_parse import Inline, Ref, RefsDoc, decode_value, parse_refs
+from kit.io.stats import RequestStats
 
-__all__ = ["RefsStore", "open_refs", "aopen_refs", "RefsContext"]
+__all__ = ["RefsContext", "RefsStore", "aopen_refs", "open_refs"]
 
 #: fsspec protocols a remote document may name without ``allow_local`` (no local reach).
 OBJECT_STORE_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
 _LOCAL_SCHEMES = frozenset({"", "file", "local"})
+
+
+def _shown(url: str) -> str:
+    """The one form of a URL this module puts in a message."""
+    return redact_url(url)
 
 
 @dataclass(frozen=True, repr=False)
@@ -108,10 +127,11 @@ class RefsStore(Store):
     def _init_runtime(self) -> None:
         self._coalescer = Coalescer(self._fetch_range)
         self._pad_sizes: dict[str, int] | None = None
+        self.stats = RequestStats()  # HTTP requests of this store (counters stay in a process)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_coalescer", "_pad_sizes"):
+        for name in ("_coalescer", "_pad_sizes", "stats"):
             state.pop(name, None)
         return state
 
@@ -130,8 +150,8 @@ class RefsStore(Store):
 
     @property
     def requests(self) -> int:
-        """Merged range requests sent so far (for tests and the curious)."""
-        return self._coalescer.requests
+        """HTTP requests sent so far for this store's refs (``stats.requests``)."""
+        return self.stats.requests
 
     def _where(self, key: str) -> str:
         return f"{self._ctx.name}, key {key!r}"
@@ -161,7 +181,7 @@ class RefsStore(Store):
             if length == 0:
                 return b""
             data = await self._checked(self._coalescer.read(
-                self._coalesce_key(target), offset, length, where=where), where)
+                Source(target.kind, target.url), offset, length, where=where), where)
         if byte_range is None:
             data = await self._pad(key, data)
         return data
@@ -229,25 +249,22 @@ class RefsStore(Store):
             kind = "dandi"
         return _Target(kind, tar, member.data_offset + offset, length)
 
-    def _coalesce_key(self, target: _Target) -> str:
-        return f"{target.kind}\n{target.url}"
-
-    async def _fetch_range(self, coalesce_key: str, offset: int, length: int) -> bytes | None:
-        kind, url = coalesce_key.split("\n", 1)
-        return await self._read(_Target(kind, url, offset, length))
+    async def _fetch_range(self, source: Source, offset: int, length: int) -> bytes | None:
+        return await self._read(_Target(source.kind, source.url, offset, length))
 
     async def _fetch(self, target: _Target, where: str) -> bytes:
         data = await self._checked(self._read(target), where)
         if data is None:
             raise NotFound(f"the file this ref points at does not exist "
-                           f"({redact_url(target.url)})", where=where)
+                           f"({_shown(target.url)})", where=where)
         return data
 
     async def _read(self, t: _Target) -> bytes | None:
         if t.kind == "dandi":
-            return await self._dandi.read(t.url, t.offset, t.length)
+            return await self._dandi.read(t.url, t.offset, t.length, stats=self.stats)
         if t.kind == "http":
-            return await http_read(t.url, t.offset, t.length, self._http_credential(t.url))
+            return await http_read(t.url, t.offset, t.length, self._http_credential(t.url),
+                                   stats=self.stats)
         if t.kind == "local":
             return await local_read(t.url, t.offset, t.length)
         options = self._ctx.remote_options
@@ -423,7 +440,7 @@ async def aopen_refs(source: Any, *, auth: Credential | None = None,
         credential = None
         if not dandi.api_base(source):
             credential = resolve_http_credential(source, doc_auth)
-        ctx = RefsContext(redact_url(source), base=urljoin(source, "."),
+        ctx = RefsContext(_shown(source), base=urljoin(source, "."),
                           doc_credential=credential, allow_local=_default(allow_local, False),
                           remote_options=remote_options, dandi=dandi)
         return await _open_remote(source, ctx)
@@ -438,7 +455,7 @@ async def aopen_refs(source: Any, *, auth: Credential | None = None,
             return await _open_tar(str(path), ctx)
         return _location(parse_refs(await local_read(str(path), 0, None) or b"", where=ctx.name), ctx)
     _no_origin_for(doc_auth, f"a {scheme}:// refs document")
-    ctx = RefsContext(redact_url(source), base=None, allow_local=_default(allow_local, False),
+    ctx = RefsContext(_shown(source), base=None, allow_local=_default(allow_local, False),
                       remote_options=remote_options, dandi=dandi)
     raw = await fsspec_read(source, 0, None, options)
     if raw is None:

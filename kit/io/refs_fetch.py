@@ -1,10 +1,10 @@
 """Byte reads for refs targets (HTTP, local files, other fsspec URLs) and range coalescing.
 
-HTTP goes through ``kit.io.http.HttpStore`` (its session, retries, hand-followed redirects and
-exact-range handling), with the credential passed explicitly: a store made here never looks
-one up by itself, so env and netrc credentials cannot reach a host a refs file merely names.
+HTTP goes through the kit's one client (``kit.io.http``: its session, retries, hand-followed
+redirects and verified ranges), with the credential passed explicitly: nothing here looks one up
+by itself, so env and netrc credentials cannot reach a host a refs file merely names.
 
-``Coalescer`` merges the ranges that concurrent reads want from one URL: zarr reads chunks as
+``Coalescer`` merges the ranges that concurrent reads want from one source: zarr reads chunks as
 many concurrent ``get`` calls, so reads that arrive within a few milliseconds of each other are
 gathered, sorted, merged when adjacent or separated by a small gap, fetched concurrently and
 sliced back out.
@@ -16,45 +16,46 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
-from zarr.abc.store import OffsetByteRequest, RangeByteRequest
-from zarr.core.buffer import default_buffer_prototype
+from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest
 
-from kit.auth import BasicAuth, Credential, Headers, redact_url
+from kit.auth import Credential, redact_url
 from kit.errors import InvalidMetadata, KitError, NotFound
+from kit.io.http import OriginHeaders, RequestPolicy, get_bytes
+from kit.io.http.urls import request_url
+from kit.io.stats import RequestStats
 
-__all__ = ["NO_CREDENTIAL", "http_read", "local_read", "fsspec_read", "Coalescer"]
-
-#: An explicit "send nothing": ``HttpStore(credential=None)`` would resolve one from env/netrc.
-NO_CREDENTIAL: Credential = Headers({})
+__all__ = ["Coalescer", "Source", "fsspec_read", "http_read", "local_read"]
 
 DEFAULT_GAP = 16 * 1024  # merge ranges separated by at most this many bytes
 DEFAULT_MAX_BLOCK = 32 * 1024 * 1024  # never merge into a request larger than this
 DEFAULT_WINDOW = 0.002  # seconds a read waits for companions before its batch is sent
+_POLICY = RequestPolicy()
 
 
-async def http_read(url: str, offset: int, length: int | None,
-                    credential: Credential | None) -> bytes | None:
+def _shown(url: str) -> str:
+    """The one form of a URL this module puts in a message."""
+    return redact_url(url)
+
+
+async def http_read(url: str, offset: int, length: int | None, credential: Credential | None,
+                    *, stats: RequestStats | None = None) -> bytes | None:
     """Bytes ``[offset, offset+length)`` of ``url`` (whole file if length is None); None on 404.
 
     ``credential`` goes to ``url``'s origin only (never across redirects); None sends nothing,
     except userinfo written in the URL itself, which is that host's own.
     """
-    from kit.io.http import HttpStore
-
-    parts = urlsplit(url)
-    head, _, name = parts.path.rpartition("/")
-    if credential is None and parts.username is not None:
-        credential = BasicAuth(unquote(parts.username), unquote(parts.password or ""))
-    root = urlunsplit((parts.scheme, parts.netloc, head + "/", parts.query, ""))
-    store = HttpStore(root, credential=credential or NO_CREDENTIAL)
+    target, userinfo = request_url(url)
+    byte_range: ByteRequest | None
     if length is not None:
+        if length <= 0:
+            return b""
         byte_range = RangeByteRequest(offset, offset + length)
     else:
         byte_range = OffsetByteRequest(offset) if offset else None
-    buf = await store.get(unquote(name), default_buffer_prototype(), byte_range)
-    return None if buf is None else buf.to_bytes()
+    return await get_bytes(target, byte_range, policy=_POLICY, stats=stats,
+                           auth=OriginHeaders.bind(target, credential or userinfo))
 
 
 def local_path(url: str) -> str:
@@ -94,10 +95,18 @@ async def fsspec_read(url: str, offset: int, length: int | None,
     try:
         return await asyncio.to_thread(_read)
     except (ImportError, ValueError) as exc:
-        raise KitError(f"cannot read with fsspec: {exc}", where=redact_url(url)) from None
+        raise KitError(f"cannot read with fsspec: {exc}", where=_shown(url)) from None
 
 
 # --- coalescing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where merged reads go: how (``kind``, e.g. "http", "dandi", "local") and which ``url``."""
+
+    kind: str
+    url: str
 
 
 @dataclass
@@ -115,7 +124,7 @@ class _Group:
     wants: list[_Want] = field(default_factory=list)
 
 
-Fetch = Callable[[str, int, int], Awaitable[bytes | None]]
+Fetch = Callable[[Source, int, int], Awaitable[bytes | None]]
 
 
 def merge_ranges(wants: list[_Want], gap: int, max_block: int) -> list[_Group]:
@@ -133,58 +142,56 @@ def merge_ranges(wants: list[_Want], gap: int, max_block: int) -> list[_Group]:
 
 
 class Coalescer:
-    """Gathers concurrent range reads per URL and sends merged requests (runs on the kit loop)."""
+    """Gathers concurrent range reads per source and sends merged requests (on the kit loop)."""
 
     def __init__(self, fetch: Fetch, *, gap: int = DEFAULT_GAP,
                  max_block: int = DEFAULT_MAX_BLOCK, window: float = DEFAULT_WINDOW) -> None:
         self._fetch = fetch
         self.gap, self.max_block, self.window = gap, max_block, window
-        self._pending: dict[str, list[_Want]] = {}
-        self.requests = 0  # merged requests sent (for tests and the curious)
+        self._pending: dict[Source, list[_Want]] = {}
+        self._flushes: set[asyncio.Task] = set()  # kept so a pending flush is never collected
 
-    async def read(self, url: str, offset: int, length: int, *, where: str) -> bytes:
-        """Exactly ``length`` bytes at ``offset`` of ``url``; errors name ``where``."""
+    async def read(self, source: Source, offset: int, length: int, *, where: str) -> bytes:
+        """Exactly ``length`` bytes at ``offset`` of ``source``; errors name ``where``."""
         future = asyncio.get_running_loop().create_future()
-        batch = self._pending.get(url)
+        batch = self._pending.get(source)
         if batch is None:
-            batch = self._pending[url] = []
-            asyncio.ensure_future(self._flush_later(url))
+            batch = self._pending[source] = []
+            task = asyncio.ensure_future(self._flush_later(source))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
         batch.append(_Want(offset, length, where, future))
         return await future
 
-    async def _flush_later(self, url: str) -> None:
+    async def _flush_later(self, source: Source) -> None:
         await asyncio.sleep(self.window)
-        wants = self._pending.pop(url, [])
-        await self._send(url, wants)
-
-    async def _send(self, url: str, wants: list[_Want]) -> None:
+        wants = self._pending.pop(source, [])
         groups = merge_ranges(wants, self.gap, self.max_block)
-        await asyncio.gather(*(self._one(url, g) for g in groups))
+        await asyncio.gather(*(self._one(source, g) for g in groups))
 
-    async def _one(self, url: str, group: _Group) -> None:
-        self.requests += 1
+    async def _one(self, source: Source, group: _Group) -> None:
         try:
-            data = await self._fetch(url, group.start, group.end - group.start)
-        except BaseException as exc:  # noqa: BLE001 - handed to every waiter of the group
+            data = await self._fetch(source, group.start, group.end - group.start)
+        except BaseException as exc:
             for w in group.wants:
                 if not w.future.done():
                     w.future.set_exception(exc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
+        url = _shown(source.url)
         for w in group.wants:
             if w.future.done():
                 continue
             if data is None:
                 w.future.set_exception(NotFound(
-                    f"the file this ref points at does not exist ({redact_url(url)})",
-                    where=w.where))
+                    f"the file this ref points at does not exist ({url})", where=w.where))
                 continue
             lo = w.offset - group.start
             piece = data[lo:lo + w.length]
             if len(piece) < w.length:
                 w.future.set_exception(InvalidMetadata(
-                    f"ref [{redact_url(url)}, {w.offset}, {w.length}] reaches past the end of "
+                    f"ref [{url}, {w.offset}, {w.length}] reaches past the end of "
                     f"its file (got {len(piece)} of {w.length} bytes)", where=w.where))
             else:
                 w.future.set_result(piece)

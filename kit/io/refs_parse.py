@@ -21,7 +21,7 @@ from kit.errors import InvalidMetadata, UnsupportedVersion
 from kit.io.jsondoc import load_json
 from kit.io.refs_gen import expand_gen, substitute_templates
 
-__all__ = ["RefsDoc", "Inline", "Ref", "parse_refs", "decode_value"]
+__all__ = ["Inline", "Ref", "RefsDoc", "decode_value", "parse_refs"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ def parse_refs(raw: bytes | str | dict, *, where: str) -> RefsDoc:
     if version is None:
         version = 1 if isinstance(doc.get("refs"), dict) else 0
     if version == 0 and not isinstance(version, bool):
-        refs = {k: v for k, v in doc.items() if k != "version"}
-        return RefsDoc(_checked_keys(refs, where), {}, 0)
+        plain = {k: v for k, v in doc.items() if k != "version"}
+        return RefsDoc(_checked_keys(plain, where), {}, 0)
     if version != 1 or isinstance(version, bool):
         raise UnsupportedVersion(f"refs version {version!r} (versions 0 and 1 are read)",
                                  where=where)

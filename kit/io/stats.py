@@ -1,7 +1,9 @@
-"""Request counters for a store.
+"""Request counters: the one kind every HTTP user of the kit reports into.
 
 The kit promises the fewest round trips; these counters let tests (and curious users) check it.
-They are only updated on the kit loop, so plain attributes suffice.
+The HTTP client records each request in its own process-wide ``stats`` and in the caller's
+(``HttpStore.stats``, ``RefsStore.stats``, ``DandiResolver.stats``). They are only updated on
+the kit loop, so plain attributes suffice.
 """
 
 from __future__ import annotations
