@@ -1,27 +1,37 @@
-"""Any source to the node its metadata describes: the one implementation behind ``kit.open``.
+"""Any source to the node its metadata describes: the one implementation of ``kit.open``.
 
 It lives in the node layer so the widgets (which open what a user types) and the package root
-share it without importing upward.
+share it without importing upward; ``kit.api`` re-exports it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kit.auth import Credential
 from kit.io.loop import run_sync
 from kit.io.sources import open_location
-from kit.nodes.base import Node, load_node
+from kit.nodes.base import load_node
+from kit.nodes.group import Group
+from kit.nodes.hcs import Plate, Well
+from kit.nodes.image import Image, Label
+
+Opened = Plate | Well | Image | Label | Group
 
 
-async def aopen_node(source: Any, *, auth: Credential | None = None,
-                     storage_options: dict | None = None) -> Node:
-    """The async twin of ``open_node`` (for code already on the kit loop)."""
-    return await load_node(open_location(source, auth=auth, storage_options=storage_options))
+def open(  # noqa: A001 - the public name the contract fixes
+    source: Any,
+    *,
+    auth: Credential | None = None,
+    storage_options: dict | None = None,
+) -> Opened:
+    """Open an OME-Zarr (or any zarr hierarchy) lazily, wherever it lives.
 
-
-def open_node(source: Any, *, auth: Credential | None = None,
-              storage_options: dict | None = None) -> Node:
-    """``source`` (path, URL, refs, mapper, Store) opened lazily as its node."""
+    ``source`` is a path, a URL (http, https, s3, file, any fsspec protocol), a refs document
+    (file, URL or dict; .lindi.json, .lindi.tar, kerchunk), an fsspec mapper or a zarr Store.
+    ``auth`` applies to this tree only; use ``kit.login()`` or ``kit.credentials.register``
+    to keep credentials for the session.
+    """
     location = open_location(source, auth=auth, storage_options=storage_options)
-    return run_sync(load_node(location))
+    return cast(Opened, run_sync(load_node(location)))
+

@@ -19,7 +19,7 @@ import ipywidgets as w
 
 from kit.auth import Origin, origin_of
 from kit.errors import AuthenticationError, KitError
-from kit.nodes.opening import open_node
+from kit.nodes import opening
 from kit.render.describe import ImageSummary, Summary, describe
 from kit.widgets._events import subscribe
 from kit.widgets._messages import SPINNER, esc, redact, status_html
@@ -149,7 +149,7 @@ class Browser(w.VBox):
         def load() -> Any:
             if _is_node(source):
                 return source
-            return open_node(source, auth=auth)
+            return opening.open(source, auth=auth)
 
         self.worker.submit("root", load, on_result=self._show_root, on_error=self._root_failed)
 

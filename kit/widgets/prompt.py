@@ -34,7 +34,7 @@ from kit.auth.redact import strip_userinfo
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
 from kit.io.http import HttpStore
 from kit.io.kitstore import KitStore
-from kit.nodes.opening import open_node
+from kit.nodes import opening
 from kit.widgets._events import announce_login
 from kit.widgets._messages import esc, readable_error, status_html
 from kit.widgets._worker import Worker
@@ -55,7 +55,7 @@ _NOTHING: Credential = Headers({})
 
 def _open_with(url: str, credential: Credential, timeout: float) -> object:
     store = HttpStore(url, credential=credential, retries=1, timeout=timeout)
-    return open_node(KitStore(store, display=redact(url)))
+    return opening.open(KitStore(store, display=redact(url)))
 
 
 def check_credential(url: str, credential: Credential, *, timeout: float = CHECK_TIMEOUT) -> bool:
