@@ -19,7 +19,7 @@ from kit.nodes.image import Image, Label
 Opened = Plate | Well | Image | Label | Group
 
 
-def open(  # noqa: A001 - the public name the contract fixes
+def open(
     source: Any,
     *,
     auth: Credential | None = None,
