@@ -10,6 +10,7 @@ from kit.auth import (
     S3Credentials,
     credentials,
 )
+from kit.auth import AzureCredentials, GCSCredentials
 from kit.errors import (
     AuthenticationError,
     InvalidMetadata,
@@ -28,6 +29,7 @@ from kit.widgets import browse, login  # noqa: E402
 
 __all__ = [
     "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
+    "GCSCredentials", "AzureCredentials",
     "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
     "InvalidMetadata", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
