@@ -213,36 +213,38 @@ def _gcs_client(target: Target, credential: GCSCredentials | None, where: str) -
                     retry_config=RETRY, credential_provider=provider, **config)
 
 
-#: Azurite's published development account (its key is public, not a secret).
+#: Azurite's published development account and key (public, documented by Microsoft).
 AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
+               "KBHBeksoGMGw==")
+AZURITE_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
 
 
 def _azure_client(target: Target, credential: AzureCredentials | None, where: str) -> Any:
+    from urllib.parse import unquote
+
     from obstore.store import AzureStore
 
     c = credential or AzureCredentials()
     config: dict[str, Any] = {}
     client: Any = dict(TIMEOUTS)
     account = c.account or target.account or (AZURITE_ACCOUNT if c.emulator else None)
+    endpoint = c.endpoint_url or (AZURITE_ENDPOINT if c.emulator else None)
     if account:
         config["account_name"] = account
-    if _check_endpoint(c.endpoint_url, c.allow_http, where) or c.emulator:
+    if _check_endpoint(endpoint, c.allow_http, where):
         client["allow_http"] = True
-    if c.emulator:
-        config["use_emulator"] = True
-    if c.endpoint_url:
-        config["endpoint"] = c.endpoint_url.rstrip("/")
+    if endpoint:
+        config["endpoint"] = endpoint.rstrip("/")
     provider: Any = None
+    key = c.account_key or (AZURITE_KEY if c.emulator and not c.sas_token else None)
     if c.anon:
         config["skip_signature"] = True
-    elif c.account_key:
-        key = c.account_key
+    elif key:
         provider = _static(lambda: {"access_key": key, "expires_at": None})
     elif c.sas_token:
-        pairs = [tuple(p.split("=", 1)) for p in c.sas_token.lstrip("?").split("&") if "=" in p]
-        from urllib.parse import unquote
-
-        sas = [(k, unquote(v)) for k, v in pairs]
+        sas = [(k, unquote(v)) for k, _, v in
+               (p.partition("=") for p in c.sas_token.lstrip("?").split("&") if "=" in p)]
         provider = _static(lambda: {"sas_token": sas, "expires_at": None})
     return AzureStore(target.bucket, prefix=target.prefix or None, client_options=client,
                       retry_config=RETRY, credential_provider=provider, **config)
