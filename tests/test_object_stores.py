@@ -130,3 +130,70 @@ def test_wrong_credential_type_is_refused():
         kit.open("s3://b1/x", auth=kit.GCSCredentials(anon=True))
     with pytest.raises(kit.KitError, match="AzureCredentials"):
         kit.open("az://c1/x", auth=kit.S3Credentials(anon=True))
+
+
+@pytest.fixture(scope="module")
+def public_s3(tmp_path_factory):
+    """A moto server that checks no signature: every bucket on it reads as a public one does."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+    from s3_server import _free_port
+
+    from kit.demo.generate import write_plate
+
+    local = write_plate(tmp_path_factory.mktemp("pub") / "plate.zarr", version="0.4", rows="A",
+                        columns=("1",), image_kwargs={"axes": "cyx", "shape": (1, 16, 16),
+                                                      "levels": 1})
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    client.create_bucket(Bucket="public-bucket")
+    for path in sorted(local.rglob("*")):
+        if path.is_file():
+            client.put_object(Bucket="public-bucket", Body=path.read_bytes(), ACL="public-read",
+                              Key=f"plate.zarr/{path.relative_to(local).as_posix()}")
+    yield endpoint, local
+    server.stop()
+
+
+def test_public_bucket_reads_without_configuration(public_s3, monkeypatch):
+    endpoint, local = public_s3
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)  # the standard variable, no kit setting
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    plate = kit.open("s3://public-bucket/plate.zarr")
+    assert plate.location.store.inner.credential == kit.S3Credentials(anon=True)
+    expected = zarr.open_array(local / "A/1/0/0", mode="r")[...]
+    np.testing.assert_array_equal(plate.images()["A/1/0"].read(0), expected)
+    # the same bucket's plain URL (path-style) still opens through the HTTP store
+    over_http = kit.open(f"{endpoint}/public-bucket/plate.zarr")
+    assert type(over_http.location.store.inner).__name__ == "HttpStore"
+    np.testing.assert_array_equal(over_http.images()["A/1/0"].read(0), expected)
+
+
+def on_local_cluster(plate, secret: str) -> dict:
+    """Each image's level-0 mean computed on two dask.distributed worker processes, and the
+    node itself shipped to a worker; the secret is in the pickle only, never a key or repr."""
+    distributed = pytest.importorskip("distributed")
+    arrays = {key: image.to_dask(0) for key, image in plate.images().items()}
+    keys = "".join(str(k) for a in arrays.values() for k in a.__dask_graph__().keys())
+    assert secret not in keys + repr(arrays) + repr(plate)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        means = client.compute({key: a.mean() for key, a in arrays.items()}, sync=True)
+        names = client.submit(lambda p: sorted(p.images()), plate).result()
+    assert names == sorted(arrays)
+    return {key: float(v) for key, v in means.items()}
+
+
+@pytest.mark.slow
+def test_dask_distributed_workers_read(s3):
+    server, local = s3
+    plate = kit.open("s3://obs-bucket/plate.zarr", auth=good(server))
+    means = on_local_cluster(plate, server.secret)
+    for key, mean in means.items():
+        assert mean == pytest.approx(float(zarr.open_array(local / key / "0", mode="r")[...].mean()))

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import os
+import pickle
 import shutil
 import socket
 import subprocess
@@ -205,3 +206,18 @@ def test_azure_refusals(azurite):
         kit.open("az://lab/plate.zarr", auth=kit.AzureCredentials(
             account=AZURITE_ACCOUNT, anon=True, endpoint_url=azurite))
     assert isinstance(info.value, kit.PermissionDenied) and "not public" in str(info.value)
+
+
+@pytest.mark.slow
+def test_dask_distributed_workers_read(gcs, azurite, plate):
+    from test_object_stores import on_local_cluster
+
+    local = {k: float(im.read(0).mean()) for k, im in kit.open(plate).images().items()}
+    over_gcs = kit.open("gs://gcsbucket/plate.zarr",
+                        auth=kit.GCSCredentials(anon=True, endpoint_url=gcs))
+    assert on_local_cluster(over_gcs, "no-secret-here") == pytest.approx(local)
+    over_azure = kit.open("az://lab/plate.zarr",
+                          auth=kit.AzureCredentials(account_key=AZURITE_KEY,
+                                                    account=AZURITE_ACCOUNT, endpoint_url=azurite))
+    assert AZURITE_KEY.encode() in pickle.dumps(over_azure)  # workers need it to read
+    assert on_local_cluster(over_azure, AZURITE_KEY) == pytest.approx(local)
