@@ -179,7 +179,7 @@ def on_local_cluster(plate, secret: str) -> dict:
     node itself shipped to a worker; the secret is in the pickle only, never a key or repr."""
     distributed = pytest.importorskip("distributed")
     arrays = {key: image.to_dask(0) for key, image in plate.images().items()}
-    keys = "".join(str(k) for a in arrays.values() for k in a.__dask_graph__().keys())
+    keys = "".join(str(k) for a in arrays.values() for k in a.__dask_graph__())
     assert secret not in keys + repr(arrays) + repr(plate)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
@@ -197,3 +197,28 @@ def test_dask_distributed_workers_read(s3):
     means = on_local_cluster(plate, server.secret)
     for key, mean in means.items():
         assert mean == pytest.approx(float(zarr.open_array(local / key / "0", mode="r")[...].mean()))
+
+
+def test_aws_profile_and_env_chain(s3, monkeypatch, tmp_path):
+    server, _ = s3
+    shared = tmp_path / "credentials"
+    shared.write_text(f"[lab]\naws_access_key_id = {server.key}\n"
+                      f"aws_secret_access_key = {server.secret}\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_PROFILE", "lab")
+    plate = kit.open("s3://obs-bucket/plate.zarr")
+    assert plate.location.store.inner.credential is None  # the chain decided, not the kit
+    assert len(plate.images()) == 4
+    assert server.secret not in repr(plate.location.store.inner)
+    monkeypatch.delenv("AWS_PROFILE")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", server.secret)
+    assert len(kit.open("s3://obs-bucket/plate.zarr").images()) == 4
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "a-wrong-secret-from-env")
+    with pytest.raises(kit.AuthenticationError, match="AWS_") as info:
+        kit.open("s3://obs-bucket/plate.zarr")
+    assert "a-wrong-secret-from-env" not in str(info.value)
