@@ -59,6 +59,8 @@ BAD_CREDENTIAL_CODES = frozenset({
     "TokenRefreshRequired", "AuthenticationFailed", "InvalidAuthenticationInfo",
     "AuthenticationRequired", "authError", "invalid_grant",
 })
+#: Azure's (and Azurite's, whatever code it sends) message for a bad key or an expired SAS.
+_FAILED_AUTHENTICATION = "<Message>Server failed to authenticate the request"
 _CODE = re.compile(r"<Code>([A-Za-z]+)</Code>|\"reason\":\s*\"([A-Za-z_]+)\"")
 _STATUS = re.compile(r"status code: (\d{3})")
 _ADVICE = {"s3": "kit.S3Credentials(key=..., secret=..., token=...) or the AWS_* variables",
@@ -132,21 +134,6 @@ def _check_endpoint(endpoint: str | None, allow_http: bool, where: str) -> bool:
     return scheme == "http"
 
 
-class _StaticS3Provider:
-    """Hands obstore the S3 key; holds the secret outside the client's config."""
-
-    def __init__(self, credential: S3Credentials) -> None:
-        self._credential = credential
-
-    def __call__(self) -> dict[str, Any]:
-        c = self._credential
-        return {"access_key_id": c.key, "secret_access_key": c.secret, "token": c.token,
-                "expires_at": None}
-
-    def __repr__(self) -> str:
-        return "<S3 credential provider>"
-
-
 def _profile_provider() -> Any:
     """``AWS_PROFILE`` (obstore does not read ~/.aws): boto3's session chain, refreshed."""
     try:
@@ -181,7 +168,9 @@ def _s3_client(target: Target, credential: S3Credentials | None, where: str) -> 
         if not (c.key and c.secret):
             raise KitError("kit.S3Credentials needs both key and secret (or anon=True)",
                            where=where)
-        provider = _StaticS3Provider(c)
+        key, secret, token = c.key, c.secret, c.token
+        provider = _static(lambda: {"access_key_id": key, "secret_access_key": secret,
+                                    "token": token, "expires_at": None})
     elif os.environ.get("AWS_PROFILE") and not os.environ.get("AWS_ACCESS_KEY_ID"):
         provider = _profile_provider()
     # else: obstore's own chain (AWS_* variables, web identity, container, instance metadata)
@@ -279,7 +268,7 @@ class CloudStore(Store):
         self.target = parse_target(url)
         self.credential = credential
         self._client: Any = None
-        self.client
+        self.client  # noqa: B018 - a bad configuration is a KitError now, not at a read
 
     @property
     def client(self) -> Any:
@@ -293,7 +282,7 @@ class CloudStore(Store):
             except ImportError:
                 raise KitError("reading s3://, gs:// and az:// needs obstore: pip install "
                                "obstore", where=where) from None
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - obstore's configuration errors
                 raise KitError(f"cannot configure the {self.target.cloud} client "
                                f"({type(exc).__name__}: {redact(_first_line(exc))})",
                                where=where) from None
@@ -332,7 +321,7 @@ class CloudStore(Store):
             return None
         except KitError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - obstore's errors, mapped to the kit's
             raise self._error(exc, key) from None
 
     async def _get(self, key: str, byte_range: ByteRequest | None) -> Any:
@@ -369,8 +358,8 @@ class CloudStore(Store):
         status = int(status_match.group(1)) if status_match else None
         where = self.where(key)
         cloud = self.target.cloud
-        if code in BAD_CREDENTIAL_CODES or (isinstance(exc, UnauthenticatedError)
-                                             and not self.anonymous):
+        if not self.anonymous and (code in BAD_CREDENTIAL_CODES or _FAILED_AUTHENTICATION in text
+                                   or isinstance(exc, UnauthenticatedError)):
             return AuthenticationError(
                 f"{cloud} refused the credentials ({code or status}: wrong key or secret, or an "
                 f"invalid or expired token); check {_ADVICE[cloud]}", where=where)
@@ -396,7 +385,7 @@ class CloudStore(Store):
             await obs.head_async(self.client, key)
         except FileNotFoundError:
             return False
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - mapped as for get
             raise self._error(exc, key) from None
         return True
 
