@@ -22,6 +22,11 @@ from kit.auth.redact import redact
 from kit.errors import KitError
 
 __all__ = [
+    "AWS_ALLOW_HTTP_VARIABLE",
+    "AWS_ENDPOINT_VARIABLES",
+    "AWS_KEY_VARIABLE",
+    "AWS_PROFILE_VARIABLE",
+    "AWS_REGION_VARIABLES",
     "AWS_VARIABLES",
     "AZURE_VARIABLES",
     "CREDENTIAL_VARIABLES",
@@ -41,6 +46,7 @@ __all__ = [
     "dandi_key",
     "env_basic",
     "env_token",
+    "first_env",
     "gcs_chain_configured",
     "is_bound",
     "netrc_entry",
@@ -63,6 +69,12 @@ DANDI_KEY_VARIABLES: dict[str, tuple[str, ...]] = {
 #: keys, a profile, web identity (EKS/IRSA) and container (ECS) role credentials.
 AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+#: Where the AWS chain finds an S3 endpoint, a region, a profile, and leave to use plain http.
+AWS_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+AWS_REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+AWS_PROFILE_VARIABLE = "AWS_PROFILE"
+AWS_KEY_VARIABLE = "AWS_ACCESS_KEY_ID"
+AWS_ALLOW_HTTP_VARIABLE = "AWS_ALLOW_HTTP"
 #: The same for Google Cloud Storage (also gcloud's application-default credentials file).
 GCS_VARIABLES = ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT",
                  "GOOGLE_SERVICE_ACCOUNT_PATH", "GOOGLE_SERVICE_ACCOUNT_KEY")
@@ -155,6 +167,11 @@ def dandi_key(instance: str) -> str | None:
 def aws_chain_configured() -> bool:
     """Whether the environment configures AWS credentials (botocore's chain then decides)."""
     return any(os.environ.get(v) for v in AWS_VARIABLES)
+
+
+def first_env(*names: str) -> str | None:
+    """The value of the first of ``names`` that is set and not empty, read now."""
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
 def _gcloud_adc_file() -> Path | None:

@@ -42,6 +42,8 @@ from kit.auth import (
     Scope,
     redact,
 )
+from kit.auth import env as auth_env
+from kit.auth.env import first_env
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
 
 __all__ = ["CLOUD_SCHEMES", "CloudStore", "cloud_store"]
@@ -145,22 +147,19 @@ def _profile_provider() -> Any:
 
 
 def _s3_client(target: Target, credential: S3Credentials | None, where: str) -> Any:
-    import os
-
     from obstore.store import S3Store
 
     config: dict[str, Any] = {}
     provider: Any = None
     client: Any = dict(TIMEOUTS)
     c = credential or S3Credentials()
-    endpoint = c.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
-        "AWS_ENDPOINT_URL")
-    if _check_endpoint(endpoint, c.allow_http, where):
+    endpoint = c.endpoint_url or first_env(*auth_env.AWS_ENDPOINT_VARIABLES)
+    allow_http = c.allow_http or (first_env(auth_env.AWS_ALLOW_HTTP_VARIABLE) or "").lower() == "true"
+    if _check_endpoint(endpoint, allow_http, where):
         client["allow_http"] = True
     if endpoint:
         config["endpoint"] = endpoint
-    config["region"] = c.region or os.environ.get("AWS_REGION") or os.environ.get(
-        "AWS_DEFAULT_REGION") or "us-east-1"
+    config["region"] = c.region or first_env(*auth_env.AWS_REGION_VARIABLES) or "us-east-1"
     config["virtual_hosted_style_request"] = not c.path_style
     if c.anon:
         config["skip_signature"] = True
@@ -171,7 +170,7 @@ def _s3_client(target: Target, credential: S3Credentials | None, where: str) -> 
         key, secret, token = c.key, c.secret, c.token
         provider = _static(lambda: {"access_key_id": key, "secret_access_key": secret,
                                     "token": token, "expires_at": None})
-    elif os.environ.get("AWS_PROFILE") and not os.environ.get("AWS_ACCESS_KEY_ID"):
+    elif first_env(auth_env.AWS_PROFILE_VARIABLE) and not first_env(auth_env.AWS_KEY_VARIABLE):
         provider = _profile_provider()
     # else: obstore's own chain (AWS_* variables, web identity, container, instance metadata)
     return S3Store(target.bucket, prefix=target.prefix or None, client_options=client,
