@@ -246,3 +246,17 @@ def test_azure_sas_token_and_its_expiry(azurite):
         kit.open("az://lab/plate.zarr", auth=kit.AzureCredentials(
             account=AZURITE_ACCOUNT, sas_token=expired, endpoint_url=azurite))
     assert expired.rsplit("sig=", 1)[1] not in str(info.value)
+
+
+def test_gcs_token_and_bad_service_account(gcs):
+    token = "ya29.gcs-Token-Secret-77"
+    plate = kit.open("gs://gcsbucket/plate.zarr",
+                     auth=kit.GCSCredentials(token=token, endpoint_url=gcs))
+    assert len(plate.images()) == 4  # the emulator takes any token: the provider was accepted
+    assert token not in repr(plate) + repr(plate.location.store.inner)
+    assert "token=<hidden>" in repr(plate.location.store.inner.credential)
+    broken = "{not json, Secret-Key-Material-91"
+    with pytest.raises(kit.KitError, match="gs://gcsbucket") as info:
+        kit.open("gs://gcsbucket/plate.zarr",
+                 auth=kit.GCSCredentials(service_account_key=broken, endpoint_url=gcs))
+    assert "Secret-Key-Material-91" not in str(info.value)
