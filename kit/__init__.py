@@ -10,6 +10,7 @@ from kit.auth import (
     S3Credentials,
     credentials,
 )
+from kit.auth import AzureCredentials, GCSCredentials
 from kit.errors import (
     AuthenticationError,
     InvalidData,
@@ -28,6 +29,7 @@ from kit.widgets import browse, login
 
 __all__ = [  # noqa: RUF022 - grouped by topic, as the contract lists them
     "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
+    "GCSCredentials", "AzureCredentials",
     "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
     "InvalidMetadata", "InvalidData", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",

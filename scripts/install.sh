@@ -21,3 +21,13 @@ if [ -n "$extras" ]; then
 else
     .venv/bin/python -m pip install -q -e .
 fi
+
+# Azurite (Azure Blob emulator) for the object-store tests: npm into a cache folder, never global.
+if [ "$extras" = "test" ]; then
+    if command -v npm >/dev/null; then
+        AZ="${NGFF_KIT_AZURITE:-$HOME/.cache/ngff-kit/azurite}"
+        [ -x "$AZ/node_modules/.bin/azurite-blob" ] || npm install --no-audit --no-fund --prefix "$AZ" azurite >/dev/null
+    else
+        echo "note: npm is missing: the Azure (Azurite) tests will be skipped" >&2
+    fi
+fi

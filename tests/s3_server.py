@@ -1,7 +1,8 @@
 """A real moto S3 server on loopback that enforces signatures, as real S3 does.
 
 moto checks signatures only when started with INITIAL_NO_AUTH_ACTION_COUNT: the first calls
-(unauthenticated) create an IAM user with a read/write policy and its access key; after them a
+(unauthenticated) create an IAM user with a read/write policy and its access key, and a
+user without any policy; after them a
 wrong secret gets SignatureDoesNotMatch and an anonymous read gets 403.
 """
 
@@ -30,6 +31,8 @@ class S3Server:
     key: str
     secret: str
     process: subprocess.Popen
+    outsider_key: str = ""  # a valid key of a user with no policy: every read is AccessDenied
+    outsider_secret: str = ""
 
     def client(self):
         import boto3
@@ -53,7 +56,7 @@ def start_s3_server(bucket: str) -> S3Server:
     import boto3
 
     port = free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "6", "AWS_DEFAULT_REGION": "us-east-1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -75,6 +78,9 @@ def start_s3_server(bucket: str) -> S3Server:
     arn = iam.create_policy(PolicyName="all-s3", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
     iam.attach_user_policy(UserName="reader", PolicyArn=arn)
     key = iam.create_access_key(UserName="reader")["AccessKey"]
-    server = S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], process)
+    iam.create_user(UserName="outsider")
+    outsider = iam.create_access_key(UserName="outsider")["AccessKey"]
+    server = S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], process,
+                      outsider["AccessKeyId"], outsider["SecretAccessKey"])
     server.client().create_bucket(Bucket=bucket)
     return server

@@ -7,10 +7,12 @@ environment variable the kit reads.
 """
 
 from kit.auth.credentials import (
+    AzureCredentials,
     BasicAuth,
     BearerToken,
     Credential,
     DandiToken,
+    GCSCredentials,
     Headers,
     S3Credentials,
 )
@@ -20,11 +22,13 @@ from kit.auth.registry import CredentialRegistry, credentials
 from kit.auth.resolve import Scope, resolve, resolve_http_credential
 
 __all__ = [
+    "AzureCredentials",
     "BasicAuth",
     "BearerToken",
     "Credential",
     "CredentialRegistry",
     "DandiToken",
+    "GCSCredentials",
     "Headers",
     "Origin",
     "S3Credentials",

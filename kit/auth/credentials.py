@@ -17,10 +17,12 @@ from kit.auth.origin import Origin, origin_of
 
 __all__ = [
     "DANDI_INSTANCES",
+    "AzureCredentials",
     "BasicAuth",
     "BearerToken",
     "Credential",
     "DandiToken",
+    "GCSCredentials",
     "Headers",
     "S3Credentials",
 ]
@@ -149,7 +151,14 @@ class Headers(Credential):
 
 @dataclass(frozen=True, repr=False)
 class S3Credentials(Credential):
-    """Credentials for S3 and S3-compatible stores, turned into s3fs ``storage_options``."""
+    """Credentials for S3 and S3-compatible stores (MinIO, Ceph, the EBI embassy host).
+
+    Without ``key``/``secret`` (and not ``anon``) the AWS chain applies: the environment's
+    variables, ``AWS_PROFILE``, role/container credentials. ``endpoint_url`` names an
+    S3-compatible host; ``path_style`` (the default) addresses ``endpoint/bucket/key``, False
+    ``bucket.endpoint/key``. A plain-http endpoint is refused unless ``allow_http=True`` or it
+    is on loopback: signed requests and the data would travel in clear.
+    """
 
     kind: ClassVar[str] = "S3Credentials"
     key: str | None = _secret(default=None)
@@ -158,6 +167,8 @@ class S3Credentials(Credential):
     endpoint_url: str | None = None
     anon: bool = False
     region: str | None = None
+    allow_http: bool = False
+    path_style: bool = True
 
     def storage_options(self) -> dict[str, Any]:
         """Keyword arguments for ``s3fs.S3FileSystem``."""
@@ -173,6 +184,49 @@ class S3Credentials(Credential):
         if self.region is not None:
             opts["client_kwargs"] = {"region_name": self.region}
         return opts
+
+
+@dataclass(frozen=True, repr=False)
+class GCSCredentials(Credential):
+    """Credentials for Google Cloud Storage.
+
+    One of: ``service_account_file`` (a key file's path), ``service_account_key`` (its JSON
+    text), ``token`` (an OAuth bearer token, not refreshed), ``anon=True`` (public buckets);
+    with none of them, application-default credentials (``GOOGLE_APPLICATION_CREDENTIALS``,
+    gcloud's ADC file, the metadata server). ``endpoint_url`` points at an emulator or a
+    GCS-compatible host (plain http only with ``allow_http=True`` or on loopback).
+    """
+
+    kind: ClassVar[str] = "GCSCredentials"
+    service_account_file: str | None = None
+    service_account_key: str | None = _secret(default=None)
+    token: str | None = _secret(default=None)
+    anon: bool = False
+    endpoint_url: str | None = None
+    allow_http: bool = False
+
+
+@dataclass(frozen=True, repr=False)
+class AzureCredentials(Credential):
+    """Credentials for Azure Blob Storage (``az://container/...``, ``abfs://``).
+
+    ``account`` is the storage account (else taken from an ``abfs://container@account...``
+    URL or ``AZURE_STORAGE_ACCOUNT_NAME``). One of: ``account_key``, ``sas_token`` (the query
+    string of a SAS URL, with or without its ``?``), ``anon=True`` (public containers); with
+    none, the Azure environment chain (``AZURE_STORAGE_*`` variables, managed identity,
+    the Azure CLI). ``emulator=True`` targets Azurite (its well-known dev account when no key
+    is given); ``endpoint_url`` any other host (plain http only with ``allow_http=True`` or on
+    loopback).
+    """
+
+    kind: ClassVar[str] = "AzureCredentials"
+    account: str | None = None
+    account_key: str | None = _secret(default=None)
+    sas_token: str | None = _secret(default=None)
+    anon: bool = False
+    endpoint_url: str | None = None
+    allow_http: bool = False
+    emulator: bool = False
 
 
 #: Known DANDI instances: name -> (API base URL, env variables for the token, in order).

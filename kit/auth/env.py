@@ -22,7 +22,13 @@ from kit.auth.redact import redact
 from kit.errors import KitError
 
 __all__ = [
+    "AWS_ALLOW_HTTP_VARIABLE",
+    "AWS_ENDPOINT_VARIABLES",
+    "AWS_KEY_VARIABLE",
+    "AWS_PROFILE_VARIABLE",
+    "AWS_REGION_VARIABLES",
     "AWS_VARIABLES",
+    "AZURE_VARIABLES",
     "CREDENTIAL_VARIABLES",
     "DANDI_KEY_VARIABLES",
     "ENV_ADVICE",
@@ -32,12 +38,16 @@ __all__ = [
     "ENV_PASSWORD",
     "ENV_TOKEN",
     "ENV_USERNAME",
+    "GCS_VARIABLES",
     "OriginPrefix",
     "aws_chain_configured",
+    "azure_chain_configured",
     "bound_prefixes",
     "dandi_key",
     "env_basic",
     "env_token",
+    "first_env",
+    "gcs_chain_configured",
     "is_bound",
     "netrc_entry",
 ]
@@ -55,8 +65,22 @@ DANDI_KEY_VARIABLES: dict[str, tuple[str, ...]] = {
     "dandi": ("DANDI_API_KEY",),
     "sandbox": ("DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY"),
 }
-#: Variables that mean "the AWS credential chain is configured here" (else S3 is anonymous).
-AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE")
+#: Variables that mean "the AWS credential chain is configured here" (else S3 is anonymous):
+#: keys, a profile, web identity (EKS/IRSA) and container (ECS) role credentials.
+AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+#: Where the AWS chain finds an S3 endpoint, a region, a profile, and leave to use plain http.
+AWS_ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+AWS_REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+AWS_PROFILE_VARIABLE = "AWS_PROFILE"
+AWS_KEY_VARIABLE = "AWS_ACCESS_KEY_ID"
+AWS_ALLOW_HTTP_VARIABLE = "AWS_ALLOW_HTTP"
+#: The same for Google Cloud Storage (also gcloud's application-default credentials file).
+GCS_VARIABLES = ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT",
+                 "GOOGLE_SERVICE_ACCOUNT_PATH", "GOOGLE_SERVICE_ACCOUNT_KEY")
+#: The same for Azure Blob Storage.
+AZURE_VARIABLES = ("AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_SAS_KEY",
+                   "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
 #: Every variable that can supply or scope a credential (tests clear them).
 CREDENTIAL_VARIABLES = (ENV_TOKEN, ENV_USERNAME, ENV_PASSWORD, ENV_ORIGINS,
                         *(v for names in DANDI_KEY_VARIABLES.values() for v in names))
@@ -143,6 +167,33 @@ def dandi_key(instance: str) -> str | None:
 def aws_chain_configured() -> bool:
     """Whether the environment configures AWS credentials (botocore's chain then decides)."""
     return any(os.environ.get(v) for v in AWS_VARIABLES)
+
+
+def first_env(*names: str) -> str | None:
+    """The value of the first of ``names`` that is set and not empty, read now."""
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def _gcloud_adc_file() -> Path | None:
+    config = os.environ.get("CLOUDSDK_CONFIG")
+    try:
+        base = Path(config) if config else Path.home() / ".config" / "gcloud"
+    except RuntimeError:  # no home directory
+        return None
+    return base / "application_default_credentials.json"
+
+
+def gcs_chain_configured() -> bool:
+    """Whether the environment configures GCS credentials (else gs:// reads are anonymous)."""
+    if any(os.environ.get(v) for v in GCS_VARIABLES):
+        return True
+    adc = _gcloud_adc_file()
+    return adc is not None and adc.is_file()
+
+
+def azure_chain_configured() -> bool:
+    """Whether the environment configures Azure credentials (else az:// reads are anonymous)."""
+    return any(os.environ.get(v) for v in AZURE_VARIABLES)
 
 
 def _netrc_path() -> Path | None:

@@ -19,8 +19,10 @@ at): the document's credential (``explicit``) on the document's own origin (``do
 elsewhere only userinfo in the target URL or an exact registration that is not a DANDI key;
 never env or netrc, which a refs file could otherwise aim at any host. ``Scope.DANDI_API``:
 a ``DandiToken`` for the instance whose API base ``url`` is under (given, else registered for
-it, else its env key). ``Scope.S3``: the given ``S3Credentials``, else None when the AWS chain
-is configured in the environment (botocore decides), else anonymous.
+it, else its env key). ``Scope.S3``, ``Scope.GCS``, ``Scope.AZURE`` (a bucket or container):
+the given ``S3Credentials``/``GCSCredentials``/``AzureCredentials``, else the one registered
+for the bucket (``kit.credentials.register("s3://bucket", ...)``), else None when the cloud's
+own chain is configured in the environment (the client library decides), else anonymous.
 
 Whatever is found is bound by the caller to the origin of ``url`` and to nothing else: no
 credential follows a redirect or a reference to another origin.
@@ -28,20 +30,25 @@ credential follows a redirect or a reference to another origin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from urllib.parse import unquote, urlsplit
 
 from kit.auth.credentials import (
+    AzureCredentials,
     BasicAuth,
     BearerToken,
     Credential,
     DandiToken,
+    GCSCredentials,
     S3Credentials,
 )
 from kit.auth.env import (
     aws_chain_configured,
+    azure_chain_configured,
     env_basic,
     env_token,
+    gcs_chain_configured,
     is_bound,
     netrc_entry,
 )
@@ -60,6 +67,8 @@ class Scope(Enum):
     REFS_TARGET = "refs target"
     DANDI_API = "DANDI API"
     S3 = "S3"
+    GCS = "GCS"
+    AZURE = "Azure"
 
 
 def userinfo_credential(url: str) -> BasicAuth | None:
@@ -143,12 +152,25 @@ def _dandi(url: str, explicit: Credential | None, registry: CredentialRegistry) 
     return None
 
 
-def _s3(explicit: Credential | None) -> S3Credentials | None:
+#: Per cloud scope: the credential type it takes, whether its own chain is configured, its URL.
+_CLOUDS: dict[Scope, tuple[type[Credential], Callable[[], bool], str]] = {
+    Scope.S3: (S3Credentials, aws_chain_configured, "s3://"),
+    Scope.GCS: (GCSCredentials, gcs_chain_configured, "gs://"),
+    Scope.AZURE: (AzureCredentials, azure_chain_configured, "az:// and abfs://"),
+}
+
+
+def _cloud(url: str, scope: Scope, explicit: Credential | None,
+           registry: CredentialRegistry) -> Credential | None:
+    kind, configured, what = _CLOUDS[scope]
     if explicit is not None:
-        if not isinstance(explicit, S3Credentials):
-            raise KitError(f"s3:// takes kit.S3Credentials, not {type(explicit).__name__}")
+        if not isinstance(explicit, kind):
+            raise KitError(f"{what} takes kit.{kind.__name__}, not {type(explicit).__name__}")
         return explicit
-    return None if aws_chain_configured() else S3Credentials(anon=True)
+    registered = registry.lookup(url)
+    if isinstance(registered, kind):
+        return registered
+    return None if configured() else kind(anon=True)  # type: ignore[call-arg]
 
 
 def resolve(
@@ -171,8 +193,8 @@ def resolve(
         return _refs_target(url, explicit, document, registry)
     if scope is Scope.DANDI_API:
         return _dandi(url, explicit, registry)
-    if scope is Scope.S3:
-        return _s3(explicit)
+    if scope in _CLOUDS:
+        return _cloud(url, scope, explicit, registry)
     raise TypeError(f"scope must be a kit.auth.Scope, not {scope!r}")
 
 

@@ -1,4 +1,5 @@
-"""S3 through s3fs, with refusals told apart the way a user needs, and no secret in its logs.
+"""S3 through s3fs (the kit's path for s3:// with ``storage_options``; obstore reads the rest),
+with refusals told apart the way a user needs, and no secret in its logs.
 
 s3fs reads an object with a HEAD first, and a HEAD's 403 or 400 carries no error code, so
 "wrong secret", "expired session token" and "no permission" look the same. On a 403 (or a 400)

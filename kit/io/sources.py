@@ -1,7 +1,8 @@
 """Turn whatever a user passes to ``kit.open`` into a ``Location`` in a ``KitStore``.
 
 One function decides which backend serves a source: a local folder, HTTP(S) with the
-credential resolved for its origin, S3 through s3fs, a refs document (LINDI/kerchunk), any
+credential resolved for its origin, S3, GCS and Azure Blob through obstore (S3 with
+``storage_options`` through s3fs), a refs document (LINDI/kerchunk), any
 other fsspec URL, a user-made fsspec filesystem mapper, or a zarr Store.
 """
 
@@ -20,6 +21,7 @@ from kit.auth import Credential, Scope, origin_of, redact, resolve
 from kit.errors import KitError, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
+from kit.io.objstore import CLOUD_SCHEMES
 
 _BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
 REFS_SUFFIXES = (".lindi.json", ".lindi.tar", ".refs.json", ".kerchunk.json", ".json")
@@ -53,8 +55,10 @@ def open_location(
     scheme = urlsplit(source).scheme.lower()
     if scheme in ("http", "https"):
         return _http_location(source, auth, storage_options)
-    if scheme in ("s3", "s3a"):
+    if scheme in ("s3", "s3a") and storage_options:
         return _s3_location(source, auth, storage_options)
+    if scheme in CLOUD_SCHEMES:
+        return _cloud_location(source, auth, storage_options)
     if scheme == "file":
         return _local_location(urlsplit(source).path)
     if scheme and len(scheme) > 1:
@@ -106,6 +110,16 @@ def _s3_location(url: str, auth: Credential | None, storage_options: dict | None
         raise KitError(what, where=redact(url))
     store = s3_store(url, auth, storage_options)
     return Location(KitStore(store, display=redact(f"s3://{store.path}")))
+
+
+def _cloud_location(url: str, auth: Credential | None, storage_options: dict | None) -> Location:
+    """s3://, gs://, az://, abfs:// through obstore; ``storage_options`` (fsspec's) go to fsspec."""
+    if storage_options:
+        return _fsspec_location(url, storage_options)
+    from kit.io.objstore import cloud_store
+
+    store = cloud_store(url, auth)
+    return Location(KitStore(store, display=store.target.display))
 
 
 def _fsspec_location(url: str, storage_options: dict | None) -> Location:
