@@ -411,6 +411,39 @@ def test_to_dask_from_many_threads_at_once(image_path):
 # -- all tables at once (issue 16.3) --------------------------------------------------------
 
 
+def test_to_dask_of_a_huge_level_is_refused_before_the_graph_is_built(tmp_path, monkeypatch):
+    """A level claiming 2**62 pixels a side: to_dask fails fast with a KitError (dask would
+    list 2**52 block sizes per axis), in a subprocess so a regression is a timeout, not a hang."""
+    root = write_image(tmp_path / "huge.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
+                       levels=1, labels=())
+    meta = json.loads((root / "0" / ".zarray").read_text())
+    meta["shape"] = [2, 2**62, 2**62]
+    (root / "0" / ".zarray").write_text(json.dumps(meta))
+    script = (f"import kit\nimage = kit.open({str(root)!r})\n"
+              "for chunks in (None, (1, 1024, 1024), 'auto', {1: 4096}):\n"
+              "    try:\n        image.to_dask(0, chunks=chunks)\n        print('built')\n"
+              "    except kit.KitError as exc:\n        print(type(exc).__name__, exc)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env={"PYTHONPATH": str(Path(kit.__file__).parent.parent),
+                                            "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4, done.stdout
+    for line in lines:
+        assert line.startswith("KitError") and "blocks, more than the limit of 100000" in line
+        assert "huge.zarr/0" in line, line
+    # a normal level still builds, whole-axis blocks count as one, and the limit is the session's
+    image = kit.open(write_image(tmp_path / "ok.zarr", version="0.4", axes="cyx",
+                                 shape=(2, 64, 64), levels=1, labels=()))
+    n = image.to_dask(0).numblocks
+    assert np.prod(n) > 1 and image.to_dask(0, chunks=(1, -1, None)).numblocks == (2, 1, 1)
+    from kit.io import boxes
+    monkeypatch.setattr(boxes, "MAX_CHUNKS_PER_READ", int(np.prod(n)) - 1)
+    with pytest.raises(KitError, match="MAX_CHUNKS_PER_READ"):
+        image.to_dask(0)
+    assert image.to_dask(0, chunks=-1).numblocks == (1, 1, 1)
+
+
 def test_all_tables_of_a_real_well_image_at_once(real_plate):
     """`image.tables.to_pandas()`: the listing and every table read concurrently, <= 5
     dependent round trips (one by one: 15) and no more requests than one by one."""

@@ -91,15 +91,35 @@ def test_table_card_escapes_names(data):
     assert "<b>x</b>" not in table_card(table) and "&lt;b&gt;x&lt;/b&gt;" in table_card(table)
 
 
-def test_tables_and_labels_mappings_display_as_cards(data):
-    """Needs the mapping class of kit.nodes (``image.tables`` is a plain dict until then)."""
+def test_tables_and_labels_mappings_display_as_cards(data, tmp_path):
+    """``image.tables``, ``image.labels`` (NodeMaps) and a Table show their cards in a notebook
+    (IPython's own formatter), empty mappings and other mappings of members too."""
     image = kit.open(data / "img.zarr")
-    if not hasattr(image.tables, "_repr_html_") or not hasattr(image.tables["FOV_ROI_table"],
-                                                               "_repr_html_"):
-        pytest.skip("kit.nodes returns plain dicts and a Table without _repr_html_ (nodes-core)")
     assert "Tables" in image.tables._repr_html_()
     assert "<code>nuclei</code>" in image.labels._repr_html_()
-    assert "Table <code>FOV_ROI_table</code>" in image.tables["FOV_ROI_table"]._repr_html_()
+    table = image.tables["FOV_ROI_table"]
+    assert "Table <code>FOV_ROI_table</code>" in table._repr_html_()
+    assert _formatted(image.tables)["text/html"] == tables_card(image.tables)
+    assert _formatted(image.labels)["text/html"] == labels_card(image.labels)
+    assert _formatted(table)["text/html"] == table_card(table)
+    bare = kit.open(write_image(tmp_path / "bare.zarr", axes="yx", shape=(8, 8), levels=1,
+                                labels=()))
+    assert "Labels <span" in bare.labels._repr_html_() and "(0)" in bare.labels._repr_html_()
+    wells = kit.open(data / "plate.zarr").wells
+    html = wells._repr_html_()
+    assert "Wells" in html and "(4)" in html and "<code>A/01</code>: Well" in html
+
+
+def test_cards_without_the_renderer_are_the_escaped_repr(data, monkeypatch):
+    """kit.nodes works without kit.render installed: the card is the repr, escaped."""
+    from kit.nodes import base
+
+    monkeypatch.setattr(base, "html_renderer", None)
+    image = kit.open(data / "img.zarr")
+    table = image.tables["FOV_ROI_table"]
+    assert table._repr_html_() == ("<pre>&lt;Table &#x27;FOV_ROI_table&#x27; roi_table "
+                                   "backend=anndata&gt;</pre>")
+    assert image.labels._repr_html_().startswith("<pre>{&#x27;nuclei&#x27;: &lt;Label")
 
 
 # -- a fresh kernel, as a new user has it ----------------------------------------------------

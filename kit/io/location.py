@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import posixpath
+import warnings
 from dataclasses import dataclass
 
 import zarr
@@ -17,7 +18,7 @@ from zarr.core.array import AsyncArray
 from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
-from kit.errors import InvalidMetadata, NotFound, UnsupportedVersion
+from kit.errors import InvalidMetadata, KitWarning, NotFound, UnsupportedVersion
 from kit.io.kitstore import KitStore, join
 
 
@@ -129,8 +130,9 @@ class Location:
             if doc is None:
                 raise NotFound("array is missing (no zarr.json)", where=self.where())
             if doc.get("node_type") != "array":
-                raise InvalidMetadata(f"expected an array, found node_type {doc.get('node_type')!r}",
-                                      where=self.where("zarr.json"))
+                raise InvalidMetadata(
+                    f"expected an array, found node_type {doc.get('node_type')!r}",
+                    where=self.where("zarr.json"))
             return _parse(ArrayV3Metadata, doc, self.where("zarr.json"))
         if attributes:
             zarray, zattrs = await asyncio.gather(self.json(".zarray"), self.json(".zattrs"))
@@ -138,7 +140,8 @@ class Location:
             zarray, zattrs = await self.json(".zarray"), None
         if zarray is None:
             raise NotFound("array is missing (no .zarray)", where=self.where())
-        return _parse(ArrayV2Metadata, {**zarray, "attributes": zattrs or {}}, self.where(".zarray"))
+        return _parse(ArrayV2Metadata, {**zarray, "attributes": zattrs or {}},
+                      self.where(".zarray"))
 
     async def open_array(self, *, attributes: bool = True) -> zarr.Array:
         """A zarr array built from already-fetched metadata: no probing, no listing."""
@@ -151,7 +154,8 @@ class Location:
 
 def _v3_group(doc: dict, where: str) -> GroupDoc:
     if doc.get("zarr_format") != 3:
-        raise UnsupportedVersion(f"zarr_format {doc.get('zarr_format')!r} in zarr.json", where=where)
+        raise UnsupportedVersion(f"zarr_format {doc.get('zarr_format')!r} in zarr.json",
+                                 where=where)
     if doc.get("node_type") != "group":
         raise InvalidMetadata(f"expected a group, found node_type {doc.get('node_type')!r}",
                               where=where)
@@ -162,7 +166,16 @@ def _v3_group(doc: dict, where: str) -> GroupDoc:
 
 
 def _parse(cls, doc: dict, where: str):
-    try:
-        return cls.from_dict(doc)
-    except Exception as exc:  # noqa: BLE001 - zarr raises many types for bad metadata
-        raise InvalidMetadata(f"invalid array metadata: {exc}", where=where) from None
+    """``cls.from_dict(doc)`` with zarr's errors as InvalidMetadata and its warnings as one
+    KitWarning naming the array (zarr's own warnings name neither the array nor the kit)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            metadata = cls.from_dict(doc)
+        except Exception as exc:  # noqa: BLE001 - zarr raises many types for bad metadata
+            raise InvalidMetadata(f"invalid array metadata: {exc}", where=where) from None
+    if caught:
+        said = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+        warnings.warn(f"{where}: array metadata read with warnings: {said}", KitWarning,
+                      stacklevel=2)
+    return metadata

@@ -26,7 +26,15 @@ T = TypeVar("T")
 N = TypeVar("N", bound="type[Node]")
 
 # The render layer installs the notebook card renderer here (nodes never import upward).
-html_renderer: Callable[[Node], str] | None = None
+# It draws nodes, Tables and NodeMaps (labels, tables, wells, ...).
+html_renderer: Callable[[Any], str] | None = None
+
+
+def html_card(obj: Any) -> str:
+    """``obj``'s notebook card from the installed renderer, else its escaped repr."""
+    if html_renderer is None:
+        return f"<pre>{escape(repr(obj))}</pre>"
+    return html_renderer(obj)
 
 #: Node class per metadata kind; kinds without one (labels, series, ...) are ``Group``s.
 NODE_CLASSES: dict[str, type[Node]] = {}
@@ -54,6 +62,9 @@ class NodeMap(dict[str, T]):
         names = sorted(self)
         shown = f"{names}" if len(names) <= 20 else f"{names[:20]} and {len(names) - 20} more"
         raise MemberNotFound(f"no {self.what} {key!r} (available: {shown})", where=self.where)
+
+    def _repr_html_(self) -> str:
+        return html_card(self)
 
 
 class Node:
@@ -97,9 +108,7 @@ class Node:
         return f"NGFF {self.version}" if self.version else "zarr group"
 
     def _repr_html_(self) -> str:
-        if html_renderer is None:
-            return f"<pre>{escape(repr(self))}</pre>"
-        return html_renderer(self)
+        return html_card(self)
 
     # -- loading several parts at once -------------------------------------------------------
     def prefetch(self, *parts: str, skip_broken: bool = False) -> Self:

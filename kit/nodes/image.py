@@ -19,7 +19,8 @@ import zarr
 from dask.base import tokenize
 from zarr.core.array import AsyncArray
 
-from kit.errors import InvalidMetadata, KitWarning, LevelNotFound, NotFound
+from kit.errors import InvalidMetadata, KitError, KitWarning, LevelNotFound, NotFound
+from kit.io import boxes
 from kit.io.arrays import CheckedArray
 from kit.io.boxes import Box, aread_boxes
 from kit.io.loop import run_sync
@@ -175,7 +176,8 @@ class Image(Node):
         bulk work goes faster with bigger blocks (any dask ``chunks`` spec: ``(1, 1, -1, -1)``
         for whole czyx planes, ``-1`` for one block). To get a level as numpy, ``read`` is
         faster still. Each block is read on the kit loop (one hop per block, none through
-        zarr's own loop); the graph pickles for dask.distributed workers.
+        zarr's own loop); the graph pickles for dask.distributed workers. A graph of more
+        than ``kit.io.boxes.MAX_CHUNKS_PER_READ`` blocks is refused (KitError) before it is built.
         """
         return self._dask(self.level(level), chunks)
 
@@ -184,6 +186,14 @@ class Image(Node):
 
     def _dask(self, lv: Level, chunks: Any) -> da.Array:
         blocks = lv.chunks if chunks is None else chunks
+        # dask lists every block's size per axis while building the graph: a level claiming
+        # 2**62 pixels a side would hang there, so the blocks are counted first.
+        n, limit = _dask_blocks(lv.shape, lv.chunks, blocks), boxes.MAX_CHUNKS_PER_READ
+        if n > limit:
+            raise KitError(f"to_dask({lv.index}) would make {n} blocks, more than the limit of "
+                           f"{limit} per read (kit.io.boxes.MAX_CHUNKS_PER_READ); use bigger "
+                           f"blocks (chunks=...) or a coarser level",
+                           where=self.location.where(lv.path))
         array = CheckedArray(self._async_array(lv.index), self.location.where(lv.path))
         name = "kit-" + tokenize(self.location.store.where(), self.path, lv.path, lv.shape,
                                  str(lv.dtype), lv.chunks, blocks)
@@ -356,3 +366,31 @@ def _chunk_shape(meta: Any) -> tuple[int, ...]:
 def _numpy_dtype(meta: Any) -> Any:
     dtype = meta.dtype
     return dtype.to_native_dtype() if hasattr(dtype, "to_native_dtype") else dtype
+
+
+def _dask_blocks(shape: tuple[int, ...], stored: tuple[int, ...], spec: Any) -> int:
+    """How many blocks dask's ``chunks`` ``spec`` makes of ``shape``, counted without listing them.
+
+    Per axis: an int is a block size, -1 or None one block, a tuple the block sizes themselves;
+    anything else ("auto", "64 MiB") is counted as the stored chunks, an upper bound (dask's
+    automatic blocks are multiples of them). A dict names some axes; the others are one block.
+    """
+    ndim = len(shape)
+    if isinstance(spec, dict):
+        per_axis = [spec.get(i, spec.get(i - ndim, -1)) for i in range(ndim)]
+    elif isinstance(spec, (list, tuple)) and len(spec) == ndim:
+        per_axis = list(spec)
+    else:
+        per_axis = [spec] * ndim
+    count = 1
+    for size, chunk, block in zip(shape, stored, per_axis):
+        if block is None or (isinstance(block, (int, np.integer)) and block == -1):
+            n = 1
+        elif isinstance(block, (int, np.integer)) and block > 0:
+            n = -(-size // int(block))
+        elif isinstance(block, (list, tuple)):
+            n = len(block)
+        else:
+            n = -(-size // max(1, chunk))
+        count *= max(1, n)
+    return count

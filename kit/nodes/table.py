@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kit.errors import InvalidMetadata, KitWarning, NotFound
 from kit.io.location import Location
 from kit.io.loop import run_sync
-from kit.nodes.base import Node, NodeMap, load_node
+from kit.nodes.base import Node, NodeMap, html_card, load_node
 from kit.nodes.table_backends import TABLE_BACKENDS
 
 if TYPE_CHECKING:
@@ -104,6 +104,9 @@ class Table:
     def __repr__(self) -> str:
         region = f" region={self.region!r}" if self.region else ""
         return f"<Table {self.name!r} {self.kind} backend={self.backend}{region}>"
+
+    def _repr_html_(self) -> str:
+        return html_card(self)
 
 
 class Tables(NodeMap[Table]):

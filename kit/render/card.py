@@ -303,13 +303,29 @@ def labels_card(labels: Mapping[str, Any]) -> str:
                   body if labels else "—")
 
 
-def _mapping_of(value: Any) -> str | None:
-    """"labels" or "tables" for a mapping of Labels or of Tables (what nodes return)."""
-    from kit.nodes import Label, Table
+def members_card(members: Mapping[str, Any]) -> str:
+    """Any other mapping of members (``plate.wells``, ``well.images``, a group's members)."""
+    what = getattr(members, "what", "member")
+    rows = "<br>".join(f"<code>{_e(n)}</code>: {_e(type(v).__name__)}" for n, v in members.items())
+    return _frame(f"{_e(what.capitalize())}s <span style='color:#888'>({len(members)})</span>",
+                  rows or "—")
 
-    if not isinstance(value, Mapping) or not value:
+
+_MAPPINGS = {"label": "labels", "table": "tables"}
+
+
+def _mapping_of(value: Any) -> str | None:
+    """"labels", "tables" or "members" for a mapping a node returns (a ``NodeMap``, or a
+    plain mapping of Labels or of Tables), else None."""
+    from kit.nodes import Label, NodeMap, Table
+
+    if not isinstance(value, Mapping):
         return None
+    if isinstance(value, NodeMap):
+        return _MAPPINGS.get(value.what, "members")
     items = list(value.values())
+    if not items:
+        return None
     if all(isinstance(v, Label) for v in items):
         return "labels"
     if all(isinstance(v, Table) for v in items):
@@ -330,6 +346,8 @@ def card_html(node: Any) -> str:
             return labels_card(node)
         if mapping == "tables":
             return tables_card(node)
+        if mapping == "members":
+            return members_card(node)
         if isinstance(node, Plate):
             return plate_card(node)
         if isinstance(node, Well):

@@ -24,10 +24,12 @@ def composite(planes: np.ndarray, colors: Sequence[tuple[int, int, int]],
         span = float(end) - float(start)
         if span <= 0:
             span = 1.0
-        v = (plane.astype(np.float32) - np.float32(start)) / np.float32(span)
+        # float64: a window bound may be beyond float32's range (start 1e300) yet a number.
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = (plane.astype(np.float64) - float(start)) / span
         np.clip(v, 0.0, 1.0, out=v)
         v[~np.isfinite(v)] = 0.0
-        rgb += v[..., None] * (np.asarray(color, np.float32) / 255.0)
+        rgb += v[..., None].astype(np.float32) * (np.asarray(color, np.float32) / 255.0)
     return np.clip(rgb, 0.0, 1.0, out=rgb)
 
 

@@ -8,6 +8,7 @@ average of label values is meaningless).
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -50,6 +51,9 @@ def output_shape(height: int, width: int, sy: float, sx: float, max_size: int) -
     """
     sy, sx = abs(sy) or 1.0, abs(sx) or 1.0
     pixel = min(sy, sx)
-    h, w = height * sy / pixel, width * sx / pixel
+    # Each scale may be finite while their ratio is not (1e300 / 1e-300): cap the sides at the
+    # largest float so the shrink below stays a number instead of inf * 0 = NaN.
+    h = min(height * sy / pixel, sys.float_info.max)
+    w = min(width * sx / pixel, sys.float_info.max)
     shrink = min(1.0, max_size / max(h, w))
-    return (max(1, int(math.floor(h * shrink + 0.5))), max(1, int(math.floor(w * shrink + 0.5))))
+    return (max(1, math.floor(h * shrink + 0.5)), max(1, math.floor(w * shrink + 0.5)))
