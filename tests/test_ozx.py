@@ -16,9 +16,9 @@ import pytest
 import zarr
 
 import kit
-from kit.io import zipstore
 from kit.demo.generate import write_image, write_plate
 from kit.errors import AuthenticationError, InvalidData, InvalidMetadata, NotFound
+from kit.io import zipstore
 
 pytestmark = pytest.mark.usefixtures("no_machine_credentials")
 
