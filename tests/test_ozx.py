@@ -233,3 +233,10 @@ def test_http_missing_zip_is_not_found(served_zip) -> None:
     with pytest.raises(NotFound) as info:
         kit.open(url.replace("img.ozx", "other.ozx"), auth=kit.BasicAuth("alice", PASSWORD))
     assert "other.ozx" in str(info.value)
+
+
+def test_other_protocols_keep_their_meaning(tmp_path: Path) -> None:
+    """fsspec's own zip:// (and chained URLs ending in .zip) are not taken for RFC-9 zips."""
+    with pytest.raises(kit.KitError) as info:
+        kit.open(f"zip://img.zarr::file://{tmp_path}/absent.zip")
+    assert "zipped" not in str(info.value) and "zip file" not in str(info.value)

@@ -51,9 +51,10 @@ def open_location(
                        "fsspec mapper or zarr Store")
     if _is_refs_name(source):
         return _refs_location(source, auth=auth, storage_options=storage_options)
-    if is_zip_name(urlsplit(source).path if "://" in source else source):
-        return _zip_location(source, auth, storage_options)
     scheme = urlsplit(source).scheme.lower()
+    zip_capable = scheme in ("http", "https", "file") or len(scheme) <= 1  # "" or a drive
+    if zip_capable and is_zip_name(urlsplit(source).path if scheme else source):
+        return _zip_location(source, auth, storage_options)
     if scheme in ("http", "https"):
         return _http_location(source, auth, storage_options)
     if scheme in ("s3", "s3a"):
@@ -114,9 +115,6 @@ def _zip_location(source: str, auth: Credential | None, storage_options: dict | 
         outer = _http_store(source, auth, storage_options, root=parent)
         zipped = ZipStore(outer, unquote(name), display=redact(source))
         return Location(KitStore(zipped, display=zipped.display))
-    if parts.scheme and len(parts.scheme) > 1 and parts.scheme.lower() != "file":
-        raise KitError("a zipped OME-Zarr opens from a local path or an http(s) URL",
-                       where=redact(source))
     p = Path(parts.path if parts.scheme.lower() == "file" else source).expanduser()
     if not p.is_file():
         raise NotFound("no such file" if not p.exists() else "is a folder, not a zip file",
