@@ -240,3 +240,34 @@ def test_other_protocols_keep_their_meaning(tmp_path: Path) -> None:
     with pytest.raises(kit.KitError) as info:
         kit.open(f"zip://img.zarr::file://{tmp_path}/absent.zip")
     assert "zipped" not in str(info.value) and "zip file" not in str(info.value)
+
+
+def test_http_plate_deflated(plate_folder: Path, tmp_path: Path, serve) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    zip_folder(plate_folder, site / "plate.ozx", compression=zipfile.ZIP_DEFLATED)
+    srv = serve(site, auth="basic", username="alice", password=PASSWORD)
+    plate = kit.open(f"{srv.url}plate.ozx", auth=kit.BasicAuth("alice", PASSWORD))
+    assert isinstance(plate, kit.Plate) and sorted(plate.wells) == ["B/03", "B/05"]
+    for name in ("B/03", "B/05"):
+        image = plate.wells[name].images["0"]
+        assert np.array_equal(image.read(0), expected(plate_folder, f"{name}/0/0"))
+    assert [r.range for r in srv.requests].count(f"bytes=-{zipstore.TAIL}") == 1
+
+
+def test_http_server_ignoring_ranges_still_reads_right(served_zip, image_folder: Path) -> None:
+    srv, url, _ = served_zip
+    srv.ignore_range = True  # 200 with the whole file: the HttpStore slices what was asked
+    image = kit.open(url, auth=kit.BasicAuth("alice", PASSWORD))
+    assert np.array_equal(image.read(1), expected(image_folder, "1"))
+
+
+def test_http_credential_stays_with_its_origin(served_zip, serve, tmp_path: Path,
+                                               image_folder: Path) -> None:
+    srv, url, _ = served_zip
+    other = serve(tmp_path / "site")  # another origin (port) serving the same files, no auth
+    srv.redirect_to(other.url.rstrip("/"))
+    image = kit.open(url, auth=kit.BasicAuth("alice", PASSWORD))
+    assert np.array_equal(image.read(2), expected(image_folder, "2"))
+    assert other.count() > 0 and not any(r.authorization for r in other.requests)
+    assert all(r.authorization for r in srv.requests)
