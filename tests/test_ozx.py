@@ -271,3 +271,18 @@ def test_http_credential_stays_with_its_origin(served_zip, serve, tmp_path: Path
     assert np.array_equal(image.read(2), expected(image_folder, "2"))
     assert other.count() > 0 and not any(r.authorization for r in other.requests)
     assert all(r.authorization for r in srv.requests)
+
+
+def test_http_part_of_a_shard_is_one_request(served_zip, image_folder: Path) -> None:
+    """The shard index and the inner chunks after it come from one read of the member."""
+    srv, url, _ = served_zip
+    image = kit.open(url, auth=kit.BasicAuth("alice", PASSWORD))
+    assert len(image.levels) == 3  # level metadata fetched before counting
+    srv.reset_log()
+    part = image.read(0, [1, 2, slice(0, 16), slice(8, 40)])
+    assert np.array_equal(part, expected(image_folder, "0")[1, 2, :16, 8:40])
+    assert srv.count() == 1  # level 0 is one shard
+    srv.reset_log()
+    assert np.array_equal(image.read(0, [0, 0, slice(0, 8), slice(0, 8)]),
+                          expected(image_folder, "0")[0, 0, :8, :8])
+    assert srv.count() == 0  # the same shard, kept

@@ -44,6 +44,7 @@ __all__ = ["ZIP_SUFFIXES", "ZipStore", "is_zip_name"]
 ZIP_SUFFIXES = (".ozx", ".zip")
 TAIL = 64 * 1024  # the suffix read first: end records, comment, and most directories
 WHOLE_MEMBER = 1 << 20  # a stored member up to this size is read whole for a byte range
+RECENT_BYTES = 16 << 20  # at most this much of such members is kept
 LOCAL_SLACK = 256  # extra bytes read past a local header in case its extra field is longer
 
 _EOCD, _EOCD64, _LOCATOR = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
@@ -103,6 +104,7 @@ class ZipStore(Store):
         self._directory: Directory | None = None
         self._loading: asyncio.Future[Directory] | None = None
         self._data_offsets: dict[str, int] = {}  # members whose local header was read
+        self._recent: dict[str, bytes] = {}  # members read whole for a range, oldest first
         self.tail_size = TAIL
 
     # -- identity, pickling
@@ -120,6 +122,7 @@ class ZipStore(Store):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_loading"] = None  # bound to a loop
+        state["_recent"] = {}
         state["_is_open"] = False
         return state
 
@@ -207,12 +210,24 @@ class ZipStore(Store):
             raise InvalidData(f"the zip member is compressed with {name}; RFC-9 zips store "
                               "members (or deflate them)", where=where)
         span = _span(byte_range, member.size)
-        if (member.method == _STORED and byte_range is not None
-                and (key in self._data_offsets or member.size > WHOLE_MEMBER)):
+        if byte_range is None:
+            data = await self._whole(member, where)
+        elif key in self._recent:  # the rest of a small member read whole a moment ago
+            data = self._recent[key][span[0] : span[1]]
+        elif member.method == _STORED and (key in self._data_offsets
+                                           or member.size > WHOLE_MEMBER):
             data = await self._stored_range(member, span, where)
-        else:
-            data = (await self._whole(member, where))[span[0] : span[1]]
+        else:  # a part of a small or deflated member: read it whole, keep it for the next part
+            whole = await self._whole(member, where)
+            self._remember(key, whole)
+            data = whole[span[0] : span[1]]
         return prototype.buffer.from_bytes(data)
+
+    def _remember(self, key: str, data: bytes) -> None:
+        """Keep the last members read whole for a byte range (a shard: index, then chunks)."""
+        self._recent[key] = data
+        while sum(map(len, self._recent.values())) > RECENT_BYTES and len(self._recent) > 1:
+            self._recent.pop(next(iter(self._recent)))
 
     async def _whole(self, m: Member, where: str) -> bytes:
         """A member's bytes: one range request for its local header and data."""
