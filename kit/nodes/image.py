@@ -203,7 +203,8 @@ class Image(Node):
     async def ato_xarray(self, level: int = 0, chunks: Any = None) -> xarray.DataArray:
         xr = import_xarray("Image.to_xarray")
         lv = await self.alevel(level)
-        return data_array(self, lv, self._dask(lv, chunks), await self.achannel_names(), xr)
+        return data_array(xr, self._dask(lv, chunks), self.multiscale, lv,
+                          await self.achannel_names(), self._xarray_attrs())
 
     def to_datatree(self, chunks: Any = None) -> xarray.DataTree:
         """Every level as an ``xarray.DataTree``: one child per level path ("0", "1", ...)
@@ -212,9 +213,14 @@ class Image(Node):
 
     async def ato_datatree(self, chunks: Any = None) -> xarray.DataTree:
         xr = import_xarray("Image.to_datatree")
-        levels, names = await self.alevels(), await self.achannel_names()
-        arrays = [data_array(self, lv, self._dask(lv, chunks), names, xr) for lv in levels]
-        return data_tree(self, arrays, xr)
+        levels, names, about = await self.alevels(), await self.achannel_names(), self._xarray_attrs()
+        arrays = [data_array(xr, self._dask(lv, chunks), self.multiscale, lv, names, about)
+                  for lv in levels]
+        return data_tree(xr, self.multiscale, arrays, about)
+
+    def _xarray_attrs(self) -> dict[str, Any]:
+        return {"name": self.multiscale.name or self.name or None, "ngff_version": self.version,
+                "source": self.url}
 
     def _level_index(self, level: int) -> int:
         if isinstance(level, bool) or not isinstance(level, (int, np.integer)):

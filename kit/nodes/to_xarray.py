@@ -9,69 +9,76 @@ dask array, so nothing is read until it is computed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import dask.array as da
 import numpy as np
 
 from kit.errors import KitError
+from kit.ngff import Multiscale
 
 if TYPE_CHECKING:
     import xarray
 
-    from kit.nodes.image import Image, Level
-
 EXTRA = "pip install 'ngff-kit[xarray]'"
+
+
+class LevelLike(Protocol):
+    """What labelling needs of a level (``kit.nodes.image.Level``; no import: no cycle)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def scale(self) -> tuple[float, ...]: ...
+    @property
+    def translation(self) -> tuple[float, ...]: ...
 
 
 def import_xarray(what: str) -> Any:
     """The xarray module, or a KitError that names the extra to install."""
-    try:
-        import xarray
+    try:  # on first use only: importing xarray costs every other user of the kit time
+        return importlib.import_module("xarray")
     except ImportError:
         raise KitError(f"{what} needs xarray, an optional dependency: {EXTRA}") from None
-    return xarray
 
 
-def data_array(image: Image, level: Level, data: da.Array, channel_names: list[str],
-               xr: Any) -> xarray.DataArray:
-    """``data`` (a level's dask array) with dims, physical coordinates and attrs."""
-    axes = image.multiscale.axes
+def data_array(xr: Any, data: da.Array, ms: Multiscale, level: LevelLike,
+               channel_names: Sequence[str], about: dict[str, Any]) -> xarray.DataArray:
+    """``data`` (a level's dask array) with dims, physical coordinates and attrs.
+
+    ``about`` holds the image's own attrs (name, ngff_version, source)."""
     coords: dict[str, Any] = {}
-    for i, axis in enumerate(axes):
+    for i, axis in enumerate(ms.axes):
         meta = {k: v for k, v in (("units", axis.unit), ("type", axis.type)) if v}
         if axis.name == "c" and len(channel_names) == level.shape[i]:
             values: np.ndarray = np.asarray(channel_names, dtype=str)
         else:
             values = level.scale[i] * np.arange(level.shape[i]) + level.translation[i]
         coords[axis.name] = xr.Variable(axis.name, values, attrs=meta)
-    name = image.multiscale.name or image.name or None
     attrs: dict[str, Any] = {
-        "name": name,
-        "ngff_version": image.version,
-        "axis_units": {a.name: a.unit for a in axes if a.unit},
+        **about,
+        "axis_units": {a.name: a.unit for a in ms.axes if a.unit},
         "level": level.index,
         "path": level.path,
         "scale": list(level.scale),
         "translation": list(level.translation),
-        "source": image.url,
     }
-    return xr.DataArray(data, dims=[a.name for a in axes], coords=coords, name=name,
+    return xr.DataArray(data, dims=[a.name for a in ms.axes], coords=coords,
+                        name=about.get("name"),
                         attrs={k: v for k, v in attrs.items() if v is not None})
 
 
-def data_tree(image: Image, arrays: list[xarray.DataArray], xr: Any) -> xarray.DataTree:
+def data_tree(xr: Any, ms: Multiscale, arrays: list[xarray.DataArray],
+              about: dict[str, Any]) -> xarray.DataTree:
     """One child node per level path (``"0"``, ``"1"``, ...), each with an ``image`` variable."""
-    ms = image.multiscale
-    attrs: dict[str, Any] = {
-        "name": ms.name or image.name or None,
-        "ngff_version": image.version,
-        "axes": [a.name for a in ms.axes],
-        "levels": [d.path for d in ms.datasets],
-        "source": image.url,
-    }
-    root = xr.Dataset(attrs={k: v for k, v in attrs.items() if v is not None})
-    tree = {"/": root}
+    attrs = {**about, "axes": [a.name for a in ms.axes], "levels": [d.path for d in ms.datasets]}
+    tree = {"/": xr.Dataset(attrs={k: v for k, v in attrs.items() if v is not None})}
     for array, dataset in zip(arrays, ms.datasets, strict=True):
         tree[dataset.path] = xr.Dataset({"image": array})
     return xr.DataTree.from_dict(tree)
