@@ -126,6 +126,9 @@ def damaged(ozx: Path, how: str) -> Path:
         bad.write_bytes(data[: len(data) - 40])
     elif how == "cut-middle":  # bytes lost inside: offsets no longer fit
         bad.write_bytes(data[:100] + data[400:])
+    elif how == "bad-record":  # the last directory record claims a 64 KiB extra field
+        at = data.rfind(b"PK\x01\x02")
+        bad.write_bytes(data[: at + 30] + b"\xff\xff" + data[at + 32 :])
     elif how == "not-a-zip":
         bad.write_bytes(b"this is not a zip file\n" * 20)
     elif how == "empty":
@@ -133,7 +136,7 @@ def damaged(ozx: Path, how: str) -> Path:
     return bad
 
 
-@pytest.mark.parametrize("how", ["truncated", "cut-middle", "not-a-zip", "empty"])
+@pytest.mark.parametrize("how", ["truncated", "cut-middle", "bad-record", "not-a-zip", "empty"])
 def test_corrupt_zip_is_invalid_data_naming_the_file(image_folder: Path, tmp_path: Path,
                                                      how: str) -> None:
     bad = damaged(zip_folder(image_folder, tmp_path / "img.ozx"), how)

@@ -368,6 +368,9 @@ def _central_directory(data: bytes, count: int, cd_offset: int, where: str) -> d
         (_, _, _, flags, method, _, _, crc, csize, usize, name_length, extra_length,
          comment_length, _, _, _, header) = struct.unpack_from(_CENTRAL_FMT, data, pos)
         body = pos + _CENTRAL_SIZE
+        if body + name_length + extra_length + comment_length > len(data):
+            raise InvalidData("corrupt zip: a central directory record runs past its end",
+                              where=where)
         raw_name = data[body : body + name_length]
         extra = data[body + name_length : body + name_length + extra_length]
         usize, csize, header = _zip64_sizes(extra, usize, csize, header, where)
@@ -393,6 +396,8 @@ def _zip64_sizes(extra: bytes, usize: int, csize: int, header: int,
     pos = 0
     while pos + 4 <= len(extra):
         tag, size = struct.unpack_from("<2H", extra, pos)
+        if pos + 4 + size > len(extra):
+            raise InvalidData("corrupt zip: an extra field runs past its record", where=where)
         if tag == 1:
             values = iter(struct.unpack_from(f"<{size // 8}Q", extra, pos + 4))
             try:

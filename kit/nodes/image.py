@@ -213,7 +213,8 @@ class Image(Node):
 
     async def ato_datatree(self, chunks: Any = None) -> xarray.DataTree:
         xr = import_xarray("Image.to_datatree")
-        levels, names, about = await self.alevels(), await self.achannel_names(), self._xarray_attrs()
+        levels, names = await self.alevels(), await self.achannel_names()
+        about = self._xarray_attrs()
         arrays = [data_array(xr, self._dask(lv, chunks), self.multiscale, lv, names, about)
                   for lv in levels]
         return data_tree(xr, self.multiscale, arrays, about)
