@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
@@ -22,6 +22,7 @@ from kit.errors import KitError, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
 from kit.io.objstore import CLOUD_SCHEMES
+from kit.io.zipstore import ZipStore, is_zip_name
 
 _BUCKET = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
 REFS_SUFFIXES = (".lindi.json", ".lindi.tar", ".refs.json", ".kerchunk.json", ".json")
@@ -53,6 +54,9 @@ def open_location(
     if _is_refs_name(source):
         return _refs_location(source, auth=auth, storage_options=storage_options)
     scheme = urlsplit(source).scheme.lower()
+    zip_capable = scheme in ("http", "https", "file") or len(scheme) <= 1  # "" or a drive
+    if zip_capable and is_zip_name(urlsplit(source).path if scheme else source):
+        return _zip_location(source, auth, storage_options)
     if scheme in ("http", "https"):
         return _http_location(source, auth, storage_options)
     if scheme in ("s3", "s3a") and storage_options:
@@ -85,6 +89,13 @@ def _local_location(path: str) -> Location:
 
 
 def _http_location(url: str, auth: Credential | None, storage_options: dict | None) -> Location:
+    store = _http_store(url, auth, storage_options, root=url)
+    return Location(KitStore(store, display=redact(url)))
+
+
+def _http_store(url: str, auth: Credential | None, storage_options: dict | None, *,
+                root: str) -> Store:
+    """An HttpStore at ``root`` with the credential resolved for ``url`` (same origin)."""
     from kit.io.http import HttpStore
 
     if storage_options:
@@ -96,8 +107,25 @@ def _http_location(url: str, auth: Credential | None, storage_options: dict | No
             "kit.BearerToken(...)", where=redact(url))
     origin_of(url)  # a malformed URL is a KitError here, before any store is made
     credential = resolve(url, explicit=auth, scope=Scope.ROOT)  # the one decision for this root
-    store = HttpStore(url, credential=credential)
-    return Location(KitStore(store, display=redact(url)))
+    return HttpStore(root, credential=credential)
+
+
+def _zip_location(source: str, auth: Credential | None, storage_options: dict | None) -> Location:
+    """A zipped OME-Zarr (RFC-9 ``.ozx``): a ZipStore reading byte ranges of one file."""
+    parts = urlsplit(source)
+    if parts.scheme.lower() in ("http", "https"):
+        folder, _, name = parts.path.rpartition("/")
+        parent = urlunsplit(parts._replace(path=folder + "/", fragment=""))
+        outer = _http_store(source, auth, storage_options, root=parent)
+        zipped = ZipStore(outer, unquote(name), display=redact(source))
+        return Location(KitStore(zipped, display=zipped.display))
+    p = Path(parts.path if parts.scheme.lower() == "file" else source).expanduser()
+    if not p.is_file():
+        raise NotFound("no such file" if not p.exists() else "is a folder, not a zip file",
+                       where=str(p))
+    display, p = str(p), p.resolve()
+    zipped = ZipStore(LocalStore(p.parent, read_only=True), p.name, display=display)
+    return Location(KitStore(zipped, display=zipped.display))
 
 
 def _s3_location(url: str, auth: Credential | None, storage_options: dict | None) -> Location:

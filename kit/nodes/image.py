@@ -11,7 +11,7 @@ import asyncio
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask.array as da
 import numpy as np
@@ -36,6 +36,10 @@ from kit.ngff import (
 from kit.nodes.base import Node, NodeMap, load_many, load_node, register
 from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
+from kit.nodes.to_xarray import data_array, data_tree, import_xarray
+
+if TYPE_CHECKING:
+    import xarray
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,38 @@ class Image(Node):
                                  str(lv.dtype), lv.chunks, blocks)
         return da.from_array(array, chunks=blocks, name=name, lock=False, asarray=True,
                              fancy=False, meta=np.empty((0,) * len(lv.shape), dtype=lv.dtype))
+
+    def to_xarray(self, level: int = 0, chunks: Any = None) -> xarray.DataArray:
+        """One level as a lazy ``xarray.DataArray`` (needs the ``xarray`` extra).
+
+        Dims are the axes; coordinates are physical (``scale * index + translation`` of the
+        level, units in each coordinate's attrs), ``c`` holds the channel names; attrs carry
+        the NGFF version, name, level path and source. The data is ``to_dask(level, chunks)``.
+        """
+        return run_sync(self.ato_xarray(level, chunks))
+
+    async def ato_xarray(self, level: int = 0, chunks: Any = None) -> xarray.DataArray:
+        xr = import_xarray("Image.to_xarray")
+        lv = await self.alevel(level)
+        return data_array(xr, self._dask(lv, chunks), self.multiscale, lv,
+                          await self.achannel_names(), self._xarray_attrs())
+
+    def to_datatree(self, chunks: Any = None) -> xarray.DataTree:
+        """Every level as an ``xarray.DataTree``: one child per level path ("0", "1", ...)
+        holding an ``image`` DataArray as ``to_xarray`` gives it (the multiscale convention)."""
+        return run_sync(self.ato_datatree(chunks))
+
+    async def ato_datatree(self, chunks: Any = None) -> xarray.DataTree:
+        xr = import_xarray("Image.to_datatree")
+        levels, names = await self.alevels(), await self.achannel_names()
+        about = self._xarray_attrs()
+        arrays = [data_array(xr, self._dask(lv, chunks), self.multiscale, lv, names, about)
+                  for lv in levels]
+        return data_tree(xr, self.multiscale, arrays, about)
+
+    def _xarray_attrs(self) -> dict[str, Any]:
+        return {"name": self.multiscale.name or self.name or None, "ngff_version": self.version,
+                "source": self.url}
 
     def level_index(self, level: int) -> int:
         """``level`` (negative counts from the coarsest) as an index, else LevelNotFound."""
