@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kit.auth.env import ENV_DEMO_PASSWORD
 from kit.cli.credentials import login_help
-from kit.cli.env import ENV_DEMO_PASSWORD
 from kit.cli.exits import EXIT_OK, UsageError
 from kit.cli.info import tree_lines
 from kit.cli.output import remember_secret, say
