@@ -9,8 +9,9 @@ the code and a user never sees a traceback or a secret:
 
 One concern per module: ``app`` (entry point, errors and warnings), ``parser`` (options, help
 and examples), ``exits`` (exit codes), ``output`` (stdout/stderr, secret scrubbing),
-``credentials`` (credential options; the variable names come from ``kit.auth.env``), ``tree``
-and ``info`` (``info``), ``preview``, ``demo``, ``serve``, ``consolidate``.
+``credentials`` (credential options; the variable names come from ``kit.auth.env``), ``info``
+(over ``kit.render.describe``, the one node summary), ``preview``, ``demo``, ``serve``,
+``consolidate``.
 """
 
 from kit.cli.app import main
