@@ -580,6 +580,24 @@ def test_secret_never_in_error_output(tmp_path, run):
     assert secret not in result.stdout + result.stderr
 
 
+def test_the_cli_declares_no_env_variable_name_of_its_own():
+    """Env names live in kit.auth.env only: the CLI imports them (a copy would drift)."""
+    import ast
+
+    import kit.auth.env
+    import kit.cli.credentials
+    import kit.cli.demo
+
+    names = {"NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "NGFF_KIT_ORIGINS",
+             "NGFF_KIT_DEMO_PASSWORD"}
+    for path in sorted(Path(kit.cli.__file__).parent.glob("*.py")):
+        literals = {n.value for n in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        assert not literals & names, path.name
+    assert kit.cli.credentials.ENV_ORIGINS is kit.auth.env.ENV_ORIGINS
+    assert kit.cli.demo.ENV_DEMO_PASSWORD is kit.auth.env.ENV_DEMO_PASSWORD
+
+
 # -- help, version ----------------------------------------------------------------------------
 
 
