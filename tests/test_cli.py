@@ -10,7 +10,6 @@ message (never a traceback), warnings as one line, and options the data cannot h
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import json
 import queue
 import re
@@ -20,8 +19,10 @@ import socket
 import subprocess
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import free_port
@@ -386,8 +387,6 @@ def test_group_members_show_array_chunks(tmp_path, run):
     assert "raw  array (8, 6) float32 chunks (4, 3)" in result.stdout
 
 
-@pytest.mark.skipif(importlib.util.find_spec("kit.render.job") is None,
-                    reason="the fill-value KitWarning comes with the render-spec branch")
 def test_preview_of_only_fill_value_warns(tmp_path, run):
     image = write_image(tmp_path / "img.zarr", axes="czyx", shape=(2, 1, 64, 64), levels=1,
                         labels=())
@@ -397,7 +396,69 @@ def test_preview_of_only_fill_value_warns(tmp_path, run):
     result = run("preview", image, "-o", tmp_path / "p.png")
     assert result.returncode == 0, result.stderr
     (warning,) = warning_lines(result)
-    assert "fill value" in warning
+    assert "fill value" in warning and "no data stored there" in warning
+
+
+# -- preview options are one RenderSpec ------------------------------------------------------
+
+
+def library_png(tmp_path: Path, node_path: Path, **options: Any) -> bytes:
+    """The PNG bytes kit.preview gives for the same options (what the CLI must write)."""
+    from kit.render import RenderSpec, preview, save_png
+
+    out = tmp_path / "library.png"
+    save_png(preview(kit.open(node_path), spec=RenderSpec(**options)), out)
+    return out.read_bytes()
+
+
+def test_label_style_fill_is_the_librarys_fill(czyx, tmp_path, run):
+    filled, outlined = tmp_path / "fill.png", tmp_path / "outline.png"
+    assert run("preview", czyx, "-o", filled, "--labels", "nuclei", "--label-style",
+               "fill").returncode == 0
+    assert run("preview", czyx, "-o", outlined, "--labels", "nuclei").returncode == 0
+    assert filled.read_bytes() != outlined.read_bytes()
+    assert filled.read_bytes() == library_png(tmp_path, czyx, max_size=512, labels="nuclei",
+                                              label_style="fill")
+    assert outlined.read_bytes() == library_png(tmp_path, czyx, max_size=512, labels="nuclei")
+
+
+def test_label_style_choices_and_needs_labels(czyx, tmp_path, run):
+    out = tmp_path / "p.png"
+    bad = run("preview", czyx, "-o", out, "--labels", "nuclei", "--label-style", "dots")
+    assert bad.returncode == 2 and "--label-style" in bad.stderr and "outline" in bad.stderr
+    line = assert_one_line_error(run("preview", czyx, "-o", out, "--label-style", "fill"), 2)
+    assert "--label-style fill" in line and "--labels" in line
+    assert not out.exists()
+
+
+def test_fields_all_tiles_every_field_of_a_plate(tmp_path, run):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plate = write_plate(tmp_path / "p.zarr", rows="B", columns=("03", "05"), fields=2)
+    every, first = tmp_path / "all.png", tmp_path / "first.png"
+    result = run("preview", plate, "-o", every, "--fields", "all", "--size", "128")
+    assert result.returncode == 0, result.stderr
+    assert run("preview", plate, "-o", first, "--size", "128").returncode == 0
+    assert every.read_bytes() != first.read_bytes()
+    assert every.read_bytes() == library_png(tmp_path, plate, max_size=128, fields="all")
+    assert first.read_bytes() == library_png(tmp_path, plate, max_size=128)
+
+
+def test_fields_all_is_for_a_plate(czyx, tmp_path, run):
+    line = assert_one_line_error(run("preview", czyx, "-o", tmp_path / "p.png", "--fields",
+                                     "all"), 2)
+    assert "--fields all" in line and "plate" in line
+    assert run("preview", czyx, "-o", tmp_path / "p.png", "--fields", "some").returncode == 2
+
+
+def test_an_invalid_render_spec_is_a_usage_error():
+    from kit.cli.exits import exit_code_for
+    from kit.render import InvalidRenderSpec, NotRenderable, RenderSpec
+
+    with pytest.raises(InvalidRenderSpec) as bad:
+        RenderSpec(opacity=2)
+    assert exit_code_for(bad.value) == 2
+    assert exit_code_for(NotRenderable("cannot preview a Group")) == 2
 
 
 # -- serve ----------------------------------------------------------------------------------
@@ -517,6 +578,24 @@ def test_secret_never_in_error_output(tmp_path, run):
     assert_one_line_error(result, 3)
     assert "visible in the process list" in result.stderr
     assert secret not in result.stdout + result.stderr
+
+
+def test_the_cli_declares_no_env_variable_name_of_its_own():
+    """Env names live in kit.auth.env only: the CLI imports them (a copy would drift)."""
+    import ast
+
+    import kit.auth.env
+    import kit.cli.credentials
+    import kit.cli.demo
+
+    names = {"NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "NGFF_KIT_ORIGINS",
+             "NGFF_KIT_DEMO_PASSWORD"}
+    for path in sorted(Path(kit.cli.__file__).parent.glob("*.py")):
+        literals = {n.value for n in ast.walk(ast.parse(path.read_text()))
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        assert not literals & names, path.name
+    assert kit.cli.credentials.ENV_ORIGINS is kit.auth.env.ENV_ORIGINS
+    assert kit.cli.demo.ENV_DEMO_PASSWORD is kit.auth.env.ENV_DEMO_PASSWORD
 
 
 # -- help, version ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 
@@ -81,27 +82,40 @@ def test_to_dict_is_json_and_the_text_is_infos(root):
     assert any(line.strip().startswith("label nuclei: zyx, 2 levels") for line in text)
 
 
-def _same_as_the_cli(source) -> None:
-    from kit import cli
+def _same_as_the_cli(source, capsys) -> None:
+    """``ngff-kit info`` (text and ``--json``) is describe's text and dict, nothing of its own."""
+    from kit.cli import main
 
-    if not hasattr(cli, "tree_lines"):
-        pytest.skip("the CLI already uses kit.render.describe")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         node = kit.open(source)
-        theirs = cli.describe(node)
-        assert describe(node, deep=True, strict=True).to_dict() == theirs, source
-        assert describe_text(node) == "\n".join(cli.tree_lines(theirs)), source
+        summary = describe(node, deep=True, strict=True)
+        text = describe_text(node)
+    capsys.readouterr()
+    assert main(["info", str(source), "--json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out) == summary.to_dict(), source
+    assert main(["info", str(source)]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == text + "\n", source
+
+
+def test_the_cli_has_no_summariser_of_its_own():
+    import kit.cli
+    import kit.cli.info
+
+    assert importlib.util.find_spec("kit.cli.tree") is None
+    for name in ("tree_lines", "image_lines", "image_dict", "level_lines"):
+        assert not hasattr(kit.cli.info, name) and not hasattr(kit.cli, name), name
+    assert kit.cli.info.describe_text is describe_text
 
 
 @pytest.mark.parametrize("name", ["plate.zarr", "img.zarr", "g.zarr"])
-def test_describe_matches_the_clis_own_summary(root, name):
-    """The CLI can switch to describe(): same JSON, same text (while it still has its own)."""
-    _same_as_the_cli(root / name)
+def test_describe_matches_the_clis_output(root, name, capsys):
+    """The CLI prints describe(): same JSON, same text."""
+    _same_as_the_cli(root / name, capsys)
 
 
-def test_describe_matches_the_cli_on_the_real_plate(real_plate):
-    _same_as_the_cli(real_plate)
+def test_describe_matches_the_cli_on_the_real_plate(real_plate, capsys):
+    _same_as_the_cli(real_plate, capsys)
 
 
 def test_a_broken_part_is_a_problem_not_an_exception(root, tmp_path):

@@ -8,9 +8,10 @@ the code and a user never sees a traceback or a secret:
     5 invalid metadata / unsupported version   6 remote error   1 anything else
 
 One concern per module: ``app`` (entry point, errors and warnings), ``parser`` (options, help
-and examples), ``exits`` (exit codes), ``output`` (stdout/stderr, secret scrubbing), ``env``
-and ``credentials`` (credential options), ``tree`` and ``info`` (``info``), ``preview``,
-``demo``, ``serve``, ``consolidate``.
+and examples), ``exits`` (exit codes), ``output`` (stdout/stderr, secret scrubbing),
+``credentials`` (credential options; the variable names come from ``kit.auth.env``), ``info``
+(over ``kit.render.describe``, the one node summary), ``preview``, ``demo``, ``serve``,
+``consolidate``.
 """
 
 from kit.cli.app import main

@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-from kit.cli.env import ENV_ORIGINS, ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME
+from kit.auth.env import ENV_ORIGINS, ENV_PASSWORD, ENV_TOKEN, ENV_USERNAME
 from kit.cli.exits import UsageError
 from kit.cli.output import remember_secret, warn
 

@@ -14,13 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kit.auth.env import ENV_DEMO_PASSWORD
 from kit.cli.credentials import login_help
-from kit.cli.env import ENV_DEMO_PASSWORD
 from kit.cli.exits import EXIT_OK, UsageError
-from kit.cli.info import tree_lines
 from kit.cli.output import remember_secret, say
 from kit.cli.preview import png_size, write_png
-from kit.cli.tree import describe
 
 DEMO_USER = "demo"
 DEMO_DATASET = "plate.zarr"
@@ -82,6 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def serve_demo(dataset: Path, out: Path, args: argparse.Namespace) -> int:
     import kit
+    import kit.render
     from kit.demo.server import DemoServer
 
     password = remember_secret(os.environ.get(ENV_DEMO_PASSWORD) or secrets.token_urlsafe(12))
@@ -90,8 +89,7 @@ def serve_demo(dataset: Path, out: Path, args: argparse.Namespace) -> int:
         say(f"serving it at {server.url} (HTTP Basic auth, fresh password; 127.0.0.1 only)")
         say("")
         plate = kit.open(server.url, auth=kit.BasicAuth(DEMO_USER, password or ""))
-        for line in tree_lines(describe(plate)):
-            say(line)
+        say(kit.render.describe_text(plate))
         n_tree = server.count()
         say("")
         for what, path in demo_pictures(plate, out):

@@ -28,13 +28,14 @@ def exit_code_for(exc: BaseException) -> int:
         PermissionDenied,
         RemoteError,
     )
+    from kit.render.spec import InvalidRenderSpec, NotRenderable
 
     table: list[tuple[type[BaseException] | tuple[type[BaseException], ...], int]] = [
         ((AuthenticationError, PermissionDenied), EXIT_AUTH),
         ((NotFound, FileNotFoundError, NotADirectoryError), EXIT_NOT_FOUND),
         ((InvalidMetadata, InvalidData), EXIT_INVALID),
         (RemoteError, EXIT_REMOTE),
-        (UsageError, EXIT_USAGE),
+        ((UsageError, InvalidRenderSpec, NotRenderable), EXIT_USAGE),
     ]
     for types, code in table:
         if isinstance(exc, types):

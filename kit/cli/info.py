@@ -1,116 +1,69 @@
-"""``info SOURCE``: the ``tree``-like text (or JSON) of a dataset's structure."""
+"""``info SOURCE``: the ``tree``-like text (or JSON) of a dataset's structure.
+
+The summary is ``kit.render.describe``'s, the same one the notebook card and the browser's
+details pane show (metadata only, no chunk read). This module only picks what to describe (a
+v2 array that opens as a group is described as the array) and says which listed wells could not
+be read, rather than dropping them without a word.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+import warnings
 from typing import Any
 
 from kit.cli.credentials import open_source
 from kit.cli.exits import EXIT_OK
 from kit.cli.output import say
-from kit.cli.tree import describe
+from kit.errors import KitWarning
+from kit.render.describe import PlateSummary, Summary, describe, describe_text
 
 
-def fmt_tuple(values: Sequence[Any]) -> str:
-    return "(" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values) + ")"
+def bare_array(node: Any) -> Any | None:
+    """The zarr array when the node "opened as a group" is really an array (a v2 ``.zarray``
+    with attributes looks like a group to the probe), else None."""
+    from kit.io.loop import run_sync
+    from kit.nodes import Group
+
+    if not isinstance(node, Group) or node.meta.kind not in ("", None, "group"):
+        return None
+    location = node.location
+    if run_sync(location.node_type()) != "array":
+        return None
+    return run_sync(location.open_array())
 
 
-def level_lines(levels: list[dict[str, Any]], indent: str) -> list[str]:
-    return [f"{indent}level {lv['path']}: shape {fmt_tuple(lv['shape'])} {lv['dtype']} "
-            f"chunks {fmt_tuple(lv['chunks'])} scale {fmt_tuple(lv['scale'])}" for lv in levels]
+def warn_unread_wells(summary: PlateSummary, said: list[str]) -> None:
+    """One warning naming the listed wells that were not read and not already warned about (a
+    well folder without well metadata is otherwise dropped silently)."""
+    read = {w.path for w in summary.wells}
+    unread = [p for p in summary.well_paths if p not in read and not any(p in m for m in said)]
+    if unread:
+        warnings.warn(f"{summary.url}: {len(unread)} of {len(summary.well_paths)} listed wells "
+                      f"could not be read (missing, or without well metadata): "
+                      f"{', '.join(unread)}", KitWarning, stacklevel=2)
 
 
-def table_lines(tables: list[dict[str, Any]], indent: str) -> list[str]:
-    return [f"{indent}table {t['name']} ({t['kind']}, {t['backend']})"
-            + (f" -> {t['region']}" if t.get("region") else "") for t in tables]
-
-
-def array_line(a: dict[str, Any], indent: str) -> str:
-    chunks = f" chunks {fmt_tuple(a['chunks'])}" if a.get("chunks") else ""
-    return f"{indent}{a['path'] or '.'}  array {fmt_tuple(a['shape'] or [])} {a['dtype']}{chunks}"
-
-
-def image_lines(im: dict[str, Any], indent: str) -> list[str]:
-    head = f"{indent}{im['path'] or '.'}  {im['type']} {''.join(im['axes'])}"
-    lines = [head + (f", NGFF {im['version']}" if im.get("version") else "")]
-    inner = indent + "  "
-    if im["channels"]:
-        lines.append(inner + "channels: " + ", ".join(
-            f"{c['label']} (#{c['color']})" if c.get("color") else str(c["label"])
-            for c in im["channels"]))
-    lines += level_lines(im["levels"], inner)
-    for lab in im["labels"]:
-        lines.append(f"{inner}label {lab['name']}: {''.join(lab['axes'])}, "
-                     f"{len(lab['levels'])} levels, {lab['colors']} colours")
-        lines += level_lines(lab["levels"], inner + "  ")
-    lines += table_lines(im["tables"], inner)
-    return lines
-
-
-def layout_key(im: dict[str, Any]) -> str:
-    """What makes two fields print the same: the text without the path, colour counts and
-    windows."""
-    labels = [{**lab, "colors": 0} for lab in im["labels"]]
-    return "\n".join(image_lines({**im, "path": "", "labels": labels}, ""))
-
-
-def compact_image_lines(im: dict[str, Any], where: str, seen: dict[str, str],
-                        indent: str) -> list[str]:
-    """A field in full the first time its layout appears, then one line pointing back to it."""
-    key = layout_key(im)
-    if key in seen:
-        axes = "".join(im["axes"])
-        return [f"{indent}{im['path']}  {im['type']} {axes}, same layout as {seen[key]}"]
-    seen[key] = where
-    return image_lines(im, indent)
-
-
-def tree_lines(d: dict[str, Any]) -> list[str]:
-    """The ``tree``-like text of ``describe``'s dict."""
-    kind = d["type"]
-    if kind == "plate":
-        n, listed = len(d["wells"]), d.get("listed_wells", len(d["wells"]))
-        count = f"{n} wells" if n == listed else f"{n} of {listed} listed wells readable"
-        grid = f"rows {' '.join(d['rows'])}; columns {' '.join(d['columns'])}"
-        head = f"{d['source']}  plate {len(d['rows'])}x{len(d['columns'])} ({grid}), {count}"
-        lines = [f"{head}, NGFF {d['version']}"]
-        lines += table_lines(d["tables"], "  ")
-        seen: dict[str, str] = {}
-        for well in d["wells"]:
-            lines.append(f"  well {well['path']}: {len(well['images'])} field(s)")
-            for im in well["images"]:
-                lines += compact_image_lines(im, f"{well['path']}/{im['path']}", seen, "    ")
-        return lines
-    if kind == "well":
-        lines = [f"{d['source']}  well, {len(d['images'])} field(s), NGFF {d['version']}"]
-        for im in d["images"]:
-            lines += image_lines(im, "  ")
-        return lines
-    if kind in ("image", "label"):
-        return [d["source"]] + image_lines(d, "  ")
-    if kind == "array":
-        return [d["source"]] + [array_line(d, "  ")]
-    if kind == "group":
-        lines = [f"{d['source']}  group, {len(d['members'])} member(s)"]
-        for m in d["members"]:
-            if m["type"] in ("image", "label"):
-                lines += image_lines(m, "  ")
-            elif m["type"] == "array":
-                lines.append(array_line(m, "  "))
-            else:
-                lines.append(f"  {m['path']}  {m['type']}")
-        return lines
-    return [f"{d['source']}  {kind}"]
+def summarise(node: Any) -> Summary:
+    """What ``info`` prints of ``node``: its whole tree, the first error raised (strict)."""
+    array = bare_array(node)
+    if array is not None:
+        summary = describe(array, strict=True)
+        summary.url, summary.version = node.url, node.version
+        return summary
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = describe(node, deep=True, strict=True)
+    for w in caught:  # said again, once each, outside the recorder
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if isinstance(summary, PlateSummary):
+        warn_unread_wells(summary, [str(w.message) for w in caught])
+    return summary
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     """``info SOURCE``: the tree of a dataset, as text or JSON."""
-    tree = describe(open_source(args))
-    if args.json:
-        say(json.dumps(tree, indent=2))
-    else:
-        for line in tree_lines(tree):
-            say(line)
+    summary = summarise(open_source(args))
+    say(json.dumps(summary.to_dict(), indent=2) if args.json else describe_text(summary))
     return EXIT_OK

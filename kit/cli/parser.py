@@ -13,6 +13,7 @@ from kit.cli.exits import CODES
 from kit.cli.info import cmd_info
 from kit.cli.preview import cmd_preview, index_int, positive_int
 from kit.cli.serve import cmd_serve, port_number
+from kit.render.spec import FIELDS, LABEL_STYLES
 
 SOURCE_HELP = "dataset path or URL: local folder, http(s)://, s3://, a refs JSON, any fsspec URL"
 EXIT_CODES = "exit codes: " + ", ".join(f"{code} {what}" for code, what in sorted(CODES.items()))
@@ -29,7 +30,9 @@ EXAMPLES = {
     "preview": """examples:
   ngff-kit preview plate.zarr -o plate.png
   ngff-kit preview plate.zarr/B/03/0 -o field.png --channels DAPI 1 --labels nuclei --size 256
-  ngff-kit preview image.zarr -o plane.png --z 2 --t 0 --level 1""",
+  ngff-kit preview image.zarr -o plane.png --z 2 --t 0 --level 1
+  ngff-kit preview image.zarr -o masks.png --labels nuclei --label-style fill
+  ngff-kit preview plate.zarr -o all.png --fields all   # every field of each well""",
     "serve": """examples:
   ngff-kit serve plate.zarr                       # a made-up password, printed once
   ngff-kit serve plate.zarr --user class --password-env PW --port 8080
@@ -82,10 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--z", type=index_int, help="z plane (default: the middle one)")
     p.add_argument("--t", type=index_int, help="time point (default: 0)")
     p.add_argument("--labels", metavar="NAME", help="overlay this label image")
+    p.add_argument("--label-style", choices=LABEL_STYLES,
+                   help="draw the labels as outlines (default) or filled")
     p.add_argument("--size", type=positive_int, default=512,
                    help="longest side in pixels (default 512)")
     p.add_argument("--level", type=index_int,
                    help="read this pyramid level instead of choosing one")
+    p.add_argument("--fields", choices=FIELDS, default="first",
+                   help="plate overview: each well's first field (default) or all of them")
     add_auth_options(p)
     p.set_defaults(func=cmd_preview)
 

@@ -1,8 +1,9 @@
 """``preview SOURCE -o out.png``: one PNG, reading only the chunks it shows.
 
-Options the data cannot honour (a t the image does not have, a level past the last, a group
-that is not a picture) are usage errors named before anything is read; only PNG is written,
-so ``-o x.jpg`` is refused rather than filled with PNG bytes.
+The options become one ``RenderSpec`` (checked once, as for ``kit.preview``; a bad one is a
+usage error). Options the data cannot honour (a t the image does not have, a level past the
+last, a group that is not a picture) are usage errors named before any chunk is read; only PNG
+is written, so ``-o x.jpg`` is refused rather than filled with PNG bytes.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kit.cli.credentials import open_source
 from kit.cli.exits import EXIT_OK, UsageError
 from kit.cli.output import say
+
+if TYPE_CHECKING:
+    from kit.render.spec import RenderSpec
 
 
 def positive_int(text: str) -> int:
@@ -80,15 +84,31 @@ def _check_index(option: str, value: int | None, axes: Sequence[str], axis: str,
         raise UsageError(f"{option} {value}: {where} has {size} {axis} position(s) (0-{size - 1})")
 
 
-def check_options(node: Any, args: argparse.Namespace) -> None:
+def spec_from_args(args: argparse.Namespace) -> RenderSpec:
+    """The one ``RenderSpec`` of the command's options (InvalidRenderSpec: exit 2)."""
+    from kit.render.spec import RenderSpec
+
+    if args.label_style is not None and not args.labels:
+        raise UsageError(f"--label-style {args.label_style}: give the labels to draw "
+                         "(--labels NAME)")
+    return RenderSpec.from_kwargs(
+        max_size=args.size, channels=parse_channels(args.channels), z=args.z, t=args.t,
+        level=args.level, labels=args.labels, label_style=args.label_style or "outline",
+        fields=args.fields)
+
+
+def check_options(node: Any, spec: RenderSpec) -> None:
     """Refuse what cannot be previewed, and z/t/level the picture's image does not have."""
     from kit.nodes import Image, Label, Plate, Well
 
     if isinstance(node, Plate):
-        if args.level is not None:
+        if spec.level is not None:
             raise UsageError("--level applies to an image, label or well, not a plate overview "
                              "(which picks a level per field)")
         return
+    if spec.fields != "first":
+        raise UsageError(f"--fields {spec.fields} applies to a plate overview, not to "
+                         f"{node.url}")
     if not isinstance(node, (Image, Label, Well)):
         kind = getattr(node, "kind", None) or type(node).__name__.lower()
         members = ", ".join(list(getattr(node, "members", {}))[:8])
@@ -102,11 +122,11 @@ def check_options(node: Any, args: argparse.Namespace) -> None:
             return  # the render says there is no field
         image = next(iter(images.values()))
     levels, axes = image.levels, list(image.axes)
-    if args.level is not None and args.level >= len(levels):
-        raise UsageError(f"--level {args.level}: {image.url} has {len(levels)} level(s) "
+    if spec.level is not None and spec.level >= len(levels):
+        raise UsageError(f"--level {spec.level}: {image.url} has {len(levels)} level(s) "
                          f"(0-{len(levels) - 1})")
     shape = levels[0].shape
-    for option, value, axis in (("--z", args.z, "z"), ("--t", args.t, "t")):
+    for option, value, axis in (("--z", spec.z, "z"), ("--t", spec.t, "t")):
         size = shape[axes.index(axis)] if axis in axes else 0
         _check_index(option, value, axes, axis, size, image.url)
 
@@ -116,11 +136,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
     import kit.render
 
     output = png_output(args.output)
+    spec = spec_from_args(args)
     node = open_source(args)
-    check_options(node, args)
-    rgb = kit.render.preview(node, max_size=args.size, channels=parse_channels(args.channels),
-                             z=args.z, t=args.t, labels=args.labels, level=args.level)
-    out = write_png(rgb, output)
+    check_options(node, spec)
+    out = write_png(kit.render.preview(node, spec=spec), output)
     w, h = png_size(out)
     say(f"wrote {out} ({w}x{h})")
     return EXIT_OK

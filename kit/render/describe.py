@@ -160,6 +160,7 @@ class PlateSummary(Summary):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "rows": self.rows, "columns": self.columns,
+                "listed_wells": len(self.well_paths),
                 "tables": [t.to_dict() for t in self.tables],
                 "wells": [{"path": w.path, "images": [im.image_dict() for im in w.images]}
                           for w in self.wells]}
@@ -173,9 +174,13 @@ class ArraySummary(Summary):
     dtype: str = ""
     chunks: tuple[int, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def entry(self) -> dict[str, Any]:
+        """The array as a member of a group (``info --json`` lists it so)."""
         return {"path": self.path, "type": "array", "shape": list(self.shape),
-                "dtype": self.dtype}
+                "dtype": self.dtype, "chunks": list(self.chunks)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), **self.entry()}
 
 
 @dataclass
@@ -188,7 +193,7 @@ class GroupSummary(Summary):
             if isinstance(m, ImageSummary):
                 return m.image_dict()
             if isinstance(m, ArraySummary):
-                return m.to_dict()
+                return m.entry()
             return {"path": m.path, "type": m.kind}
 
         return {**super().to_dict(), "members": [member(m) for m in self.members]}
@@ -331,7 +336,8 @@ def _member(name: str, member: Any, strict: bool, deep: bool) -> Summary:
         return Summary(member.kind, name, member.url, name, member.version)
     return ArraySummary("array", name, "", name, None, shape=tuple(member.shape),
                         dtype=str(member.dtype),
-                        chunks=tuple(getattr(member, "chunksize", ()) or ()))
+                        chunks=tuple(getattr(member, "chunksize", None)
+                                     or getattr(member, "chunks", None) or ()))
 
 
 def _group(group: Any, strict: bool, deep: bool) -> GroupSummary:
@@ -375,8 +381,10 @@ def describe(node: Any, *, deep: bool = False, strict: bool = False,
 # -- text (``ngff-kit info``) ---------------------------------------------------------------------
 
 def describe_text(node: Any, *, strict: bool = True) -> str:
-    """The ``tree``-like text of a node, as ``ngff-kit info`` prints it."""
-    return "\n".join(text_lines(describe(node, deep=True, strict=strict).to_dict()))
+    """The ``tree``-like text of a node (or of a summary already made), as ``ngff-kit info``
+    prints it."""
+    summary = node if isinstance(node, Summary) else describe(node, deep=True, strict=strict)
+    return "\n".join(text_lines(summary.to_dict()))
 
 
 def _fmt_tuple(values: Sequence[Any]) -> str:
@@ -386,6 +394,11 @@ def _fmt_tuple(values: Sequence[Any]) -> str:
 def _level_lines(levels: list[dict[str, Any]], indent: str) -> list[str]:
     return [f"{indent}level {lv['path']}: shape {_fmt_tuple(lv['shape'])} {lv['dtype']} "
             f"chunks {_fmt_tuple(lv['chunks'])} scale {_fmt_tuple(lv['scale'])}" for lv in levels]
+
+
+def _array_line(a: dict[str, Any], indent: str) -> str:
+    chunks = f" chunks {_fmt_tuple(a['chunks'])}" if a.get("chunks") else ""
+    return f"{indent}{a['path'] or '.'}  array {_fmt_tuple(a['shape'] or [])} {a['dtype']}{chunks}"
 
 
 def _table_lines(tables: list[dict[str, Any]], indent: str) -> list[str]:
@@ -431,10 +444,11 @@ def text_lines(d: dict[str, Any]) -> list[str]:
     """The ``info`` lines of a summary's ``to_dict()``."""
     kind = d["type"]
     if kind == "plate":
-        n = len(d["wells"])
+        n, listed = len(d["wells"]), d.get("listed_wells", len(d["wells"]))
+        count = f"{n} wells" if n == listed else f"{n} of {listed} listed wells readable"
         lines = [(f"{d['source']}  plate {len(d['rows'])}x{len(d['columns'])} "
                   f"(rows {' '.join(d['rows'])}; columns {' '.join(d['columns'])}), "
-                  f"{n} wells, NGFF {d['version']}")]
+                  f"{count}, NGFF {d['version']}")]
         lines += _table_lines(d["tables"], "  ")
         seen: dict[str, str] = {}
         for well in d["wells"]:
@@ -449,13 +463,15 @@ def text_lines(d: dict[str, Any]) -> list[str]:
         return lines
     if kind in ("image", "label"):
         return [d["source"]] + _image_lines(d, "  ")
+    if kind == "array":
+        return [d["source"], _array_line(d, "  ")]
     if kind == "group":
         lines = [f"{d['source']}  group, {len(d['members'])} member(s)"]
         for m in d["members"]:
             if m["type"] in ("image", "label"):
                 lines += _image_lines(m, "  ")
             elif m["type"] == "array":
-                lines.append(f"  {m['path']}  array {_fmt_tuple(m['shape'] or [])} {m['dtype']}")
+                lines.append(_array_line(m, "  "))
             else:
                 lines.append(f"  {m['path']}  {m['type']}")
         return lines
