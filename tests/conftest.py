@@ -10,9 +10,6 @@ from typing import Any
 import pytest
 from helpers import REAL_PLATE, REPO, SHARED, SPEC  # noqa: F401 - REPO and SHARED re-exported
 
-CREDENTIAL_ENV = ("NGFF_KIT_TOKEN", "NGFF_KIT_USERNAME", "NGFF_KIT_PASSWORD", "NGFF_KIT_ORIGINS",
-                  "DANDI_API_KEY", "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY")
-
 
 def need(path: Path) -> Path:
     if not path.exists():
@@ -35,8 +32,9 @@ def spec_dir() -> Path:
 def no_machine_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """No credential from the environment, netrc or an earlier test may reach a test."""
     import kit
+    from kit.auth.env import CREDENTIAL_VARIABLES  # the names live there, and only there
 
-    for var in CREDENTIAL_ENV:
+    for var in CREDENTIAL_VARIABLES:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
     kit.credentials.clear()

@@ -16,8 +16,8 @@ from kit.auth import (
     Origin,
     S3Credentials,
     origin_of,
-    redact_url,
-    resolve_http_credential,
+    redact,
+    resolve,
 )
 from kit.errors import KitError
 
@@ -65,18 +65,18 @@ def test_origin_is_frozen() -> None:
         origin_of("http://h/").host = "other"  # type: ignore[misc]
 
 
-def test_redact_url() -> None:
+def test_redact_a_url() -> None:
     url = (f"https://bob:{SECRET}@bucket.s3.amazonaws.com/a.zarr/0/0?X-Amz-Algorithm=AWS4"
            f"&X-Amz-Credential=AKIA{SECRET}&X-Amz-Signature={SECRET}&x-amz-security-token={SECRET}"
            "&part=3")
-    red = redact_url(url)
+    red = redact(url)
     assert SECRET not in red and "bob" not in red
     assert red.startswith("https://bucket.s3.amazonaws.com/a.zarr/0/0?X-Amz-Algorithm=AWS4&")
     assert "X-Amz-Signature=***" in red and "x-amz-security-token=***" in red
     assert red.endswith("&part=3")
     for name in ("Signature", "token", "access_token", "key"):
-        assert redact_url(f"http://h/p?{name}={SECRET}&a=1") == f"http://h/p?{name}=***&a=1"
-    assert redact_url("http://h:81/plain/path") == "http://h:81/plain/path"
+        assert redact(f"http://h/p?{name}={SECRET}&a=1") == f"http://h/p?{name}=***&a=1"
+    assert redact("http://h:81/plain/path") == "http://h:81/plain/path"
 
 
 # --- credential types
@@ -225,27 +225,27 @@ def test_resolution_chain_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     registered, explicit = BasicAuth("reg", "reg-pw"), BearerToken("explicit")
     reg.register(url, registered)
 
-    assert resolve_http_credential(url, explicit, registry=reg) is explicit
-    assert resolve_http_credential(url, registry=reg) is registered
+    assert resolve(url, explicit=explicit, registry=reg) is explicit
+    assert resolve(url, registry=reg) is registered
     reg.clear()
-    assert resolve_http_credential(url, registry=reg) == BearerToken("env-token")
+    assert resolve(url, registry=reg) == BearerToken("env-token")
     monkeypatch.delenv("NGFF_KIT_TOKEN")
-    assert resolve_http_credential(url, registry=reg) == BasicAuth("nora", "netrc-pw")
+    assert resolve(url, registry=reg) == BasicAuth("nora", "netrc-pw")
     netrc.write_text("machine example.org login x password y\n")
-    assert resolve_http_credential(url, registry=reg) is None
+    assert resolve(url, registry=reg) is None
 
 
 def test_env_basic_auth(monkeypatch: pytest.MonkeyPatch) -> None:
     reg = CredentialRegistry()
     monkeypatch.setenv("NGFF_KIT_ORIGINS", "https://h")
     monkeypatch.setenv("NGFF_KIT_USERNAME", "ursula")
-    assert resolve_http_credential("https://h/", registry=reg) is None  # no password: nothing
+    assert resolve("https://h/", registry=reg) is None  # no password: nothing
     monkeypatch.setenv("NGFF_KIT_PASSWORD", "env-pw")
-    assert resolve_http_credential("https://h/", registry=reg) == BasicAuth("ursula", "env-pw")
+    assert resolve("https://h/", registry=reg) == BasicAuth("ursula", "env-pw")
     monkeypatch.setenv("NGFF_KIT_TOKEN", "tok")  # the token wins over username/password
-    assert resolve_http_credential("https://h/", registry=reg) == BearerToken("tok")
+    assert resolve("https://h/", registry=reg) == BearerToken("tok")
     # env credentials are for HTTP(S) only
-    assert resolve_http_credential("s3://bucket/x", registry=reg) is None
+    assert resolve("s3://bucket/x", registry=reg) is None
 
 
 def test_netrc_only_exact_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -254,24 +254,24 @@ def test_netrc_only_exact_machine(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         "default login anyone password default-pw\n"))
     monkeypatch.setenv("NETRC", str(netrc))
     reg = CredentialRegistry()
-    assert resolve_http_credential("https://data.example.org:8443/x", registry=reg) == BasicAuth(
+    assert resolve("https://data.example.org:8443/x", registry=reg) == BasicAuth(
         "dora", "dora-pw")
-    assert resolve_http_credential("https://other.example.org/x", registry=reg) is None
+    assert resolve("https://other.example.org/x", registry=reg) is None
     netrc.write_text("this is not ( a netrc")
-    assert resolve_http_credential("https://data.example.org/x", registry=reg) is None
+    assert resolve("https://data.example.org/x", registry=reg) is None
 
 
 def test_netrc_from_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("NETRC")
     monkeypatch.setenv("HOME", str(tmp_path))
     write_netrc(tmp_path / ".netrc", "machine h.example login hal password hal-pw\n")
-    assert resolve_http_credential("http://h.example/", registry=CredentialRegistry()) == (
+    assert resolve("http://h.example/", registry=CredentialRegistry()) == (
         BasicAuth("hal", "hal-pw"))
 
 
 def test_resolve_rejects_non_credentials() -> None:
     with pytest.raises(TypeError):
-        resolve_http_credential("http://h/", ("u", "p"), registry=CredentialRegistry())  # type: ignore[arg-type]
+        resolve("http://h/", explicit=("u", "p"), registry=CredentialRegistry())  # type: ignore[arg-type]
 
 
 def test_resolve_uses_module_registry_by_default() -> None:
@@ -280,7 +280,7 @@ def test_resolve_uses_module_registry_by_default() -> None:
     cred = BearerToken(SECRET)
     credentials.register("http://127.0.0.1:1/", cred)
     try:
-        assert resolve_http_credential("http://127.0.0.1:1/x") is cred
-        assert resolve_http_credential("http://127.0.0.1:2/x") is None
+        assert resolve("http://127.0.0.1:1/x") is cred
+        assert resolve("http://127.0.0.1:2/x") is None
     finally:
         credentials.remove("http://127.0.0.1:1/")

@@ -3,6 +3,7 @@ NGFF_KIT_ORIGINS, lazy DANDI keys, the one redaction function, and kit.open's ty
 
 from __future__ import annotations
 
+import ast
 import pickle
 from pathlib import Path
 
@@ -19,7 +20,6 @@ from kit.auth import (
     Scope,
     origin_of,
     redact,
-    redact_url,
     resolve,
 )
 from kit.auth import env as auth_env
@@ -49,7 +49,7 @@ def test_plain_userinfo_is_dropped_as_before() -> None:
     assert redact(f"https://bob:{SECRET}@h.org/x") == "https://h.org/x"
     assert redact("http://h:81/plain/path") == "http://h:81/plain/path"
     assert redact("http://[::1]:8080/x?a=1") == "http://[::1]:8080/x?a=1"
-    assert redact_url is redact
+    assert not hasattr(kit.auth, "redact_url")  # one name for the one function
 
 
 @pytest.mark.parametrize("bad", [f"https://bob:{SECRET}", f"http://[::1{SECRET}/x",
@@ -100,6 +100,56 @@ def test_kit_open_errors_never_echo_an_unescaped_password(scheme: str, raw: str)
     text = str(info.value) + repr(info.value)
     assert SECRET not in text and raw not in text, text
 
+
+KIT = Path(kit.__file__).parent
+REDACTION = KIT / "auth" / "redact.py"
+RESOLUTION = KIT / "auth" / "resolve.py"
+
+
+def _assigned_from(tree: ast.Module, value: ast.expr) -> str:
+    """The source of what a name was assigned from (``parts = urlsplit(url)``), if anything."""
+    if not isinstance(value, ast.Name):
+        return ast.unparse(value)
+    return " ".join(ast.unparse(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == value.id for t in n.targets))
+
+
+def _scan(tree: ast.Module) -> tuple[list[int], list[int]]:
+    """Lines of (a regex over URLs, a parsed URL's userinfo read) in one module."""
+    patterns, userinfo = [], []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
+                and node.args and isinstance(node.args[0], ast.Constant)
+                and "://" in str(node.args[0].value)):
+            patterns.append(node.lineno)
+        if (isinstance(node, ast.Attribute) and node.attr in ("username", "password")
+                and "urlsplit" in _assigned_from(tree, node.value)):
+            userinfo.append(node.lineno)
+    return patterns, userinfo
+
+
+def test_one_redaction_and_one_userinfo_reader_in_kit() -> None:
+    """Issue 17: no module but kit/auth/redact.py holds a URL pattern (a redaction copy), and
+    none but kit/auth/resolve.py reads userinfo from a parsed URL as a credential."""
+    url_patterns, userinfo_reads = [], []
+    for path in sorted(KIT.rglob("*.py")):
+        patterns, userinfo = _scan(ast.parse(path.read_text(), str(path)))
+        name = str(path.relative_to(KIT))
+        url_patterns += [f"{name}:{n}" for n in patterns if path != REDACTION]
+        userinfo_reads += [f"{name}:{n}" for n in userinfo if path != RESOLUTION]
+    assert url_patterns == [], url_patterns
+    assert userinfo_reads == [], userinfo_reads
+    for legacy in ("redact_url", "resolve_http_credential"):
+        assert not hasattr(kit.auth, legacy), legacy
+
+
+def test_the_copy_check_finds_the_copies_it_forbids() -> None:
+    copy = ('import re\n_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\\s]+")\n'
+            "parts = urlsplit(url)\nuser = parts.username\nother = urlsplit(u).password\n")
+    assert _scan(ast.parse(copy)) == ([2], [4, 5])
+    assert _scan(ast.parse(REDACTION.read_text()))[0]  # the one implementation is seen
+    assert _scan(ast.parse(RESOLUTION.read_text()))[1]  # the one userinfo reader is seen
 
 # --- the env credential is bound to NGFF_KIT_ORIGINS -----------------------------------------
 

@@ -16,6 +16,7 @@ import pytest
 import zarr
 
 import kit
+from kit.auth.env import CREDENTIAL_VARIABLES
 from kit.demo.dandi import DandiArchive
 from kit.demo.generate import write_image
 from kit.demo.refs import folder_refs
@@ -37,7 +38,7 @@ LIFETIME = 3  # seconds: DESIGN's example, used for 2 s
 
 @pytest.fixture(autouse=True)
 def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    for var in ("NGFF_KIT_TOKEN", "DANDI_API_KEY", "DANDI_SANDBOX_API_KEY", "DANDI_STAGING_API_KEY"):
+    for var in CREDENTIAL_VARIABLES:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
     kit.credentials.clear()

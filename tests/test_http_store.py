@@ -129,6 +129,27 @@ def test_userinfo_becomes_basic_auth(basic_srv: DemoServer) -> None:
     assert get(store, "data.bin") == DATA
 
 
+def test_the_credential_is_decided_once_by_the_policy(basic_srv: DemoServer,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: a credential given (as kit.open gives the one it resolved) is used as given;
+    without one the store asks kit.auth.resolve once, in the root scope, and nothing else."""
+    import kit.auth
+    import kit.io.http.store as store_module
+
+    calls: list[tuple[str, object]] = []
+
+    def counting(url: str, **kw: object):
+        calls.append((url, kw.get("scope")))
+        return kit.auth.resolve(url, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module, "resolve", counting)
+    given = BasicAuth("alice", PASSWORD)
+    assert HttpStore(basic_srv.url, credential=given).credential is given and calls == []
+    url = f"http://alice:{PASSWORD}@127.0.0.1:{basic_srv.port}/"
+    assert HttpStore(url).credential == given
+    assert calls == [(url, kit.auth.Scope.ROOT)]
+
+
 def test_403(srv: DemoServer) -> None:
     store = HttpStore(srv.url, **FAST)
     srv.fail_next(1, status=403)

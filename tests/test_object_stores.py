@@ -137,14 +137,14 @@ def public_s3(tmp_path_factory):
     """A moto server that checks no signature: every bucket on it reads as a public one does."""
     import boto3
     from moto.server import ThreadedMotoServer
-    from s3_server import _free_port
+    from helpers import free_port
 
     from kit.demo.generate import write_plate
 
     local = write_plate(tmp_path_factory.mktemp("pub") / "plate.zarr", version="0.4", rows="A",
                         columns=("1",), image_kwargs={"axes": "cyx", "shape": (1, 16, 16),
                                                       "levels": 1})
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

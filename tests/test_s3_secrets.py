@@ -62,3 +62,21 @@ def test_debug_logs_hold_no_s3_secret(s3, caplog: pytest.LogCaptureFixture, back
         assert botocore, "botocore logged nothing at DEBUG: the test would prove nothing"
         assert "x-amz-security-token" in text.lower()  # the header was logged, its value was not
     assert SESSION_TOKEN not in text and s3.secret not in text and SESSION_TOKEN not in caplog.text
+
+
+def test_refs_target_reads_put_the_s3_log_filter_on_first(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 17: an s3:// (or any fsspec) refs target's remote_options secrets are kept out of
+    botocore's log records as for an opened s3:// root (fsspec_read guards before reading)."""
+    import fsspec
+
+    from kit.io.loop import run_sync
+    from kit.io.refs_fetch import fsspec_read
+
+    secret = "refs-target-secret-9Qx"  # a value no earlier test handed to the filter
+    logger = logging.getLogger("botocore.endpoint")  # as importing botocore makes it
+    fsspec.filesystem("memory").pipe("/kit-refs-target.bin", b"0123456789")
+    data = run_sync(fsspec_read("memory://kit-refs-target.bin", 2, 3, {"secret": secret}))
+    assert data == b"234"
+    caplog.set_level(logging.DEBUG, logger="botocore.endpoint")
+    logger.debug("Sending http request: secret=%s", secret)
+    assert caplog.records and secret not in caplog.text and "***" in caplog.text

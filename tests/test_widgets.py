@@ -534,7 +534,7 @@ def test_time_slider_and_label_root(tmp_path):
 def test_the_browser_title_goes_through_the_kits_redaction(data_root, monkeypatch):
     """Before and after the root loads, every URL in the title is the redaction function's
     output (issue 18: a password with '/' must not leak through a second, raw path)."""
-    import kit.widgets._messages as messages
+    import kit.widgets.browser as browser
 
     seen: list[str] = []
 
@@ -542,7 +542,7 @@ def test_the_browser_title_goes_through_the_kits_redaction(data_root, monkeypatc
         seen.append(url)
         return "REDACTED[" + url.rsplit("/", 1)[-1] + "]"
 
-    monkeypatch.setattr(messages, "redact_url", marking)
+    monkeypatch.setattr(browser, "redact", marking)
     with DemoServer(data_root, latency=0.2) as srv:
         b = kit.browse(srv.url + "image.zarr", thumbnails=False)
         assert "REDACTED[image.zarr]" in b.title.value and srv.url not in b.title.value

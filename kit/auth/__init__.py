@@ -16,10 +16,10 @@ from kit.auth.credentials import (
     Headers,
     S3Credentials,
 )
-from kit.auth.origin import Origin, origin_of, redact_url
+from kit.auth.origin import Origin, origin_of
 from kit.auth.redact import redact
 from kit.auth.registry import CredentialRegistry, credentials
-from kit.auth.resolve import Scope, resolve, resolve_http_credential
+from kit.auth.resolve import Scope, resolve
 
 __all__ = [
     "AzureCredentials",
@@ -36,7 +36,5 @@ __all__ = [
     "credentials",
     "origin_of",
     "redact",
-    "redact_url",
     "resolve",
-    "resolve_http_credential",
 ]

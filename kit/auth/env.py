@@ -30,6 +30,7 @@ __all__ = [
     "AWS_VARIABLES",
     "AZURE_VARIABLES",
     "CREDENTIAL_VARIABLES",
+    "DANDI_ENV_ADVICE",
     "DANDI_KEY_VARIABLES",
     "ENV_ADVICE",
     "ENV_DEMO_PASSWORD",
@@ -88,6 +89,9 @@ CREDENTIAL_VARIABLES = (ENV_TOKEN, ENV_USERNAME, ENV_PASSWORD, ENV_ORIGINS,
 #: One sentence for messages that tell a user how to give credentials through the environment.
 ENV_ADVICE = (f"set {ENV_TOKEN} (or {ENV_USERNAME} and {ENV_PASSWORD}) and name the server in "
               f"{ENV_ORIGINS} (e.g. {ENV_ORIGINS}=https://data.example.org)")
+#: The same for a DANDI API key (the first variable of each known instance).
+DANDI_ENV_ADVICE = (f"set {DANDI_KEY_VARIABLES['dandi'][0]} "
+                    f"({DANDI_KEY_VARIABLES['sandbox'][0]} for the sandbox)")
 
 
 def env_token() -> str | None:

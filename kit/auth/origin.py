@@ -1,7 +1,7 @@
 """Origins: what a credential is bound to.
 
 Credentials belong to an origin (scheme, host, port), as in browsers: they are sent there and
-nowhere else. ``redact_url`` is the old name of ``kit.auth.redact`` (kept for callers).
+nowhere else.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ from urllib.parse import urlsplit
 from kit.auth.redact import SENSITIVE_NAME_PARTS, redact
 from kit.errors import KitError
 
-__all__ = ["SENSITIVE_NAME_PARTS", "Origin", "origin_of", "redact_url"]
+__all__ = ["SENSITIVE_NAME_PARTS", "Origin", "origin_of"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-
-#: Compatibility alias: one redaction function for URLs and texts.
-redact_url = redact
-
 
 @dataclass(frozen=True)
 class Origin:

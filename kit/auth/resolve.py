@@ -56,7 +56,7 @@ from kit.auth.origin import Origin, origin_of
 from kit.auth.registry import CredentialRegistry, credentials
 from kit.errors import KitError
 
-__all__ = ["Scope", "resolve", "resolve_http_credential", "userinfo_credential"]
+__all__ = ["Scope", "resolve", "userinfo_credential"]
 
 
 class Scope(Enum):
@@ -197,12 +197,3 @@ def resolve(
         return _cloud(url, scope, explicit, registry)
     raise TypeError(f"scope must be a kit.auth.Scope, not {scope!r}")
 
-
-def resolve_http_credential(
-    url: str,
-    explicit: Credential | None = None,
-    *,
-    registry: CredentialRegistry = credentials,
-) -> Credential | None:
-    """Compatibility alias: ``resolve(url, explicit=explicit, scope=Scope.ROOT)``."""
-    return resolve(url, explicit=explicit, scope=Scope.ROOT, registry=registry)

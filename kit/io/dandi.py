@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from kit.auth import DandiToken, credentials, origin_of, redact_url
+from kit.auth import DandiToken, Scope, credentials, origin_of, redact, resolve
 from kit.auth.credentials import DANDI_INSTANCES
+from kit.auth.env import DANDI_ENV_ADVICE
 from kit.errors import (
     AuthenticationError,
     KitError,
@@ -61,13 +62,13 @@ EXCHANGE_BACKOFF = 0.2  # seconds before the first retry of an exchange; doubles
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 HOW_TO_GIVE_A_TOKEN = (
     "Give a DANDI API key with kit.open(..., auth=kit.DandiToken('<key>', instance=...)), "
-    "set DANDI_API_KEY (DANDI_SANDBOX_API_KEY for the sandbox), or call kit.login()."
+    f"{DANDI_ENV_ADVICE}, or call kit.login()."
 )
 
 
 def _shown(url: str) -> str:
     """The one form of a URL this module puts in a message."""
-    return redact_url(url)
+    return redact(url)
 
 
 def renew_margin(lifetime: float) -> float:
@@ -262,16 +263,10 @@ class DandiAccess:
         return None
 
     def token_for(self, base: str) -> str | None:
-        """The key for ``base``: given > registered for its origin > env (known instances)."""
-        if base in self._tokens and self._tokens[base].token:
-            return self._tokens[base].token
-        registered = credentials.lookup(base)
-        if isinstance(registered, DandiToken) and registered.api_url == base and registered.token:
-            return registered.token
-        for name, (url, _) in DANDI_INSTANCES.items():
-            if url == base:
-                return DandiToken(None, instance=name).token
-        return None
+        """The key for ``base``, by ``kit.auth.resolve``'s DANDI rule: given > registered for
+        its instance > env (known instances only)."""
+        found = resolve(base, explicit=self._tokens.get(base), scope=Scope.DANDI_API)
+        return found.token if isinstance(found, DandiToken) else None
 
     async def read(self, url: str, offset: int, length: int | None, *,
                    stats: RequestStats | None = None) -> bytes | None:

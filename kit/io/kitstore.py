@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -25,7 +24,7 @@ from zarr.abc.store import ByteRequest, RangeByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 from zarr.storage import LocalStore
 
-from kit.auth import redact_url
+from kit.auth import redact
 from kit.errors import (
     AuthenticationError,
     InvalidMetadata,
@@ -36,7 +35,6 @@ from kit.errors import (
 from kit.io.jsondoc import load_json
 from kit.io.loop import on_kit_loop
 
-_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
 DEFAULT_CONCURRENCY = 256  # a 96-well plate's stage (96-192 documents) fits in one round trip
 #: A metadata document (zarr.json, .zattrs, ...) larger than this is refused, and not read
@@ -277,7 +275,7 @@ def _map_error(exc: Exception, where: str) -> None:
         raise exc
     if isinstance(exc, (FileNotFoundError, IsADirectoryError, NotADirectoryError, KeyError)):
         return
-    text = _URL.sub(lambda m: redact_url(m.group(0)), str(exc))[:200]
+    text = redact(exc)[:200]
     status = getattr(exc, "status", None) or getattr(exc, "code", None)
     if status == 401 or any(s in text for s in ("SignatureDoesNotMatch", "InvalidAccessKeyId")):
         raise AuthenticationError(

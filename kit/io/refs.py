@@ -40,14 +40,7 @@ from zarr.abc.store import (
 )
 from zarr.core.buffer import Buffer, BufferPrototype
 
-from kit.auth import (
-    Credential,
-    DandiToken,
-    credentials,
-    origin_of,
-    redact_url,
-    resolve_http_credential,
-)
+from kit.auth import Credential, DandiToken, Scope, origin_of, redact, resolve
 from kit.errors import InvalidMetadata, KitError, NotFound, PermissionDenied
 from kit.io.dandi import DandiAccess
 from kit.io.kitstore import KitStore, is_metadata_key
@@ -74,7 +67,7 @@ _LOCAL_SCHEMES = frozenset({"", "file", "local"})
 
 def _shown(url: str) -> str:
     """The one form of a URL this module puts in a message."""
-    return redact_url(url)
+    return redact(url)
 
 
 @dataclass(frozen=True, repr=False)
@@ -274,12 +267,10 @@ class RefsStore(Store):
         return await fsspec_read(t.url, t.offset, t.length, options)
 
     def _http_credential(self, url: str) -> Credential | None:
-        """The document's credential on its own origin; elsewhere only an exact registration."""
-        origin = origin_of(url)
-        if self._ctx.doc_origin is not None and origin == self._ctx.doc_origin:
-            return self._ctx.doc_credential
-        registered = credentials.lookup(url)
-        return None if isinstance(registered, DandiToken) else registered
+        """The refs-target rule of ``kit.auth.resolve``: the document's credential on its own
+        origin; elsewhere only userinfo in ``url`` or an exact registration (no DANDI key)."""
+        return resolve(url, explicit=self._ctx.doc_credential, scope=Scope.REFS_TARGET,
+                       document=self._ctx.doc_origin)
 
     async def _checked(self, aw: Any, where: str) -> Any:
         """Await ``aw``; a KitError naming only a URL gets the key and the refs file added."""
@@ -439,7 +430,7 @@ async def aopen_refs(source: Any, *, auth: Credential | None = None,
     if scheme in ("http", "https"):
         credential = None
         if not dandi.api_base(source):
-            credential = resolve_http_credential(source, doc_auth)
+            credential = resolve(source, explicit=doc_auth, scope=Scope.REFS_DOCUMENT)
         ctx = RefsContext(_shown(source), base=urljoin(source, "."),
                           doc_credential=credential, allow_local=_default(allow_local, False),
                           remote_options=remote_options, dandi=dandi)

@@ -1,8 +1,10 @@
 """Byte reads for refs targets (HTTP, local files, other fsspec URLs) and range coalescing.
 
 HTTP goes through the kit's one client (``kit.io.http``: its session, retries, hand-followed
-redirects and verified ranges), with the credential passed explicitly: nothing here looks one up
-by itself, so env and netrc credentials cannot reach a host a refs file merely names.
+redirects and verified ranges), with the credential passed explicitly (``kit.auth.resolve`` in
+the refs-target scope decided it, userinfo in the target URL included): nothing here looks one
+up by itself, so env and netrc credentials cannot reach a host a refs file merely names. Other
+fsspec targets (s3://...) get the S3 log filter of ``kit.io.s3`` before any request.
 
 ``Coalescer`` merges the ranges that concurrent reads want from one source: zarr reads chunks as
 many concurrent ``get`` calls, so reads that arrive within a few milliseconds of each other are
@@ -20,10 +22,11 @@ from urllib.parse import unquote, urlsplit
 
 from zarr.abc.store import ByteRequest, OffsetByteRequest, RangeByteRequest
 
-from kit.auth import Credential, redact_url
+from kit.auth import Credential, redact
 from kit.errors import InvalidMetadata, KitError, NotFound
 from kit.io.http import OriginHeaders, RequestPolicy, get_bytes
 from kit.io.http.urls import request_url
+from kit.io.s3 import guard_logs
 from kit.io.stats import RequestStats
 
 __all__ = ["Coalescer", "Source", "fsspec_read", "http_read", "local_read"]
@@ -36,17 +39,17 @@ _POLICY = RequestPolicy()
 
 def _shown(url: str) -> str:
     """The one form of a URL this module puts in a message."""
-    return redact_url(url)
+    return redact(url)
 
 
 async def http_read(url: str, offset: int, length: int | None, credential: Credential | None,
                     *, stats: RequestStats | None = None) -> bytes | None:
     """Bytes ``[offset, offset+length)`` of ``url`` (whole file if length is None); None on 404.
 
-    ``credential`` goes to ``url``'s origin only (never across redirects); None sends nothing,
-    except userinfo written in the URL itself, which is that host's own.
+    ``credential`` (as resolved by the caller) goes to ``url``'s origin only, never across
+    redirects; None sends nothing. Userinfo in ``url`` is never sent as written.
     """
-    target, userinfo = request_url(url)
+    target = request_url(url)
     byte_range: ByteRequest | None
     if length is not None:
         if length <= 0:
@@ -55,7 +58,7 @@ async def http_read(url: str, offset: int, length: int | None, credential: Crede
     else:
         byte_range = OffsetByteRequest(offset) if offset else None
     return await get_bytes(target, byte_range, policy=_POLICY, stats=stats,
-                           auth=OriginHeaders.bind(target, credential or userinfo))
+                           auth=OriginHeaders.bind(target, credential))
 
 
 def local_path(url: str) -> str:
@@ -81,11 +84,17 @@ async def local_read(url: str, offset: int, length: int | None) -> bytes | None:
 
 async def fsspec_read(url: str, offset: int, length: int | None,
                       options: dict) -> bytes | None:
-    """Bytes of any other fsspec URL (s3://, gs://, ...), with exactly ``options``."""
+    """Bytes of any other fsspec URL (s3://, gs://, ...), with exactly ``options``.
+
+    The options' secrets (and the AWS ones of the environment) are kept out of botocore's,
+    aiobotocore's and s3fs's log records before the first request, as for an opened s3:// root
+    (once the filesystem is made, so the loggers its import created are covered too).
+    """
     def _read() -> bytes | None:
         import fsspec
 
         fs, path = fsspec.core.url_to_fs(url, **options)
+        guard_logs(options)
         end = None if length is None else offset + length
         try:
             return fs.cat_file(path, start=offset, end=end)
@@ -95,7 +104,7 @@ async def fsspec_read(url: str, offset: int, length: int | None,
     try:
         return await asyncio.to_thread(_read)
     except (ImportError, ValueError) as exc:
-        raise KitError(f"cannot read with fsspec: {exc}", where=_shown(url)) from None
+        raise KitError(f"cannot read with fsspec: {redact(exc)}", where=_shown(url)) from None
 
 
 # --- coalescing ------------------------------------------------------------------------------

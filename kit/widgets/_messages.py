@@ -9,9 +9,9 @@ may quote a presigned URL.
 from __future__ import annotations
 
 import html
-import re
 
-from kit.auth import redact_url
+from kit.auth import redact
+from kit.auth.env import ENV_ADVICE
 from kit.errors import (
     AuthenticationError,
     KitError,
@@ -20,9 +20,7 @@ from kit.errors import (
     RemoteError,
 )
 
-__all__ = ["SPINNER", "esc", "readable_error", "redact", "status_html"]
-
-_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+")
+__all__ = ["SPINNER", "esc", "readable_error", "status_html"]
 
 #: A CSS-only spinner (no JavaScript): a rotating ring shown while remote data arrives.
 SPINNER = (
@@ -34,26 +32,16 @@ SPINNER = (
 _COLORS = {"info": "#555", "busy": "#1565c0", "ok": "#2e7d32", "warn": "#b26a00", "error": "#c62828"}
 
 
-def redact(url: str) -> str:
-    """A URL as the widgets show it: the kit's one redaction function, called only here."""
-    return redact_url(url)
-
-
-def _redact_text(text: str) -> str:
-    return _URL_IN_TEXT.sub(lambda m: redact(m.group(0)), text)
-
-
 def readable_error(exc: BaseException) -> str:
     """One line for the user: what failed and what to do (plain text, no secrets)."""
-    return _redact_text(_readable(exc))
+    return redact(_readable(exc))
 
 
 def _readable(exc: BaseException) -> str:
     where = f" ({exc.where})" if isinstance(exc, KitError) and exc.where else ""
     if isinstance(exc, AuthenticationError):
         return ("The server needs valid credentials (HTTP 401)" + where + ". Sign in with "
-                "kit.login(url), or set NGFF_KIT_TOKEN (or NGFF_KIT_USERNAME and "
-                "NGFF_KIT_PASSWORD) before starting Jupyter.")
+                f"kit.login(url), or {ENV_ADVICE} before starting Jupyter.")
     if isinstance(exc, PermissionDenied):
         return ("Access denied (HTTP 403)" + where + ": the credentials were accepted but may not "
                 "read this dataset, or a presigned link has expired.")
@@ -62,10 +50,10 @@ def _readable(exc: BaseException) -> str:
     if isinstance(exc, NotFound):
         return "Not found" + where + ": " + exc.message
     if isinstance(exc, KitError):
-        return _redact_text(str(exc))
+        return redact(exc)
     if isinstance(exc, TimeoutError):
         return "No answer in time; the server may be slow or unreachable."
-    text = _redact_text(str(exc)).strip()
+    text = redact(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -17,12 +17,13 @@ from typing import Any
 
 import ipywidgets as w
 
-from kit.auth import Origin, origin_of
+from kit.auth import Origin, origin_of, redact
+from kit.auth.env import ENV_ADVICE
 from kit.errors import AuthenticationError, KitError
 from kit.nodes import opening
 from kit.render.describe import ImageSummary, Summary, describe
 from kit.widgets._events import subscribe
-from kit.widgets._messages import SPINNER, esc, redact, status_html
+from kit.widgets._messages import SPINNER, esc, status_html
 from kit.widgets._worker import Worker
 from kit.widgets.details import DetailsPane
 from kit.widgets.navigation import UP, NavigationPane
@@ -163,9 +164,9 @@ class Browser(w.VBox):
             if self._waiting_for_login is None:
                 subscribe(self._logged_in)
             self._waiting_for_login = origin
-            self._info("This dataset needs credentials: sign in with kit.login(url) (or set "
-                       "NGFF_KIT_TOKEN / NGFF_KIT_USERNAME and NGFF_KIT_PASSWORD). This browser "
-                       "reloads by itself after a successful sign-in.")
+            self._info(f"This dataset needs credentials: sign in with kit.login(url) (or "
+                       f"{ENV_ADVICE}). This browser reloads by itself after a successful "
+                       "sign-in.")
             self.message.value = status_html(message, "error") + "<br>" + self.message.value
 
     def _logged_in(self, origin: Origin) -> None:

@@ -7,11 +7,11 @@ is decided here.
 from __future__ import annotations
 
 import os
-import re
 
 import aiohttp
 
-from kit.auth import redact_url
+from kit.auth import redact
+from kit.auth.env import ENV_ADVICE
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
 
 __all__ = ["HOW_TO_GIVE_CREDENTIALS", "describe_failure", "shown", "status_error"]
@@ -19,19 +19,17 @@ __all__ = ["HOW_TO_GIVE_CREDENTIALS", "describe_failure", "shown", "status_error
 # aiohttp >= 3.10 names these; with an older one the generic branches below answer instead
 _DNS_ERROR = getattr(aiohttp, "ClientConnectorDNSError", ())
 _RESET_ERROR = getattr(aiohttp, "ClientConnectionResetError", ConnectionResetError)
-_URL_IN_TEXT = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+")
 
 HOW_TO_GIVE_CREDENTIALS = (
     "Give them with kit.open(url, auth=kit.BasicAuth(username, password)) or "
-    "auth=kit.BearerToken(token), set the environment variable NGFF_KIT_TOKEN "
-    "(or NGFF_KIT_USERNAME and NGFF_KIT_PASSWORD), add a 'machine' entry to "
-    "~/.netrc, or call kit.login() in the notebook."
+    f"auth=kit.BearerToken(token), {ENV_ADVICE}, add a 'machine' entry to ~/.netrc, "
+    "or call kit.login() in the notebook."
 )
 
 
 def shown(url: str) -> str:
     """``url`` as it may appear in a message: no userinfo, no signature or token values."""
-    return redact_url(url)
+    return redact(url)
 
 
 def _reason(error: BaseException | None) -> str:
@@ -70,7 +68,7 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
         return "the connection was reset"
     if isinstance(exc, OSError):
         return _reason(exc)
-    text = _URL_IN_TEXT.sub(lambda m: shown(m.group(0)), str(exc)).strip()
+    text = redact(str(exc)).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

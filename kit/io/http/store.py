@@ -19,7 +19,7 @@ from urllib.parse import quote
 from zarr.abc.store import ByteRequest, RangeByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
-from kit.auth import Credential, Origin, origin_of, resolve_http_credential
+from kit.auth import Credential, Origin, Scope, origin_of, resolve
 from kit.io import kitstore
 from kit.io.http import policy as _defaults
 from kit.io.http.client import OriginHeaders, Reply, http_client
@@ -36,8 +36,9 @@ __all__ = ["HttpStore"]
 class HttpStore(Store):
     """Read-only zarr store for an HTTP(S) root URL; keys are URL paths below it.
 
-    ``credential=None`` resolves one for the root's origin (registry, env, netrc: see
-    ``kit.auth.resolve``); userinfo in the URL becomes a ``BasicAuth`` and leaves the URL.
+    ``credential`` is used as given (``kit.open`` resolved it already); ``None`` asks
+    ``kit.auth.resolve`` once, in the root scope (userinfo in the URL, the registry, env, netrc).
+    Userinfo never stays in the URL the store sends.
     ``timeout`` bounds connecting and each wait for data; ``min_throughput`` (bytes/s, default
     ``policy.MIN_THROUGHPUT``) is the rate a body must keep after its first ``timeout`` seconds;
     ``max_document`` (default ``kitstore.MAX_DOCUMENT_BYTES``) bounds metadata documents.
@@ -63,14 +64,16 @@ class HttpStore(Store):
         read_only: bool = True,
     ) -> None:
         super().__init__(read_only=read_only)
-        base, query, userinfo = split_root(url)
+        base, query = split_root(url)
         self._policy = RequestPolicy(int(retries), float(backoff), float(timeout), min_throughput)
         if max_document is not None and max_document <= 0:
             raise ValueError("max_document must be > 0 bytes")
         self._max_document = max_document
         self._base, self._query = base, query
         self._origin = origin_of(base)
-        self._credential = resolve_http_credential(base, credential or userinfo)
+        if credential is None:
+            credential = resolve(url.strip(), scope=Scope.ROOT)
+        self._credential = credential
         self._auth = OriginHeaders.bind(base, self._credential)
         self._missing_on_403 = bool(missing_on_403)
         self.stats = RequestStats()

@@ -1,10 +1,14 @@
-"""URL handling for requests: userinfo taken out (it is a credential), paths quoted once."""
+"""URL handling for requests: userinfo taken out of the URL, paths quoted once.
+
+Userinfo is a credential: ``kit.auth.resolve`` reads it from the URL it is given; here it only
+leaves the URL that is sent.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from kit.auth import BasicAuth, origin_of
+from kit.auth import origin_of
 from kit.errors import KitError
 from kit.io.http.messages import shown
 
@@ -14,14 +18,8 @@ __all__ = ["request_url", "split_root"]
 _PATH_SAFE = "/%:@!$&'()*+,;=~"
 
 
-def _userinfo(parts: SplitResult) -> BasicAuth | None:
-    if parts.username is None:
-        return None
-    return BasicAuth(unquote(parts.username), unquote(parts.password or ""))
-
-
-def split_root(url: str) -> tuple[str, str, BasicAuth | None]:
-    """(base URL ending in '/', '?query' or '', userinfo as BasicAuth); KitError if malformed."""
+def split_root(url: str) -> tuple[str, str]:
+    """(base URL ending in '/' without userinfo, '?query' or ''); KitError if malformed."""
     if not isinstance(url, str):
         raise KitError(f"HttpStore needs a URL string, got {type(url).__name__}")
     parts = urlsplit(url.strip())
@@ -31,15 +29,15 @@ def split_root(url: str) -> tuple[str, str, BasicAuth | None]:
     netloc = parts.netloc.rpartition("@")[2]
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     base = urlunsplit((parts.scheme.lower(), netloc, path, "", ""))
-    return base, (f"?{parts.query}" if parts.query else ""), _userinfo(parts)
+    return base, (f"?{parts.query}" if parts.query else "")
 
 
-def request_url(url: str) -> tuple[str, BasicAuth | None]:
-    """``url`` ready to send (no userinfo, path quoted where needed) and its userinfo, if any.
+def request_url(url: str) -> str:
+    """``url`` ready to send: no userinfo, path quoted where needed.
 
     A refs document may write paths unquoted ("with space.bin"); escapes already in it stay.
     """
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
     path = quote(parts.path, safe=_PATH_SAFE)
-    return urlunsplit((parts.scheme, netloc, path, parts.query, "")), _userinfo(parts)
+    return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
