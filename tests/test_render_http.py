@@ -13,8 +13,13 @@ import pytest
 import kit
 from kit.demo.generate import write_image
 
-from test_render_support import (barrier_server, batches, chunk_requests, expected_chunks,
-                                 is_metadata)
+from test_render_support import (
+    barrier_server,
+    batches,
+    chunk_requests,
+    expected_chunks,
+    is_metadata,
+)
 
 LATENCY = 0.05
 
