@@ -125,7 +125,8 @@ async def read_column(el: Element, zarr_format: int) -> Any:
             return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(cats),
                                              ordered=bool(el.attrs.get("ordered", False)))
         except ValueError as exc:
-            raise InvalidMetadata(f"invalid categorical: {exc}", where=el.location.where()) from None
+            raise InvalidMetadata(f"invalid categorical: {exc}",
+                                  where=el.location.where()) from None
     if enc in ("nullable-integer", "nullable-boolean", "nullable-string-array"):
         values_el, mask_el = await _children(el, zarr_format, "values", "mask")
         values, mask = await asyncio.gather(read_array(values_el), read_array(mask_el))
