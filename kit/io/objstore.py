@@ -317,7 +317,7 @@ class CloudStore(Store):
     async def get(self, key: str, prototype: BufferPrototype,
                   byte_range: ByteRequest | None = None) -> Buffer | None:
         try:
-            return prototype.buffer.from_bytes(await self._get(key, byte_range))  # type: ignore[arg-type]
+            return prototype.buffer.from_bytes(await self._get(key, byte_range))
         except FileNotFoundError:
             return None
         except KitError:

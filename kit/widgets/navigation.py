@@ -131,7 +131,7 @@ class NavigationPane(w.VBox):
             options.append((f"{describe(member)} {name}", name))
         self._set(self.members, options=options, value=None)
         heading = self.members_box.children[0]
-        heading.value = f"<b>Members of {esc('/' + path)}</b>"  # type: ignore[attr-defined]
+        heading.value = f"<b>Members of {esc('/' + path)}</b>"
         self.members_box.layout.display = ""
 
     def _member_chosen(self, change: dict) -> None:
