@@ -1,16 +1,17 @@
 """ngff-kit: open, browse and preview OME-Zarr (OME-NGFF) wherever it lives, from a notebook."""
 
-from kit._version import __version__
+from kit._version import __version__ as __version__
 from kit.api import open
 from kit.auth import (
+    AzureCredentials,
     BasicAuth,
     BearerToken,
     DandiToken,
+    GCSCredentials,
     Headers,
     S3Credentials,
     credentials,
 )
-from kit.auth import AzureCredentials, GCSCredentials
 from kit.errors import (
     AuthenticationError,
     InvalidData,
@@ -27,8 +28,9 @@ from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
 from kit.render import plate_overview, preview, show
 from kit.widgets import browse, login
 
-__all__ = [  # noqa: RUF022 - grouped by topic, as the contract lists them
-    "open", "consolidate", "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
+__all__ = [
+    "open", "consolidate",
+    "BasicAuth", "BearerToken", "DandiToken", "Headers", "S3Credentials", "credentials",
     "GCSCredentials", "AzureCredentials",
     "KitError", "KitWarning", "AuthenticationError", "PermissionDenied", "NotFound",
     "InvalidMetadata", "InvalidData", "UnsupportedVersion", "RemoteError",

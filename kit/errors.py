@@ -43,7 +43,8 @@ class LevelNotFound(NotFound, IndexError):
 
 
 class InvalidMetadata(KitError):
-    """Metadata that exists but cannot be read: malformed JSON or breaking a MUST rule of the spec."""
+    """Metadata that exists but cannot be read: malformed JSON, or breaking a MUST rule of the
+    spec."""
 
 
 class InvalidROI(InvalidMetadata, ValueError):

@@ -67,10 +67,10 @@ def start_s3_server(bucket: str) -> S3Server:
         try:
             urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)
             break
-        except Exception:
+        except Exception:  # noqa: BLE001 - refused, reset or a 5xx while it starts: retry
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("moto server did not start")
+                raise RuntimeError("moto server did not start") from None
             time.sleep(0.2)
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                        aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")

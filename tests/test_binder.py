@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -23,7 +22,8 @@ BINDER = REPO / "binder"
 
 
 def test_binder_files_follow_repo2docker_rules():
-    reqs = [ln.split("#")[0].strip() for ln in (BINDER / "requirements.txt").read_text().splitlines()]
+    lines = (BINDER / "requirements.txt").read_text().splitlines()
+    reqs = [ln.split("#")[0].strip() for ln in lines]
     assert any(r == "." or r.startswith(".[") for r in reqs), "the kit itself must be installed"
     post = (BINDER / "postBuild").read_text()
     assert post.startswith("#!") and "set -e" in post
@@ -36,7 +36,8 @@ def test_binder_files_follow_repo2docker_rules():
 
 def run(cmd: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
 
 
@@ -67,7 +68,8 @@ def test_binder_build_and_quickstart(tmp_path):
     spec = jupyter_path / "kernels" / "binder-venv"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(BINDER / "start"), python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [str(BINDER / "start"), python, "-m", "ipykernel_launcher",
+                 "-f", "{connection_file}"],
         "display_name": "binder venv", "language": "python", "env": env,
     }))
     old = os.environ.get("JUPYTER_PATH")

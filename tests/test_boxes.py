@@ -6,6 +6,7 @@ which chunks were read (each touched chunk exactly once, nothing else).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import Counter
 
@@ -121,10 +122,10 @@ def test_progress_is_reported_in_the_callers_thread_and_ends_complete(image_path
     read_boxes([box], progress=lambda done, total: calls.append(
         (done, total, threading.get_ident())))
     assert calls, "progress was never called"
-    done, total, thread = calls[-1]
+    done, total, _ = calls[-1]
     assert done == total == len(box.pieces()) > 1
     assert {t for _, _, t in calls} == {threading.get_ident()}
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))  # never goes back
+    assert all(a[0] <= b[0] for a, b in itertools.pairwise(calls))  # never goes back
 
 
 @pytest.mark.parametrize("selection, match", [

@@ -93,7 +93,8 @@ def workdir(tmp_path: Path) -> Path:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (.ci/install-browser.sh); "
                     "Playwright browser downloads are not possible here")
-    pytest.importorskip("playwright.sync_api", reason="playwright (python package) is not installed")
+    pytest.importorskip("playwright.sync_api",
+                        reason="playwright (python package) is not installed")
     pytest.importorskip("voila", reason="voila is not installed")
     pytest.importorskip("nbclient", reason="nbclient is not installed")
     from kit.demo.generate import write_plate

@@ -25,7 +25,7 @@ def test_per_well_statistic_on_local_cluster(real_plate):
         expected = {key: float(a.mean().compute(scheduler="sync")) for key, a in arrays.items()}
 
         shown = repr(plate) + repr(arrays) + "".join(repr(im) for im in plate.images().values())
-        keys = "".join(str(k) for a in arrays.values() for k in a.__dask_graph__().keys())
+        keys = "".join(str(k) for a in arrays.values() for k in a.__dask_graph__())
         assert TOKEN not in shown and TOKEN not in keys
         assert TOKEN.encode() in pickle.dumps(arrays["B/03/0"])  # workers need it to read
 

@@ -96,7 +96,7 @@ def test_preview_of_a_200k_image_stays_under_500_mb(huge):
 def test_level0_of_a_200k_image_opens_lazily(huge):
     """``to_dask(0)`` is a lazy 196 x 196-chunk array (38,416 tasks); building it reads only
     level 0's metadata, and slicing one chunk of it reads one chunk."""
-    path, shapes = huge
+    path, _ = huge
     image = kit.open(path)
     assert image.levels[0].shape == (SIDE, SIDE)
     arr = image.to_dask(0)

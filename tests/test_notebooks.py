@@ -28,7 +28,7 @@ KERNEL = "ngff-kit-test"
 
 
 def write_kernelspec(root: Path, python: str) -> Path:
-    """A kernelspec named ``KERNEL`` that starts ``python``'s ipykernel; returns the JUPYTER_PATH."""
+    """A kernelspec named ``KERNEL`` that starts ``python``'s ipykernel; returns JUPYTER_PATH."""
     spec = root / "kernels" / KERNEL
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({
@@ -47,7 +47,8 @@ def pinned_secrets() -> dict[str, str]:
 def execute(path: Path, cwd: Path, timeout: int = 240):
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name=KERNEL,
-                                     store_widget_state=True, resources={"metadata": {"path": str(cwd)}})
+                                     store_widget_state=True,
+                                     resources={"metadata": {"path": str(cwd)}})
     client.execute()
     return nb
 

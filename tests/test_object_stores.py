@@ -47,7 +47,8 @@ def test_reads_through_obstore_like_the_folder(s3):
     images = plate.images()
     assert sorted(images) == ["A/1/0", "A/2/0", "B/1/0", "B/2/0"]
     for key, image in images.items():
-        np.testing.assert_array_equal(image.read(1), zarr.open_array(local / key / "1", mode="r")[...])
+        np.testing.assert_array_equal(image.read(1),
+                                      zarr.open_array(local / key / "1", mode="r")[...])
     shown = repr(plate) + repr(plate.location.store) + repr(plate.location.store.inner)
     assert server.secret not in shown and server.key not in shown
     assert "CloudStore('s3://obs-bucket/plate.zarr', auth=S3Credentials)" in shown
@@ -104,8 +105,8 @@ def test_pickles_read_in_another_process(s3):
     script = ("import pickle, sys\nimport kit\n"
               "arr = pickle.loads(sys.stdin.buffer.read()).compute()\n"
               "sys.stdout.buffer.write(pickle.dumps(arr))\n")
-    done = subprocess.run([sys.executable, "-c", script], input=payload, capture_output=True, check=False,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-c", script], input=payload, capture_output=True,
+                          check=False, timeout=120)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     np.testing.assert_array_equal(pickle.loads(done.stdout),
                                   zarr.open_array(local / "B/2/0/0", mode="r")[...])
@@ -136,8 +137,8 @@ def test_wrong_credential_type_is_refused():
 def public_s3(tmp_path_factory):
     """A moto server that checks no signature: every bucket on it reads as a public one does."""
     import boto3
-    from moto.server import ThreadedMotoServer
     from helpers import free_port
+    from moto.server import ThreadedMotoServer
 
     from kit.demo.generate import write_plate
 
@@ -196,7 +197,8 @@ def test_dask_distributed_workers_read(s3):
     plate = kit.open("s3://obs-bucket/plate.zarr", auth=good(server))
     means = on_local_cluster(plate, server.secret)
     for key, mean in means.items():
-        assert mean == pytest.approx(float(zarr.open_array(local / key / "0", mode="r")[...].mean()))
+        oracle = zarr.open_array(local / key / "0", mode="r")[...]
+        assert mean == pytest.approx(float(oracle.mean()))
 
 
 def test_aws_profile_and_env_chain(s3, monkeypatch, tmp_path):

@@ -30,8 +30,9 @@ AZURITE_HOME = Path(os.environ.get("NGFF_KIT_AZURITE", Path.home() / ".cache/ngf
 AZURITE_BIN = AZURITE_HOME / "node_modules/.bin/azurite-blob"
 
 # gcp-storage-emulator sends no Last-Modified or ETag header, which real GCS always does and
-# obstore requires; the launcher adds them and changes nothing else. Its routes match the raw path, so a
-# bucket name obstore percent-encodes (a '-' becomes %2D) would not be found: no '-' here.
+# obstore requires; the launcher adds them and changes nothing else. Its routes match the raw
+# path, so a bucket name obstore percent-encodes (a '-' becomes %2D) would not be found: no '-'
+# here.
 GCS_LAUNCHER = """
 import sys
 from email.utils import formatdate
@@ -197,7 +198,7 @@ def test_azure_refusals(azurite):
     wrong = base64.b64encode(b"not-the-key" * 6).decode()
     # Azurite sends code AuthorizationFailure (real Azure: AuthenticationFailed) with Azure's
     # "Server failed to authenticate the request" message: an AuthenticationError either way
-    with pytest.raises(kit.AuthenticationError, match="az://lab/plate.zarr") as info:
+    with pytest.raises(kit.AuthenticationError, match=r"az://lab/plate\.zarr") as info:
         kit.open("az://lab/plate.zarr", auth=kit.AzureCredentials(
             account=AZURITE_ACCOUNT, account_key=wrong, endpoint_url=azurite))
     assert wrong not in str(info.value)

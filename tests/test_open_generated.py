@@ -84,7 +84,8 @@ def test_label_colors(tmp_path, version):
 def test_plate_with_several_fields(tmp_path):
     from kit.demo.generate import write_plate
 
-    path = write_plate(tmp_path / "plate.zarr", version="0.5", rows="AB", columns=("01", "02", "03"),
+    path = write_plate(tmp_path / "plate.zarr", version="0.5", rows="AB",
+                       columns=("01", "02", "03"),
                        fields=3, missing_wells=("B/02",),
                        image_kwargs={"axes": "cyx", "shape": (2, 32, 32), "levels": 2})
     plate = kit.open(path)

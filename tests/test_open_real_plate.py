@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -40,7 +42,7 @@ def test_image_metadata(plate):
     assert levels[0].shape == (3, 1, 2160, 5120)
     assert levels[0].dtype == np.uint16
     assert levels[0].scale[-1] == pytest.approx(0.1625)
-    for a, b in zip(levels, levels[1:]):
+    for a, b in itertools.pairwise(levels):
         assert b.scale[-1] == pytest.approx(a.scale[-1] * 2)
         assert b.shape[-1] == a.shape[-1] // 2
 
@@ -54,7 +56,8 @@ def test_every_level_equals_zarr(real_plate, plate, well):
         assert isinstance(lazy, da.Array)
         assert lazy.shape == oracle.shape and lazy.chunksize == oracle.chunks
         if level.index == 0:  # 66 MB of mostly missing chunks: compare a corner and a band
-            np.testing.assert_array_equal(lazy[:, :, :300, :700].compute(), oracle[:, :, :300, :700])
+            np.testing.assert_array_equal(lazy[:, :, :300, :700].compute(),
+                                          oracle[:, :, :300, :700])
         else:
             np.testing.assert_array_equal(lazy.compute(), oracle[...])
 

@@ -72,7 +72,7 @@ def test_label_card(served):
                  "label values", "../../"):
         assert text in html, text
     color = label.colors[min(label.colors)]
-    assert "#%02X%02X%02X" % color[:3] in html
+    assert "#{:02X}{:02X}{:02X}".format(*color[:3]) in html
     _thumbnail(html)
     assert _levels_read(served, "img.zarr/labels/nuclei") == {"2"}
     assert not _levels_read(served, "img.zarr")
@@ -122,7 +122,8 @@ def test_group_card(tmp_path):
     group = kit.open(tmp_path / "g.zarr")
     assert isinstance(group, kit.Group)
     html = group._repr_html_()
-    for text in ("Group", "g.zarr", "<code>data</code>", "array (10, 4) float32", "<code>sub</code>"):
+    for text in ("Group", "g.zarr", "<code>data</code>", "array (10, 4) float32",
+                 "<code>sub</code>"):
         assert text in html, text
     assert "<script>" not in html
 

@@ -13,8 +13,13 @@ import pytest
 import kit
 from kit.demo.generate import write_image
 
-from test_render_support import (barrier_server, batches, chunk_requests, expected_chunks,
-                                 is_metadata)
+from test_render_support import (
+    barrier_server,
+    batches,
+    chunk_requests,
+    expected_chunks,
+    is_metadata,
+)
 
 LATENCY = 0.05
 
@@ -124,14 +129,14 @@ def test_real_plate_preview_is_the_metadata_chain_plus_one_batch(real_plate):
 
 
 def test_real_plate_labels_at_coarser_resolution(real_plate):
-    image, rgb, requests, timed_out = _real_plate(real_plate, labels=True, n_chunks=4)
+    image, _, requests, timed_out = _real_plate(real_plate, labels=True, n_chunks=4)
     label = image.labels["nuclei"]
     assert label.levels[0].scale[-1] == pytest.approx(4 * image.levels[0].scale[-1])
     lab = label.levels[1]  # 1.3 µm, the pixel size of image level 3
     assert chunk_requests(requests, "B/03/0/labels/nuclei") == {
         "1": expected_chunks(lab.shape, lab.chunks, {0: [0]})}
     assert timed_out == 0  # 3 channel chunks and the label chunk together
-    rounds, doc_rounds, chunk_rounds = _rounds(requests)
+    _, doc_rounds, chunk_rounds = _rounds(requests)
     assert len(chunk_rounds) == 1 and len(chunk_rounds[0]) == 4
     # open: the image group; then the label chain (labels group, label group, label levels)
     # runs beside the image's level documents; then one batch of chunks

@@ -154,9 +154,9 @@ def test_z_or_t_on_an_image_without_that_axis_is_not_found(tmp_path):
     image = kit.open(write_image(tmp_path / "yx.zarr", axes="cyx", shape=(1, 32, 32),
                                  levels=1, labels=()))
     assert np.array_equal(kit.preview(image, t=0, z=0), kit.preview(image))
-    with pytest.raises(kit.NotFound, match="no t axis.*t=3"):
+    with pytest.raises(kit.NotFound, match=r"no t axis.*t=3"):
         kit.preview(image, t=3)
-    with pytest.raises(kit.NotFound, match="no z axis.*z=2"):
+    with pytest.raises(kit.NotFound, match=r"no z axis.*z=2"):
         kit.show(image, z=2)
 
 

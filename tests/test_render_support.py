@@ -108,7 +108,7 @@ class BarrierServer:
                 self._open.set()
             try:
                 await asyncio.wait_for(self._open.wait(), self._timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.timed_out += 1
         return await super()._respond(request)  # type: ignore[misc]
 

@@ -50,7 +50,8 @@ def test_debug_logs_hold_no_s3_secret(s3, caplog: pytest.LogCaptureFixture, back
     def open_(credential):
         if backend == "obstore":
             return kit.open("s3://token-bucket/plate.zarr", auth=credential)
-        return kit.open("s3://token-bucket/plate.zarr", storage_options=credential.storage_options())
+        return kit.open("s3://token-bucket/plate.zarr",
+                        storage_options=credential.storage_options())
 
     plate = open_(good)
     assert plate.images()["A/1/0"].read(0).shape == (1, 16, 16)

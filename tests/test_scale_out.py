@@ -54,7 +54,7 @@ def test_per_well_statistic_on_a_process_cluster_with_progress(served_plate, cap
     expected = {w: a.compute(scheduler="sync") for w, a in lazy.items()}
 
     shown = repr(plate) + repr(lazy) + "".join(repr(im) for im in plate.images().values())
-    graph_keys = "".join(str(k) for a in lazy.values() for k in a.__dask_graph__().keys())
+    graph_keys = "".join(str(k) for a in lazy.values() for k in a.__dask_graph__())
     assert TOKEN not in shown and TOKEN not in graph_keys
     assert TOKEN.encode() in pickle.dumps(lazy["A/01"])  # the workers need it to read
 
@@ -66,7 +66,8 @@ def test_per_well_statistic_on_a_process_cluster_with_progress(served_plate, cap
         distributed.progress(list(futures.values()), notebook=False)
         result = {w: f.result() for w, f in futures.items()}
         future_text = repr(futures) + "".join(str(f.key) for f in futures.values())
-        prefixes = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes))
+        prefixes = client.run_on_scheduler(
+            lambda dask_scheduler: list(dask_scheduler.task_prefixes))
         task_keys = client.run_on_scheduler(
             lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
         worker_pids = set(client.run(lambda: __import__("os").getpid()).values())

@@ -30,7 +30,8 @@ def peer_python(name: str, packages: list[str], probe: str) -> Path:
     """The python of a cached venv holding ``packages`` (created on first use)."""
     venv = PEERS / name
     python = venv / "bin" / "python"
-    if python.exists() and subprocess.run([python, "-c", probe], capture_output=True).returncode == 0:
+    if python.exists() and subprocess.run([python, "-c", probe],
+                                          capture_output=True).returncode == 0:
         return python
     PEERS.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True)

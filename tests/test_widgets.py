@@ -83,7 +83,7 @@ def all_widget_states() -> list[tuple[str, str]]:
     for wid in list(widget_module._instances.values()):
         try:
             state = wid.get_state()
-        except Exception:  # a closed widget
+        except Exception:  # noqa: BLE001 - a closed widget raises whatever its traits do
             continue
         out.append((repr(wid), json.dumps(state, default=lambda o: repr(o))))
     return out
@@ -528,7 +528,7 @@ def test_time_slider_and_label_root(tmp_path):
     lb.close()
 
 
-# -- the render layer underneath: one redaction call, describe() in the details pane ----------------
+# -- the render layer underneath: one redaction call, describe() in the details pane ------------
 
 
 def test_the_browser_title_goes_through_the_kits_redaction(data_root, monkeypatch):

@@ -134,7 +134,8 @@ def _parse_prefix(entry: str) -> OriginPrefix:
         origin = origin_of(text)
     except (KitError, ValueError):
         raise bad from None
-    if origin.scheme not in ("http", "https") or "@" in parts.netloc or parts.query or parts.fragment:
+    if (origin.scheme not in ("http", "https") or "@" in parts.netloc
+            or parts.query or parts.fragment):
         raise bad
     return OriginPrefix(origin, parts.path or "/")
 

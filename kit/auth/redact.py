@@ -99,7 +99,7 @@ def _trailing_punctuation(token: str) -> int:
     n = len(token)
     while n:
         c = token[n - 1]
-        if c in ".,;:!'\"" or c in _CLOSERS and token[:n].count(_CLOSERS[c]) < token[:n].count(c):
+        if c in ".,;:!'\"" or (c in _CLOSERS and token[:n].count(_CLOSERS[c]) < token[:n].count(c)):
             n -= 1
         else:
             break

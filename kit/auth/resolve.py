@@ -109,7 +109,9 @@ def _http_origin(url: str) -> Origin | None:
     return origin if origin.scheme in ("http", "https") else None
 
 
-def _chain(url: str, explicit: Credential | None, registry: CredentialRegistry) -> Credential | None:
+def _chain(
+    url: str, explicit: Credential | None, registry: CredentialRegistry
+) -> Credential | None:
     if explicit is not None:
         return explicit
     origin = _http_origin(url)
@@ -137,7 +139,9 @@ def _under(url: str, base: str) -> bool:
     return url == base or url.startswith(base.rstrip("/") + "/")
 
 
-def _dandi(url: str, explicit: Credential | None, registry: CredentialRegistry) -> DandiToken | None:
+def _dandi(
+    url: str, explicit: Credential | None, registry: CredentialRegistry
+) -> DandiToken | None:
     if explicit is not None and not isinstance(explicit, DandiToken):
         raise TypeError(f"a DANDI API takes kit.DandiToken, not {type(explicit).__name__}")
     if explicit is not None and explicit.token and _under(url, explicit.api_url):

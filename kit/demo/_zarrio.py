@@ -99,7 +99,9 @@ def write_array(
     return array
 
 
-def table_array_kwargs(data: np.ndarray, version: str, attrs: dict[str, Any]) -> tuple[dict, np.ndarray]:
+def table_array_kwargs(
+    data: np.ndarray, version: str, attrs: dict[str, Any]
+) -> tuple[dict, np.ndarray]:
     """How anndata stores a table column: v2 blosc/lz4 (vlen-utf8 strings), v3 auto-sharded zstd
     (``string`` data type). Returns create_array keyword arguments and the data to write."""
     is_str = data.dtype.kind in "OUT"
@@ -110,7 +112,8 @@ def table_array_kwargs(data: np.ndarray, version: str, attrs: dict[str, Any]) ->
         "attributes": attrs,
     }
     if version == "0.4":
-        kwargs["compressors"] = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
+        kwargs["compressors"] = numcodecs.Blosc(cname="lz4", clevel=5,
+                                                shuffle=numcodecs.Blosc.SHUFFLE)
         data = data.astype(object) if is_str else data
     else:
         kwargs["shards"] = "auto"

@@ -1,5 +1,6 @@
-"""A DANDI-like archive on loopback, for tests and the offline DANDI notebook: an API origin that answers asset downloads with redirects to
-presigned, expiring URLs on a second, S3-like origin. Real aiohttp servers, no mocks.
+"""A DANDI-like archive on loopback, for tests and the offline DANDI notebook: an API origin
+that answers asset downloads with redirects to presigned, expiring URLs on a second, S3-like
+origin. Real aiohttp servers, no mocks.
 
 API (``api_url`` = ``http://127.0.0.1:<p1>/api``):
     GET/HEAD /api/assets/<id>/download/  -> 302 to a presigned URL on the S3 origin
@@ -155,7 +156,8 @@ class DandiArchive:
         date, expires, sig = q.get("X-Amz-Date", ""), q.get("X-Amz-Expires", ""), \
             q.get("X-Amz-Signature", "")
         if not hmac.compare_digest(sig, self._sign(request.path, date, expires)):
-            return web.Response(status=403, text="<Error><Code>SignatureDoesNotMatch</Code></Error>")
+            return web.Response(status=403,
+                                text="<Error><Code>SignatureDoesNotMatch</Code></Error>")
         try:
             issued = calendar.timegm(time.strptime(date, "%Y%m%dT%H%M%SZ"))
         except ValueError:

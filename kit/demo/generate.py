@@ -1,6 +1,7 @@
 """Deterministic, small, valid OME-Zarr for tests and the demo (public entry point).
 
-    from kit.demo.generate import write_image, write_plate, write_bf2raw, write_tables, sample_dataset
+    from kit.demo.generate import (write_image, write_plate, write_bf2raw, write_tables,
+                                   sample_dataset)
 
 Everything is seeded: the same call writes the same bytes. Implementation lives in
 ``images`` (pixels, pyramids, labels), ``tables`` (Fractal/ngio tables) and ``hcs`` (plates).

@@ -109,7 +109,8 @@ def ome_xml(names: Sequence[str], shapes: Sequence[Mapping[str, int]], dtype: st
             f'    <Pixels ID="Pixels:{i}" DimensionOrder="XYZCT" Type="{dtype}" '
             f'SizeX="{dims.get("x", 1)}" SizeY="{dims.get("y", 1)}" SizeZ="{dims.get("z", 1)}" '
             f'SizeC="{dims.get("c", 1)}" SizeT="{dims.get("t", 1)}" '
-            f'PhysicalSizeX="0.325" PhysicalSizeXUnit="µm" PhysicalSizeY="0.325" PhysicalSizeYUnit="µm">\n'
+            f'PhysicalSizeX="0.325" PhysicalSizeXUnit="µm" '
+            f'PhysicalSizeY="0.325" PhysicalSizeYUnit="µm">\n'
             f"      <MetadataOnly/>\n    </Pixels>\n  </Image>"
         )
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -135,7 +136,8 @@ def write_bf2raw(
     for i, name in enumerate(names):
         write_image(path / name, version=version, seed=seed + i, **kwargs)
     dims = dict(zip(kwargs["axes"], kwargs["shape"]))
-    xml = ome_xml([f"series_{n}" for n in names], [dims] * series, str(kwargs.get("dtype", "uint16")))
+    xml = ome_xml([f"series_{n}" for n in names], [dims] * series,
+                  str(kwargs.get("dtype", "uint16")))
     (path / "OME" / "METADATA.ome.xml").write_text(xml, encoding="utf-8")
     return path
 

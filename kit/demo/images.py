@@ -105,7 +105,8 @@ def _place_nuclei(rng: np.random.Generator, ny: int, nx: int, nz: int) -> list[N
                 continue
             cy, cx = (ny - 1) // 2, (nx - 1) // 2
         else:
-            cy, cx = int(round(m + fy[i] * (ny - 1 - 2 * m))), int(round(m + fx[i] * (nx - 1 - 2 * m)))
+            cy = int(round(m + fy[i] * (ny - 1 - 2 * m)))
+            cx = int(round(m + fx[i] * (nx - 1 - 2 * m)))
         k = len(nuclei)
         if k:
             d2 = (placed[:k, 0] - cy) ** 2 + (placed[:k, 1] - cx) ** 2

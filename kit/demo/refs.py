@@ -1,4 +1,5 @@
-"""Builders of refs documents for tests and the demo notebooks: refs documents over a zarr folder, and LINDI tars.
+"""Builders of refs documents for tests and the demo notebooks: refs documents over a zarr
+folder, and LINDI tars.
 
 ``folder_refs`` turns a zarr folder into a refs document whose metadata is inline (JSON objects,
 as LINDI writes them) and whose chunks are ``[url, offset, length]`` ranges into blobs made by
@@ -69,6 +70,8 @@ def write_lindi_tar(path: Path, refs: dict, blobs: dict[str, bytes]) -> Path:
             tar.addfile(info, io.BytesIO(data))
     with tarfile.open(path) as tar:  # the index must tell the truth
         for entry, member in zip(files, tar.getmembers()):
-            if (member.name, member.offset, member.offset_data) != (entry["n"], entry["o"], entry["d"]):
-                raise RuntimeError(f"LINDI tar index disagrees with the archive: {member} vs {entry}")
+            found = (member.name, member.offset, member.offset_data)
+            if found != (entry["n"], entry["o"], entry["d"]):
+                raise RuntimeError(
+                    f"LINDI tar index disagrees with the archive: {member} vs {entry}")
     return path

@@ -93,7 +93,8 @@ def load_image(path: str | Path) -> ImageData:
     omero = _ome(dict(group.attrs)).get("omero", {})
     n_ch = image.shape[axes.index("c")] if "c" in axes else 1
     chans = [(c.get("label", f"ch{i}"), c.get("color", "FFFFFF"))
-             for i, c in enumerate(omero.get("channels", []))] or [(f"ch{i}", "FFFFFF") for i in range(n_ch)]
+             for i, c in enumerate(omero.get("channels", []))] \
+        or [(f"ch{i}", "FFFFFF") for i in range(n_ch)]
     nuclei, classes = None, {}
     if (path / "labels" / "nuclei").exists():
         lgroup = group["labels/nuclei"]
@@ -147,7 +148,8 @@ def _label_stats(d: ImageData) -> pd.DataFrame:
     if "stats" in d.cache:
         return d.cache["stats"]
     idx = np.nonzero(d.nuclei)
-    vox = pd.DataFrame({"label": d.nuclei[idx].astype(np.int64), "z": idx[0], "y": idx[1], "x": idx[2]})
+    vox = pd.DataFrame({"label": d.nuclei[idx].astype(np.int64),
+                        "z": idx[0], "y": idx[1], "x": idx[2]})
     g = vox.groupby("label")
     out = pd.concat([g.min().add_suffix("0"), g.max().add_suffix("1"), g.mean().add_prefix("c"),
                      g.size().rename("count")], axis=1)
@@ -162,7 +164,8 @@ def nuclei_roi_table(d: ImageData) -> pd.DataFrame:
     sy, sx = d.scale["y"], d.scale["x"]
     df = pd.DataFrame({
         "x_micrometer": s["x0"] * sx, "y_micrometer": s["y0"] * sy, "z_micrometer": z,
-        "len_x_micrometer": (s["x1"] - s["x0"] + 1) * sx, "len_y_micrometer": (s["y1"] - s["y0"] + 1) * sy,
+        "len_x_micrometer": (s["x1"] - s["x0"] + 1) * sx,
+        "len_y_micrometer": (s["y1"] - s["y0"] + 1) * sy,
         "len_z_micrometer": lz,
     }, index=s.index)
     return df.astype(np.float64)
@@ -214,11 +217,12 @@ def nuclei_features(d: ImageData) -> pd.DataFrame:
     neighbors = (dist < 30.0).sum(axis=1) - 1
     area = s["count"].to_numpy()
     classes = [d.label_class.get(int(v), "unknown") for v in labels]
-    df = pd.DataFrame({"area": area.astype(np.float64), **_mean_intensities(d, labels)}, index=s.index)
+    df = pd.DataFrame({"area": area.astype(np.float64), **_mean_intensities(d, labels)},
+                      index=s.index)
     df["cell_class"] = pd.Categorical(classes, categories=sorted(set(classes)))
     df["fov"] = pd.array(_fov_of(d, s["cy"].to_numpy(), s["cx"].to_numpy()), dtype="str")
-    df["n_neighbors"] = pd.array([pd.NA if v % 3 == 0 else int(n) for v, n in zip(labels, neighbors)],
-                                 dtype="Int64")
+    df["n_neighbors"] = pd.array(
+        [pd.NA if v % 3 == 0 else int(n) for v, n in zip(labels, neighbors)], dtype="Int64")
     df["is_mitotic"] = pd.array([pd.NA if v % 4 == 0 else bool(a < 0.6 * np.median(area))
                                  for v, a in zip(labels, area)], dtype="boolean")
     return df
@@ -228,7 +232,8 @@ def nuclei_features_parquet(d: ImageData) -> pd.DataFrame:
     """Parquet feature table: integer area, intensities and a string class column."""
     s = _label_stats(d)
     labels = s.index.to_numpy()
-    df = pd.DataFrame({"area": s["count"].astype(np.int64), **_mean_intensities(d, labels)}, index=s.index)
+    df = pd.DataFrame({"area": s["count"].astype(np.int64), **_mean_intensities(d, labels)},
+                      index=s.index)
     df["cell_class"] = pd.array([d.label_class.get(int(v), "unknown") for v in labels], dtype="str")
     return df
 
@@ -262,7 +267,8 @@ def _feature_extra(df: pd.DataFrame, metadata: Sequence[str]) -> dict[str, Any]:
     cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
     meas = [c for c in df.columns if c not in cats and c not in metadata and c != "fov"]
     return {"region": NUCLEI_REGION, "instance_key": "label", "categorical_columns": cats,
-            "measurement_columns": meas, "metadata_columns": [c for c in df.columns if c in metadata]}
+            "measurement_columns": meas,
+            "metadata_columns": [c for c in df.columns if c in metadata]}
 
 
 @dataclass(frozen=True)
@@ -355,7 +361,8 @@ def _obs_column_nodes(path: str, col: pd.Series) -> tuple[Groups, Arrays]:
     if isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
         integer = isinstance(dtype, pd.Int64Dtype)
         kind = "nullable-integer" if integer else "nullable-boolean"
-        values = col.to_numpy(dtype=np.int64 if integer else np.bool_, na_value=0 if integer else False)
+        values = col.to_numpy(dtype=np.int64 if integer else np.bool_,
+                              na_value=0 if integer else False)
         return [(path, {"encoding-type": kind, "encoding-version": "0.1.0"})], [
             (f"{path}/values", values, ARRAY_ENCODING),
             (f"{path}/mask", col.isna().to_numpy(), ARRAY_ENCODING),
@@ -447,7 +454,9 @@ def _select(path: Path, tables: Sequence[str] | None) -> tuple[list[TableSpec], 
     return [IMAGE_TABLES[n] for n in tables], data
 
 
-def expected_tables(group_path: str | Path, *, tables: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+def expected_tables(
+    group_path: str | Path, *, tables: Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """The frames ``write_tables`` writes for this image or plate group: the readers' oracle."""
     path = Path(group_path)
     specs, data = _select(path, tables)
@@ -456,7 +465,8 @@ def expected_tables(group_path: str | Path, *, tables: Sequence[str] | None = No
     frames = {}
     for spec in specs:
         df = spec.build(data)
-        x_cols, obs_cols = _anndata_layout(df) if spec.backend == "anndata" else (list(df.columns), [])
+        x_cols, obs_cols = (_anndata_layout(df) if spec.backend == "anndata"
+                            else (list(df.columns), []))
         frames[spec.name] = df[x_cols + obs_cols]
     return frames
 

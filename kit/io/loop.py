@@ -123,7 +123,8 @@ def _result(future: concurrent.futures.Future[T], timeout: float | None) -> T:
     except KitError as exc:
         if os.environ.get("NGFF_KIT_DEBUG"):
             raise
-        raise exc.with_traceback(None)  # __cause__ and __context__ stay as they were
+        # the same error, re-raised: __cause__ and __context__ stay as they were
+        raise exc.with_traceback(None)  # noqa: B904
     except concurrent.futures.TimeoutError:
         if future.done():  # the coroutine's own TimeoutError, not ours
             raise

@@ -74,7 +74,8 @@ _ANON_ADVICE = {"s3": "kit.S3Credentials(key=..., secret=...)",
 RETRY: Any = {"max_retries": 3, "retry_timeout": timedelta(seconds=60),
          "backoff": {"init_backoff": timedelta(milliseconds=100),
                      "max_backoff": timedelta(seconds=2), "base": 2}}
-TIMEOUTS: dict[str, Any] = {"connect_timeout": timedelta(seconds=10), "timeout": timedelta(seconds=120)}
+TIMEOUTS: dict[str, Any] = {"connect_timeout": timedelta(seconds=10),
+                            "timeout": timedelta(seconds=120)}
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,8 @@ def _s3_client(target: Target, credential: S3Credentials | None, where: str) -> 
     client: Any = dict(TIMEOUTS)
     c = credential or S3Credentials()
     endpoint = c.endpoint_url or first_env(*auth_env.AWS_ENDPOINT_VARIABLES)
-    allow_http = c.allow_http or (first_env(auth_env.AWS_ALLOW_HTTP_VARIABLE) or "").lower() == "true"
+    allow_http = (c.allow_http
+                  or (first_env(auth_env.AWS_ALLOW_HTTP_VARIABLE) or "").lower() == "true")
     if _check_endpoint(endpoint, allow_http, where):
         client["allow_http"] = True
     if endpoint:
@@ -315,7 +317,7 @@ class CloudStore(Store):
     async def get(self, key: str, prototype: BufferPrototype,
                   byte_range: ByteRequest | None = None) -> Buffer | None:
         try:
-            return prototype.buffer.from_bytes(await self._get(key, byte_range))  # type: ignore[arg-type]
+            return prototype.buffer.from_bytes(await self._get(key, byte_range))
         except FileNotFoundError:
             return None
         except KitError:
@@ -333,7 +335,8 @@ class CloudStore(Store):
             return await obs.get_range_async(client, key, start=byte_range.start,
                                              end=byte_range.end)
         if isinstance(byte_range, OffsetByteRequest):
-            resp = await obs.get_async(client, key, options={"range": {"offset": byte_range.offset}})
+            resp = await obs.get_async(client, key,
+                                       options={"range": {"offset": byte_range.offset}})
             return await resp.bytes_async()
         if isinstance(byte_range, SuffixByteRequest):
             try:

@@ -47,7 +47,7 @@ def _close_sessions() -> None:
     for client in clients:
         try:
             asyncio.run_coroutine_threadsafe(client.__aexit__(None, None, None), loop).result(2)
-        except Exception:  # noqa: BLE001, S110 - interpreter shutdown: best effort
+        except Exception:  # noqa: BLE001 - interpreter shutdown: best effort
             pass
 
 

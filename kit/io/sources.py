@@ -179,7 +179,9 @@ def _fsspec_location(url: str, storage_options: dict | None) -> Location:
     return Location(KitStore(store, display=where))
 
 
-def _refs_location(source: Any, *, auth: Credential | None, storage_options: dict | None) -> Location:
+def _refs_location(
+    source: Any, *, auth: Credential | None, storage_options: dict | None
+) -> Location:
     from kit.io.refs import open_refs
 
     return open_refs(source, auth=auth, storage_options=storage_options)

@@ -166,7 +166,9 @@ async def load_node(location: Location) -> Node:
     return cls(location, meta)
 
 
-async def load_many(locations: dict[str, Location], *, skip_missing: bool = False) -> dict[str, Node]:
+async def load_many(
+    locations: dict[str, Location], *, skip_missing: bool = False
+) -> dict[str, Node]:
     """Load several nodes concurrently; with ``skip_missing`` absent ones are left out."""
     results = await asyncio.gather(*(load_node(loc) for loc in locations.values()),
                                    return_exceptions=True)

@@ -109,7 +109,8 @@ class Image(Node):
         return await self._async("levels", self._load_levels)
 
     async def _load_levels(self) -> list[Level]:
-        levels = list(await asyncio.gather(*(self.alevel(i) for i in range(len(self.multiscale.datasets)))))
+        n = len(self.multiscale.datasets)
+        levels = list(await asyncio.gather(*(self.alevel(i) for i in range(n))))
         check_pyramid(self.multiscale, [lv.shape for lv in levels], where=self.location.where())
         return levels
 
@@ -278,7 +279,8 @@ class Image(Node):
             doc = await labels_loc.group()
         except NotFound:
             return found
-        meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format, where=labels_loc.where())
+        meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format,
+                                where=labels_loc.where())
         names = list(getattr(meta, "labels", ()))
         nodes = await load_many({n: labels_loc.child(n) for n in names}, skip_missing=True)
         for name in names:

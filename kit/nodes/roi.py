@@ -94,7 +94,7 @@ def roi_instance(roi: Any, *, where: str | None = None) -> int:
     if value is None:
         value = getattr(roi, "name", None)  # a pandas row indexed by label
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except (TypeError, ValueError):
         raise InvalidROI(f"this ROI names no label instance (no 'label' column or integer "
                          f"index, found {_show(value)}); pass value=", where=where) from None

@@ -144,7 +144,8 @@ async def load_tables(location: Location, *, owner: Any = None) -> Tables:
     docs = await asyncio.gather(*(location.child(n).group() for n in names), return_exceptions=True)
     for name, result in zip(names, docs):
         if isinstance(result, NotFound):
-            warnings.warn(f"{location.where(name)}: listed table is missing", KitWarning, stacklevel=2)
+            warnings.warn(f"{location.where(name)}: listed table is missing", KitWarning,
+                          stacklevel=2)
             tables[name] = Table(location.child(name), name, {}, 0, owner=owner, missing=True)
             continue
         if isinstance(result, BaseException):

@@ -46,13 +46,14 @@ def _e(value: Any) -> str:
 
 def _rows(pairs: list[tuple[str, str]]) -> str:
     """A two-column table; values are HTML already (escaped by the caller)."""
-    body = "".join(f"<tr><th style='{_TD};font-weight:600'>{_e(k)}</th><td style='{_TD}'>{v}</td></tr>"
+    body = "".join(f"<tr><th style='{_TD};font-weight:600'>{_e(k)}</th>"
+                   f"<td style='{_TD}'>{v}</td></tr>"
                    for k, v in pairs)
     return f"<table style='border-collapse:collapse;margin:0'>{body}</table>"
 
 
 def _swatch(rgb: tuple[int, ...]) -> str:
-    hexcode = "#%02X%02X%02X" % tuple(int(v) for v in rgb[:3])
+    hexcode = "#" + "".join(f"{int(v):02X}" for v in rgb[:3])
     return (f"<span style='display:inline-block;width:10px;height:10px;background:{hexcode};"
             f"border:1px solid #8888;margin-right:3px;vertical-align:middle' "
             f"title='{hexcode}'></span>")

@@ -62,7 +62,7 @@ def label_color(value: int) -> tuple[int, int, int, int]:
     sat = (0.65, 0.9, 0.8)[v % 3]
     val = (1.0, 0.85, 0.95)[(v // 3) % 3]
     r, g, b = colorsys.hsv_to_rgb(hue, sat, val)
-    return (int(round(r * 255)), int(round(g * 255)), int(round(b * 255)), 255)
+    return (round(r * 255), round(g * 255), round(b * 255), 255)  # round(float) is an int
 
 
 def label_lut(values: np.ndarray,

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from kit.nodes import Image, Label
     from kit.render.spec import RenderOptions
 
-__all__ = ["PREVIEW_SIZE", "Rendered", "first_field", "preview", "render", "render_blank", "well_thumbnail"]
+__all__ = ["PREVIEW_SIZE", "Rendered", "first_field", "preview", "render", "render_blank",
+           "well_thumbnail"]
 
 PREVIEW_SIZE = 512
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numcodecs
 import numpy as np
@@ -35,6 +35,15 @@ class Element:
     @property
     def encoding(self) -> str | None:
         return self.attrs.get("encoding-type")
+
+
+@overload
+async def element(loc: Location, zarr_format: int, *,
+                  required: Literal[True] = True) -> Element: ...
+
+
+@overload
+async def element(loc: Location, zarr_format: int, *, required: bool) -> Element | None: ...
 
 
 async def element(loc: Location, zarr_format: int, *, required: bool = True) -> Element | None:
@@ -103,10 +112,10 @@ async def read_array(el: Element) -> np.ndarray:
         raise InvalidData(f"cannot decode the array's chunks ({type(exc).__name__}: "
                           f"{str(exc)[:160]}); a chunk is truncated or corrupt",
                           where=el.location.where()) from None
-    data = np.asarray(data)
-    if data.dtype.kind in "OTU":
-        data = data.astype(object)
-    return data
+    out = np.asarray(data)
+    if out.dtype.kind in "OTU":
+        out = out.astype(object)
+    return out
 
 
 async def _children(el: Element, zarr_format: int, *names: str) -> list[Element]:
@@ -125,7 +134,8 @@ async def read_column(el: Element, zarr_format: int) -> Any:
             return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(cats),
                                              ordered=bool(el.attrs.get("ordered", False)))
         except ValueError as exc:
-            raise InvalidMetadata(f"invalid categorical: {exc}", where=el.location.where()) from None
+            raise InvalidMetadata(f"invalid categorical: {exc}",
+                                  where=el.location.where()) from None
     if enc in ("nullable-integer", "nullable-boolean", "nullable-string-array"):
         values_el, mask_el = await _children(el, zarr_format, "values", "mask")
         values, mask = await asyncio.gather(read_array(values_el), read_array(mask_el))

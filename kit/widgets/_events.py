@@ -22,7 +22,7 @@ _listeners: list[weakref.WeakMethod] = []
 def subscribe(method: Callable[[Origin], object]) -> None:
     """Call the bound ``method(origin)`` after every successful ``kit.login`` (held weakly)."""
     with _lock:
-        _listeners.append(weakref.WeakMethod(method))  # type: ignore[arg-type]
+        _listeners.append(weakref.WeakMethod(method))
 
 
 def announce_login(origin: Origin) -> None:

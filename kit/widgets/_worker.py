@@ -27,7 +27,8 @@ class Worker:
     """Runs loads off the main thread; only the newest request of each slot is applied."""
 
     def __init__(self, max_workers: int = 4, on_busy: Callable[[bool], None] | None = None) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="ngff-kit-widget")
+        self._pool = ThreadPoolExecutor(max_workers=max_workers,
+                                        thread_name_prefix="ngff-kit-widget")
         self._on_busy = on_busy
         self._cond = threading.Condition()
         self._pending = 0
@@ -76,7 +77,7 @@ class Worker:
         def guarded() -> None:
             try:
                 run()
-            except Exception as exc:  # a bug in a callback: log a line, keep the widget alive
+            except Exception as exc:  # noqa: BLE001 - a bug in a callback: log, keep the widget
                 log.warning("widget update for %s failed: %s", slot, readable_error(exc))
 
         future = self._pool.submit(guarded)
@@ -91,7 +92,7 @@ class Worker:
             return self._generation.get(slot) == generation
 
     def invalidate(self, prefix: str = "") -> None:
-        """Make every pending request whose slot starts with ``prefix`` stale (e.g. on navigation)."""
+        """Make every pending request whose slot starts with ``prefix`` stale (on navigation)."""
         with self._cond:
             for slot in list(self._generation):
                 if slot.startswith(prefix):

@@ -25,7 +25,8 @@ from kit.widgets._messages import esc
 __all__ = ["DetailsPane", "summary_html"]
 
 _TABLE = "<table style='border-collapse:collapse;font-size:90%'>{}</table>"
-_ROW = "<tr><th style='text-align:left;padding:1px 8px 1px 0;vertical-align:top'>{}</th><td>{}</td></tr>"
+_ROW = ("<tr><th style='text-align:left;padding:1px 8px 1px 0;vertical-align:top'>{}</th>"
+        "<td>{}</td></tr>")
 
 
 def _rows(pairs: list[tuple[str, str]]) -> str:

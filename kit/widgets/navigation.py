@@ -44,7 +44,8 @@ class NavigationPane(w.VBox):
         self.thumbnails: dict[str, w.Image] = {}
         self.current_well: str | None = None
         self.plate_box = w.VBox()
-        self.fields = w.ToggleButtons(options=[], description="field", style={"button_width": "40px"})
+        self.fields = w.ToggleButtons(options=[], description="field",
+                                      style={"button_width": "40px"})
         self.fields.observe(self._field_chosen, names="value")
         self.members = w.Select(options=[], rows=10, layout=w.Layout(width="100%"))
         self.members.observe(self._member_chosen, names="value")
@@ -121,14 +122,16 @@ class NavigationPane(w.VBox):
             self.controller.select_field(change["new"])
 
     # -- generic groups ------------------------------------------------------------------------
-    def show_members(self, path: str, members: dict[str, Any], describe: Callable[[Any], str]) -> None:
+    def show_members(
+        self, path: str, members: dict[str, Any], describe: Callable[[Any], str]
+    ) -> None:
         """The members of the group at ``path`` (one level), with ``..`` when not at the root."""
         options: list[tuple[str, str]] = [("⬑ ..", UP)] if path else []
         for name, member in members.items():
             options.append((f"{describe(member)} {name}", name))
         self._set(self.members, options=options, value=None)
         heading = self.members_box.children[0]
-        heading.value = f"<b>Members of {esc('/' + path)}</b>"  # type: ignore[attr-defined]
+        heading.value = f"<b>Members of {esc('/' + path)}</b>"
         self.members_box.layout.display = ""
 
     def _member_chosen(self, change: dict) -> None:

@@ -24,7 +24,7 @@ _ROI_COLUMNS = {"x_micrometer", "y_micrometer", "len_x_micrometer", "len_y_micro
 def is_roi_table(table: Any, frame: Any) -> bool:
     """ROI tables by kind, or any table with the Fractal ROI columns."""
     return getattr(table, "kind", "") in ("roi_table", "masking_roi_table") or \
-        _ROI_COLUMNS <= set(map(str, frame.columns))
+        set(map(str, frame.columns)) >= _ROI_COLUMNS
 
 
 class TablePane(w.VBox):

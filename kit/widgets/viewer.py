@@ -210,7 +210,7 @@ class ViewerPane(w.VBox):
         if self._is_quiet():
             return
         i = self.contrast_sliders.index(change["owner"])
-        self._user_windows[i] = tuple(change["new"])  # type: ignore[assignment]
+        self._user_windows[i] = tuple(change["new"])
         self.request()
 
     def snapshot(self) -> RenderSpec:
