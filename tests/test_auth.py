@@ -115,7 +115,8 @@ def test_http_headers() -> None:
 
 def test_bad_values_raise_without_echoing_secrets() -> None:
     for make in (lambda: BasicAuth("a:b", SECRET), lambda: BasicAuth("a", SECRET + "\n"),
-                 lambda: BearerToken(SECRET + "\r\nX-Evil: 1"), lambda: Headers({"X": SECRET + "\n"}),
+                 lambda: BearerToken(SECRET + "\r\nX-Evil: 1"),
+                 lambda: Headers({"X": SECRET + "\n"}),
                  lambda: BearerToken("")):
         with pytest.raises(ValueError) as info:
             make()
@@ -184,7 +185,8 @@ def test_registry_exact_origin() -> None:
                                                     Origin("https", "example.org", 443)}
     text = repr(reg) + str(reg)
     assert SECRET not in text and "alice" not in text
-    assert "http://127.0.0.1:8123: BasicAuth" in text and "https://example.org:443: BearerToken" in text
+    assert "http://127.0.0.1:8123: BasicAuth" in text
+    assert "https://example.org:443: BearerToken" in text
     reg.remove("http://127.0.0.1:8123/whatever")
     reg.remove("http://never-registered/")
     assert len(reg) == 1 and reg.lookup("http://127.0.0.1:8123/") is None

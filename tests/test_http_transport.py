@@ -159,7 +159,7 @@ def test_a_300_mib_metadata_document_is_not_read_whole(declare_length: bool) -> 
 def test_the_document_limit_is_overridable_and_spares_chunks(monkeypatch) -> None:
     with serve(answering(200, DATA, None)) as url:
         assert get(HttpStore(url), "zarr.json") == DATA
-        with pytest.raises(InvalidMetadata, match="limit of 1000 bytes .it has 1024 bytes"):
+        with pytest.raises(InvalidMetadata, match=r"limit of 1000 bytes .it has 1024 bytes"):
             get(HttpStore(url, max_document=1000), "zarr.json")
         monkeypatch.setattr("kit.io.kitstore.MAX_DOCUMENT_BYTES", 1000)
         with pytest.raises(InvalidMetadata, match="metadata document is larger"):
@@ -221,7 +221,7 @@ def test_unreachable_server_reads_in_plain_words() -> None:
     text = str(info.value)
     assert f"cannot connect to 127.0.0.1:{port}: connection refused" in text
     assert "ClientConnectorError" not in text and "ssl:default" not in text
-    with pytest.raises(kit.RemoteError, match="cannot connect to 127.0.0.1"):
+    with pytest.raises(kit.RemoteError, match=r"cannot connect to 127\.0\.0\.1"):
         kit.open(f"http://127.0.0.1:{port}/x.zarr")
 
 
@@ -282,7 +282,7 @@ def test_a_soft_404_host_serves_a_valid_zarr_v2_dataset(tmp_path: Path) -> None:
 def test_broken_json_is_still_an_error_not_a_soft_404(tmp_path: Path) -> None:
     (tmp_path / "bad.zarr").mkdir()
     (tmp_path / "bad.zarr" / "zarr.json").write_text('{"zarr_format": 3, "node_type": ')
-    with serve(soft_404(tmp_path)) as url, pytest.raises(InvalidMetadata, match="zarr.json"):
+    with serve(soft_404(tmp_path)) as url, pytest.raises(InvalidMetadata, match=r"zarr\.json"):
         kit.open(url + "bad.zarr")
 
 

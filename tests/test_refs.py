@@ -290,7 +290,8 @@ def test_short_final_chunk_is_padded_only_without_compressor(tmp_path: Path) -> 
     data = np.arange(10, dtype="<i4")
     raw = data.tobytes()
     # a compressed final chunk holds a whole chunk (HDF5 writes it so); it must not be padded
-    packed = [zlib.compress(raw[0:16]), zlib.compress(raw[16:32]), zlib.compress(raw[32:40] + bytes(8))]
+    packed = [zlib.compress(raw[0:16]), zlib.compress(raw[16:32]),
+              zlib.compress(raw[32:40] + bytes(8))]
     blob = raw + b"".join(packed)
     (tmp_path / "blob").write_bytes(blob)
     meta = {"zarr_format": 2, "shape": [10], "chunks": [4], "dtype": "<i4", "filters": None,

@@ -123,9 +123,9 @@ def test_document_credential_goes_to_its_origin_only(served: Path, tmp_path: Pat
 
 def test_auth_for_a_local_document_has_no_origin(tmp_path: Path) -> None:
     (tmp_path / "r.json").write_text(json.dumps(_doc(["http://127.0.0.1:9/x", 0, 4])))
-    with pytest.raises(KitError, match="credentials.register"):
+    with pytest.raises(KitError, match=r"credentials\.register"):
         kit.open(tmp_path / "r.json", auth=BearerToken("t"))
-    with pytest.raises(KitError, match="credentials.register"):
+    with pytest.raises(KitError, match=r"credentials\.register"):
         kit.open(_doc(["http://127.0.0.1:9/x", 0, 4]), auth=BearerToken("t"))
 
 

@@ -425,7 +425,8 @@ async def aopen_refs(source: Any, *, auth: Credential | None = None,
                           remote_options=remote_options, dandi=dandi)
         return _location(parse_refs(source, where=ctx.name), ctx)
     if not isinstance(source, str):
-        raise KitError(f"a refs source must be a dict, a path or a URL, not {type(source).__name__}")
+        raise KitError("a refs source must be a dict, a path or a URL, not "
+                       f"{type(source).__name__}")
     scheme = urlsplit(source).scheme.lower() if "://" in source else ""
     if scheme in ("http", "https"):
         credential = None
@@ -444,7 +445,8 @@ async def aopen_refs(source: Any, *, auth: Credential | None = None,
             raise NotFound("no such refs file", where=str(path))
         if path.name.endswith(".tar"):
             return await _open_tar(str(path), ctx)
-        return _location(parse_refs(await local_read(str(path), 0, None) or b"", where=ctx.name), ctx)
+        document = await local_read(str(path), 0, None) or b""
+        return _location(parse_refs(document, where=ctx.name), ctx)
     _no_origin_for(doc_auth, f"a {scheme}:// refs document")
     ctx = RefsContext(_shown(source), base=None, allow_local=_default(allow_local, False),
                       remote_options=remote_options, dandi=dandi)

@@ -12,7 +12,7 @@ import ast
 import itertools
 import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kit.errors import InvalidMetadata
@@ -33,7 +33,8 @@ _BINOPS = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
-_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg,
+                                                    ast.UAdd: operator.pos}
 
 
 class _Unsupported(Exception):
@@ -76,7 +77,8 @@ def render(text: str, names: Mapping[str, Any], *, where: str) -> str:
                                   "(jinja filters and statements are not supported)",
                                   where=where) from None
         except _Unsupported as exc:
-            raise InvalidMetadata(f"template expression {{{{{expr}}}}}: {exc}", where=where) from None
+            raise InvalidMetadata(f"template expression {{{{{expr}}}}}: {exc}",
+                                  where=where) from None
         except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
             raise InvalidMetadata(f"template expression {{{{{expr}}}}} failed: {exc}",
                                   where=where) from None
@@ -123,7 +125,8 @@ def _int(text: str, what: str, where: str) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise InvalidMetadata(f"gen {what} renders to {text!r}, not an integer", where=where) from None
+        raise InvalidMetadata(f"gen {what} renders to {text!r}, not an integer",
+                              where=where) from None
     if value < 0:
         raise InvalidMetadata(f"gen {what} is negative ({value})", where=where)
     return value

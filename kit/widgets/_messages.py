@@ -29,7 +29,8 @@ SPINNER = (
     "vertical-align:-0.1em'></span><style>@keyframes kit-spin{to{transform:rotate(360deg)}}</style>"
 )
 
-_COLORS = {"info": "#555", "busy": "#1565c0", "ok": "#2e7d32", "warn": "#b26a00", "error": "#c62828"}
+_COLORS = {"info": "#555", "busy": "#1565c0", "ok": "#2e7d32", "warn": "#b26a00",
+           "error": "#c62828"}
 
 
 def readable_error(exc: BaseException) -> str:
