@@ -161,7 +161,7 @@ def test_the_document_limit_is_overridable_and_spares_chunks(monkeypatch) -> Non
         assert get(HttpStore(url), "zarr.json") == DATA
         with pytest.raises(InvalidMetadata, match=r"limit of 1000 bytes .it has 1024 bytes"):
             get(HttpStore(url, max_document=1000), "zarr.json")
-        monkeypatch.setattr("kit.io.kitstore.MAX_DOCUMENT_BYTES", 1000)
+        monkeypatch.setattr("kit.io.jsondoc.MAX_DOCUMENT_BYTES", 1000)
         with pytest.raises(InvalidMetadata, match="metadata document is larger"):
             get(HttpStore(url), ".zattrs")
         assert get(HttpStore(url), "0/0/0") == DATA  # chunks are not limited

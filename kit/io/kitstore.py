@@ -9,7 +9,7 @@ what the reader needs everywhere, once:
 - consolidated metadata seeding: when the root has it, documents below it are answered from it;
 - the zarr format, pinned once known, so later opens probe one key instead of four;
 - a metadata body that is a web page (a "soft 404": 200 with HTML for a missing file) is absent,
-  and one larger than ``MAX_DOCUMENT_BYTES`` is an error, not read whole;
+  and one larger than ``kit.io.jsondoc.MAX_DOCUMENT_BYTES`` is an error, not read whole;
 - errors of the backend libraries mapped to the kit's typed errors, naming the key.
 """
 
@@ -32,15 +32,16 @@ from kit.errors import (
     PermissionDenied,
     RemoteError,
 )
+from kit.io import jsondoc
 from kit.io.jsondoc import load_json
 from kit.io.loop import on_kit_loop
 
 METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
 DEFAULT_CONCURRENCY = 256  # a 96-well plate's stage (96-192 documents) fits in one round trip
-#: A metadata document (zarr.json, .zattrs, ...) larger than this is refused, and not read
-#: whole: real ones are kilobytes, and a hostile one must not fill the memory. Read when a
-#: document is fetched, so it can be raised for the process; chunks are not limited by it.
-MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+# A metadata document (zarr.json, .zattrs, ...) larger than kit.io.jsondoc.MAX_DOCUMENT_BYTES
+# is refused and not read whole: real ones are kilobytes, and a hostile one must not fill the
+# memory. The limit is read when a document is fetched, so it can be raised for the process;
+# chunks are not limited by it.
 
 
 def is_metadata_key(key: str) -> bool:
@@ -68,11 +69,11 @@ def _is_json(raw: bytes) -> bool:
 
 
 def document_too_large(where: str, limit: int, size: int | None = None) -> InvalidMetadata:
-    """The error for a metadata document past ``MAX_DOCUMENT_BYTES`` (any backend)."""
+    """The error for a metadata document past ``kit.io.jsondoc.MAX_DOCUMENT_BYTES`` (any backend)."""
     seen = f" (it has {size} bytes)" if size is not None else ""
     return InvalidMetadata(
         f"the metadata document is larger than the limit of {_size(limit)}{seen}; it was not "
-        "read whole. If it is genuine, raise kit.io.kitstore.MAX_DOCUMENT_BYTES", where=where)
+        "read whole. If it is genuine, raise kit.io.jsondoc.MAX_DOCUMENT_BYTES", where=where)
 
 
 def _size(n: int) -> str:
@@ -191,7 +192,7 @@ class KitStore(Store):
         return await asyncio.shield(pending)
 
     async def _read_document(self, key: str) -> bytes | None:
-        limit = MAX_DOCUMENT_BYTES
+        limit = jsondoc.MAX_DOCUMENT_BYTES
         # A local file is read up to one byte past the limit (HttpStore applies it while the
         # body streams in); other backends have no cheap bounded read of a whole object.
         bounded = RangeByteRequest(0, limit + 1) if isinstance(self.inner, LocalStore) else None
@@ -294,6 +295,6 @@ def _map_error(exc: Exception, where: str) -> None:
 
 
 __all__ = [
-    "MAX_DOCUMENT_BYTES", "METADATA_NAMES", "KitStore", "document_too_large", "is_metadata_key",
+    "METADATA_NAMES", "KitStore", "document_too_large", "is_metadata_key",
     "is_soft_404", "join",
 ]

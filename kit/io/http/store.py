@@ -7,7 +7,7 @@ redirects can carry them, and has no retries. Here (the transport rules live in 
 - a server that ignores ``Range`` still yields the right bytes (sliced locally), and a range
   answer that does not add up is a ``RemoteError`` (see ``ranges``);
 - 404 is a missing key (zarr's fill value), 401/403 are typed errors that say what to do;
-- a metadata document larger than ``kitstore.MAX_DOCUMENT_BYTES`` is refused, not read whole.
+- a metadata document larger than ``jsondoc.MAX_DOCUMENT_BYTES`` is refused, not read whole.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from zarr.abc.store import ByteRequest, RangeByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from kit.auth import Credential, Origin, Scope, origin_of, resolve
-from kit.io import kitstore
+from kit.io import jsondoc, kitstore
 from kit.io.http import policy as _defaults
 from kit.io.http.client import OriginHeaders, Reply, http_client
 from kit.io.http.messages import shown
@@ -41,7 +41,7 @@ class HttpStore(Store):
     Userinfo never stays in the URL the store sends.
     ``timeout`` bounds connecting and each wait for data; ``min_throughput`` (bytes/s, default
     ``policy.MIN_THROUGHPUT``) is the rate a body must keep after its first ``timeout`` seconds;
-    ``max_document`` (default ``kitstore.MAX_DOCUMENT_BYTES``) bounds metadata documents.
+    ``max_document`` (default ``jsondoc.MAX_DOCUMENT_BYTES``) bounds metadata documents.
     ``missing_on_403`` reads 403 as a missing key, for buckets that hide absence that way.
     """
 
@@ -130,7 +130,7 @@ class HttpStore(Store):
     def _limit(self, key: str, byte_range: ByteRequest | None) -> BodyLimit | None:
         if byte_range is not None or not kitstore.is_metadata_key(key):
             return None  # chunks are not limited
-        size = kitstore.MAX_DOCUMENT_BYTES if self._max_document is None else self._max_document
+        size = jsondoc.MAX_DOCUMENT_BYTES if self._max_document is None else self._max_document
         return BodyLimit(size, kitstore.document_too_large)
 
     async def get(
