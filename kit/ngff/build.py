@@ -1,8 +1,10 @@
-"""Build NGFF 0.4/0.5 attribute dicts: the inverse of ``parse_attributes`` (pure, no I/O).
+"""Build NGFF 0.1-0.5 attribute dicts: the inverse of ``parse_attributes`` (pure, no I/O).
 
 Writers (the demo generator, tests, a future converter) describe what they wrote and get the
-attributes each version prescribes: 0.4 keeps the OME keys at the top level with per-block
-``version`` keys, 0.5 nests them under ``ome`` with one ``ome.version``. Numbers derived from
+attributes each version prescribes: 0.1-0.4 keep the OME keys at the top level with per-block
+``version`` keys, 0.5 nests them under ``ome`` with one ``ome.version``. Before 0.4 there are
+no coordinateTransformations and no well indices; 0.1/0.2 have no ``axes`` (always tczyx),
+0.3 writes them as names. Numbers derived from
 pixel data (display windows, label areas) are the caller's; this module only lays them out.
 
     attrs = ome_attributes("0.5", {"multiscales": multiscales("0.5", name="img", axes=axes("czyx"),
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .version import SUPPORTED_VERSIONS
+from .version import LEGACY_VERSIONS, SUPPORTED_VERSIONS
 
 AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 DEFAULT_UNITS = {"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"}
@@ -28,13 +30,13 @@ def check_version(version: str) -> str:
 
 
 def _versioned(version: str, block: dict[str, Any]) -> dict[str, Any]:
-    """0.4 blocks carry their own ``version`` (SHOULD); 0.5 has one at ``ome.version``."""
-    return {**block, "version": "0.4"} if check_version(version) == "0.4" else block
+    """0.1-0.4 blocks carry their own ``version``; 0.5 has one at ``ome.version``."""
+    return block if check_version(version) == "0.5" else {**block, "version": version}
 
 
 def ome_attributes(version: str, content: Mapping[str, Any]) -> dict[str, Any]:
     """The group attributes holding ``content`` the way each version stores them."""
-    if check_version(version) == "0.4":
+    if check_version(version) != "0.5":
         return dict(content)
     return {"ome": {"version": "0.5", **content}}
 
@@ -76,6 +78,14 @@ def multiscales(version: str, *, name: str, axes: Sequence[Mapping[str, str]],
         "name": name, "axes": [dict(a) for a in axes],
         "datasets": [dataset(p, s, t) for p, s, t in zip(paths, scales, translations)],
     }
+    if check_version(version) in LEGACY_VERSIONS:  # scales are implied by the level shapes
+        names = "".join(a["name"] for a in axes)
+        if version != "0.3" and names != "tczyx":
+            raise ValueError(f"NGFF {version} images are 5D 'tczyx', not {names!r}")
+        entry["datasets"] = [{"path": p} for p in paths]
+        entry["axes"] = list(names)
+        if version != "0.3":
+            del entry["axes"]
     if type is not None:
         entry["type"] = type
     if metadata is not None:
@@ -131,6 +141,8 @@ def plate(version: str, *, name: str, rows: Sequence[str], columns: Sequence[str
         "wells": [{"path": f"{rows[r]}/{columns[c]}", "rowIndex": r, "columnIndex": c}
                   for r, c in wells],
     }
+    if check_version(version) in LEGACY_VERSIONS:  # no indices before 0.4
+        block["wells"] = [{"path": w["path"]} for w in block["wells"]]
     if field_count is not None:
         block["field_count"] = field_count
     if acquisitions:

@@ -13,9 +13,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._context import (Ctx, is_int, optional_str, require_dict, require_list,
-                       require_member_list, require_str)
+from ._context import (
+    Ctx,
+    is_int,
+    optional_str,
+    require_dict,
+    require_list,
+    require_member_list,
+    require_str,
+)
 from .models import Acquisition, Plate, Well, WellImage, WellRef
+from .version import LEGACY_VERSIONS
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
 
@@ -25,6 +33,8 @@ def parse_plate(value: Any, ctx: Ctx) -> Plate:
     rows = _names(pl, "rows", ctx)
     columns = _names(pl, "columns", ctx)
     acquisitions = _acquisitions(pl, ctx)
+    if ctx.version in LEGACY_VERSIONS:
+        rows, columns = _legacy_names(pl, rows, columns, ctx)
     wells = _wells(pl, rows, columns, ctx)
     field_count = pl.get("field_count")
     if field_count is not None and not (is_int(field_count) and field_count > 0):
@@ -54,6 +64,9 @@ def _names(pl: dict, key: str, ctx: Ctx) -> tuple[str, ...]:
 def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
            ) -> tuple[WellRef, ...]:
     items = require_member_list(ctx, pl, "wells", "plate.wells")
+    if ctx.version in LEGACY_VERSIONS:
+        ctx.warn("plate.wells", f"NGFF {ctx.version}: wells have no rowIndex/columnIndex; "
+                                "taken from each path's row and column names")
     wells: list[WellRef] = []
     for i, item in enumerate(items):
         field = f"plate.wells[{i}]"
@@ -62,6 +75,12 @@ def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
         parts = path.split("/")
         if len(parts) != 2 or not all(_ALNUM.match(p) for p in parts):
             ctx.error(f"{field}.path", f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
+        if ctx.version in LEGACY_VERSIONS:
+            ref = _legacy_well(path, rows, columns, ctx, field)
+            if any(ref.path == other.path for other in wells):
+                ctx.error(f"{field}.path", f"{path!r} is listed twice (MUST be unique)")
+            wells.append(ref)
+            continue
         indices = []
         for key, names in (("rowIndex", rows), ("columnIndex", columns)):
             idx = w.get(key)
@@ -75,6 +94,34 @@ def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
             ctx.error(f"{field}.path", f"{path!r} is listed twice (MUST be unique)")
         wells.append(ref)
     return tuple(wells)
+
+
+def _legacy_names(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
+                  ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Before 0.4 the well path is the only link to rows and columns, and the spec's own 0.1
+    example names a column it does not list: such names are added (with a warning)."""
+    wells = pl.get("wells")
+    extra_rows, extra_cols = list(rows), list(columns)
+    for i, w in enumerate(wells if isinstance(wells, list) else []):
+        path = w.get("path") if isinstance(w, dict) else None
+        parts = path.split("/") if isinstance(path, str) else []
+        if len(parts) != 2 or not all(_ALNUM.match(p) for p in parts):
+            continue  # reported by _wells
+        for name, names, what in ((parts[0], extra_rows, "row"), (parts[1], extra_cols, "column")):
+            if name not in names:
+                ctx.warn(f"plate.wells[{i}].path", f"{path!r} names {what} {name!r}, which the "
+                                                   f"plate does not list; added")
+                names.append(name)
+    return tuple(extra_rows), tuple(extra_cols)
+
+
+def _legacy_well(path: str, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx,
+                 field: str) -> WellRef:
+    """Before 0.4 a well is only its path `<row>/<column>`: the indices come from the names."""
+    row, column = path.split("/")
+    if row not in rows or column not in columns:
+        ctx.error(f"{field}.path", f"{path!r} does not name a row and a column of the plate")
+    return WellRef(path, rows.index(row), columns.index(column))
 
 
 def _consistent(ref: WellRef, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx,

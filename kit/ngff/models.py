@@ -50,6 +50,9 @@ class Multiscale:
     #: NGFF version of the document it came from ("0.4"/"0.5"); lets array checks know
     #: whether zarr v3 `dimension_names` are mandatory.
     version: str | None = None
+    #: True for 0.1-0.3, which have no coordinateTransformations: each dataset's scale is 1
+    #: here and the node derives it from the level shapes (`legacy.implied_scale`).
+    scale_from_shapes: bool = False
 
     @property
     def axis_names(self) -> tuple[str, ...]:

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._context import (Ctx, check_relative_path, is_number, optional_str, require_dict,
-                       require_list, require_str)
+from ._context import (
+    Ctx,
+    check_relative_path,
+    is_number,
+    optional_str,
+    require_dict,
+    require_list,
+    require_str,
+)
+from .legacy import parse_legacy_multiscale
 from .models import Axis, Dataset, Multiscale
+from .version import LEGACY_VERSIONS
 
 # Axis order rank: time first, then channel/custom/untyped, then space.
 _RANK_TIME, _RANK_OTHER, _RANK_SPACE = 0, 1, 2
@@ -25,6 +34,8 @@ def parse_multiscales(value: Any, ctx: Ctx) -> tuple[Multiscale, ...]:
 
 def _parse_one(value: Any, ctx: Ctx, field: str) -> Multiscale:
     ms = require_dict(ctx, value, field)
+    if ctx.version in LEGACY_VERSIONS:
+        return parse_legacy_multiscale(ms, ctx, field)
     if "axes" not in ms:
         ctx.error(f"{field}.axes", "missing (MUST)")
     if "datasets" not in ms:

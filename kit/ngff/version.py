@@ -1,18 +1,23 @@
 """Find the NGFF version of a group's attributes and the block that holds the OME keys.
 
-0.5 keeps everything under `attributes["ome"]` with a mandatory `ome.version`; 0.4 puts the keys
-at the top level and its `version` keys (inside multiscales/plate/well/image-label) are only
-SHOULD, so a 0.4 document without any is read as 0.4. Everything else (0.1-0.3, 0.6rc0,
-garbage) is refused with UnsupportedVersion rather than misread.
+0.5 keeps everything under `attributes["ome"]` with a mandatory `ome.version`; 0.1 to 0.4 put
+the keys at the top level with per-block `version` keys (only SHOULD in 0.4), so a document
+without any is read as 0.4 -- unless its multiscales have the pre-0.4 layout (no
+coordinateTransformations; axes absent or plain name strings), which is read as 0.3/0.2 with a
+warning. Every other version (future ones, garbage) is refused with UnsupportedVersion naming
+the versions known, rather than misread.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ._context import Ctx
 
-SUPPORTED_VERSIONS = ("0.4", "0.5")
+#: 0.1-0.3: implied or name-only axes, no coordinateTransformations (see legacy.py).
+LEGACY_VERSIONS = ("0.1", "0.2", "0.3")
+SUPPORTED_VERSIONS = LEGACY_VERSIONS + ("0.4", "0.5")
 
 #: Top-level keys that make a group an OME-NGFF node.
 OME_KEYS = ("multiscales", "omero", "image-label", "labels", "plate", "well",
@@ -34,7 +39,8 @@ def inner_versions(block: dict) -> Iterator[tuple[str, Any]]:
 
 def check_version_value(ctx: Ctx, field: str, value: Any) -> str:
     if not isinstance(value, str) or value not in SUPPORTED_VERSIONS:
-        ctx.unsupported(field, f"NGFF version {value!r} is not supported (only 0.4 and 0.5 are)")
+        ctx.unsupported(field, f"NGFF version {value!r} is not supported "
+                               f"(versions known: {', '.join(SUPPORTED_VERSIONS)})")
     return value
 
 
@@ -89,10 +95,41 @@ def _detect_04(attrs: dict, ctx: Ctx) -> tuple[str | None, dict]:
     if len(distinct) > 1:
         listing = ", ".join(f"{k}={v!r}" for k, v in found.items())
         ctx.error(next(iter(found)), f"inconsistent versions in one document: {listing}")
-    version = distinct.pop() if distinct else "0.4"
+    version = distinct.pop() if distinct else _unversioned(attrs, ctx)
     if version == "0.5":
         ctx.warn(next(iter(found)), "0.5 metadata without the 'ome' wrapper; read as 0.5")
     elif ctx.zarr_format == 3:
-        ctx.warn("attributes", "0.4 metadata (no 'ome' block) in a zarr v3 store; read as 0.4")
+        ctx.warn("attributes", f"{version} metadata (no 'ome' block) in a zarr v3 store; "
+                               f"read as {version}")
     ctx.version = version
     return version, attrs
+
+
+def _unversioned(attrs: dict, ctx: Ctx) -> str:
+    """No version key anywhere: 0.4, unless every multiscale has the pre-0.4 layout."""
+    items = attrs.get("multiscales")
+    if not isinstance(items, list) or not items:
+        return "0.4"
+    layouts = {_legacy_layout(ms) for ms in items}
+    if len(layouts) != 1 or None in layouts:
+        return "0.4"
+    version = layouts.pop()
+    assert version is not None
+    ctx.warn("multiscales", f"no version key and no coordinateTransformations "
+                            f"({'axes as names' if version == '0.3' else 'no axes'}): "
+                            f"read as {version}")
+    return version
+
+
+def _legacy_layout(ms: Any) -> str | None:
+    """"0.3" / "0.2" when a multiscale looks like that version's layout, else None."""
+    if not isinstance(ms, dict) or not isinstance(ms.get("datasets"), list):
+        return None
+    if any(isinstance(d, dict) and "coordinateTransformations" in d for d in ms["datasets"]):
+        return None
+    axes = ms.get("axes")
+    if axes is None:
+        return "0.2"
+    if isinstance(axes, list) and axes and all(isinstance(a, str) for a in axes):
+        return "0.3"
+    return None

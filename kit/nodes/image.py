@@ -31,6 +31,7 @@ from kit.ngff import (
     check_level_array,
     parse_attributes,
 )
+from kit.ngff.legacy import implied_scale
 from kit.nodes.base import Node, NodeMap, load_many, load_node, register
 from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
@@ -127,8 +128,11 @@ class Image(Node):
             warnings.warn(w, KitWarning, stacklevel=3)
         # the array object costs no request now and saves a blocking hop for every read later
         self._cache[f"array:{index}"] = location.array_from(m)
+        scale = tuple(d.scale)
+        if self.multiscale.scale_from_shapes and index > 0:  # NGFF 0.1-0.3: no transforms
+            scale = implied_scale(self.multiscale, (await self.alevel(0)).shape, shape)
         return Level(index, d.path, shape, np.dtype(_numpy_dtype(m)), _chunk_shape(m),
-                     tuple(d.scale), tuple(d.translation))
+                     scale, tuple(d.translation))
 
     def level_array(self, level: int = 0) -> zarr.Array:
         """The zarr array of one level (built from the level's metadata, no extra request)."""
