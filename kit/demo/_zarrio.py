@@ -21,12 +21,12 @@ from zarr.codecs import BloscCodec, BloscShuffle, ZstdCodec
 from zarr.core.sync import sync as zarr_sync
 from zarr.storage import LocalStore
 
-from kit.ngff.build import check_version  # the writers' one check (NGFF 0.1 to 0.5)
+from kit.ngff.build import check_version, uses_ome_block  # the writers' one check
 
 
 def zarr_format(version: str) -> Literal[2, 3]:
-    """NGFF 0.1-0.4 live on zarr v2, 0.5 on zarr v3 (RFC-2)."""
-    return 3 if check_version(version) == "0.5" else 2
+    """NGFF 0.1-0.4 live on zarr v2, 0.5 and 0.6 on zarr v3 (RFC-2)."""
+    return 3 if uses_ome_block(check_version(version)) else 2
 
 
 def open_new_group(path: str | Path, version: str, attrs: dict[str, Any] | None = None

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kit.demo._zarrio import check_version, child_group, open_new_group, write_array
+from kit.demo._zarrio import check_version, child_group, open_new_group, write_array, zarr_format
 from kit.ngff import build
 
 CANONICAL = "tczyx"
@@ -423,7 +423,7 @@ def write_image(
     shape = tuple(int(s) for s in shape)
     if levels < 1 or downscale < 2:
         raise ValueError("levels must be >= 1 and downscale >= 2")
-    if sharded and version != "0.5":
+    if sharded and zarr_format(version) == 2:
         raise ValueError("sharding needs zarr v3, i.e. version='0.5'")
     scene = synthesize(axes, shape, dtype=dtype, seed=seed)
     chunks = tuple(chunks) if chunks is not None else default_chunks(axes, shape)

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import warnings
+from types import FrameType
 from typing import Any, NoReturn
 
 from kit.errors import InvalidMetadata, KitWarning, UnsupportedVersion
@@ -20,7 +21,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _stacklevel() -> int:
     """Stack level of the first frame outside kit/ngff, so warnings point at the caller."""
-    frame = sys._getframe(1)  # the caller (Ctx.warn) is level 1 for warnings.warn
+    frame: FrameType | None = sys._getframe(1)  # the caller (Ctx.warn) is level 1 for warnings.warn
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_HERE):
         frame = frame.f_back
@@ -38,6 +39,8 @@ class Ctx:
         self.version: str | None = None
         self.prefix = ""  # "ome." for 0.5 documents, so fields name their real location
         self.warnings: list[str] = []
+        #: what was read in a form other than the version's own (`NgffVersion.normalised`)
+        self.normalised: list[str] = []
 
     def f(self, field: str) -> str:
         """Field name as it appears in the document (with the `ome.` prefix in 0.5)."""
@@ -54,6 +57,13 @@ class Ctx:
         if text not in self.warnings:
             self.warnings.append(text)
             warnings.warn(text, KitWarning, stacklevel=_stacklevel())
+
+    def normalise(self, field: str, message: str) -> None:
+        """A dialect difference read into the one model: warned about and recorded."""
+        note = f"{self.f(field)}: {message}"
+        if note not in self.normalised:
+            self.normalised.append(note)
+        self.warn(field, message)
 
     def should(self, field: str, message: str) -> None:
         """A SHOULD-level rule (what the strict_* schemas require): error only when strict."""

@@ -18,27 +18,36 @@ from typing import Any
 
 from .version import LEGACY_VERSIONS, SUPPORTED_VERSIONS
 
+#: versions the writers can lay out (0.6: the rc0 form, RFC-5 coordinate systems)
+WRITABLE_VERSIONS = LEGACY_VERSIONS + ("0.4", "0.5", "0.6rc0")
+
 AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 DEFAULT_UNITS = {"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"}
 
 
 def check_version(version: str) -> str:
     """Refuse versions with no layout here, before anything is built."""
-    if version not in SUPPORTED_VERSIONS:
-        raise ValueError(f"version must be one of {SUPPORTED_VERSIONS}, not {version!r}")
+    if version not in WRITABLE_VERSIONS:
+        raise ValueError(f"version must be one of {WRITABLE_VERSIONS}, not {version!r} "
+                         f"(read: {', '.join(SUPPORTED_VERSIONS)})")
     return version
+
+
+def uses_ome_block(version: str) -> bool:
+    """0.5 and later keep every key under ``ome`` with one ``ome.version`` (zarr v3)."""
+    return check_version(version) not in LEGACY_VERSIONS + ("0.4",)
 
 
 def _versioned(version: str, block: dict[str, Any]) -> dict[str, Any]:
     """0.1-0.4 blocks carry their own ``version``; 0.5 has one at ``ome.version``."""
-    return block if check_version(version) == "0.5" else {**block, "version": version}
+    return block if uses_ome_block(version) else {**block, "version": version}
 
 
 def ome_attributes(version: str, content: Mapping[str, Any]) -> dict[str, Any]:
     """The group attributes holding ``content`` the way each version stores them."""
-    if check_version(version) != "0.5":
+    if not uses_ome_block(version):
         return dict(content)
-    return {"ome": {"version": "0.5", **content}}
+    return {"ome": {"version": version, **content}}
 
 
 def axes(names: str | Sequence[str], units: Mapping[str, str] | None = None
@@ -86,6 +95,13 @@ def multiscales(version: str, *, name: str, axes: Sequence[Mapping[str, str]],
         entry["axes"] = list(names)
         if version != "0.3":
             del entry["axes"]
+    elif version.startswith("0.6"):  # RFC-5: a named system, each level's transform into it
+        entry["coordinateSystems"] = [{"name": "physical", "axes": entry.pop("axes")}]
+        for d in entry["datasets"]:
+            trs = d["coordinateTransformations"]
+            t = trs[0] if len(trs) == 1 else {"type": "sequence", "transformations": trs}
+            d["coordinateTransformations"] = [{**t, "input": {"path": d["path"]},
+                                               "output": {"name": "physical"}}]
     if type is not None:
         entry["type"] = type
     if metadata is not None:

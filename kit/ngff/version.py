@@ -11,13 +11,48 @@ the versions known, rather than misread.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 from ._context import Ctx
 
 #: 0.1-0.3: implied or name-only axes, no coordinateTransformations (see legacy.py).
 LEGACY_VERSIONS = ("0.1", "0.2", "0.3")
-SUPPORTED_VERSIONS = LEGACY_VERSIONS + ("0.4", "0.5")
+#: Every 0.6 version string met in the wild, oldest first: the RFC-5 dialects read (v06.py).
+V06_VERSIONS = ("0.6.dev1", "0.6.dev2", "0.6.dev3", "0.6.dev4", "0.6rc0", "0.6rc1", "0.6")
+SUPPORTED_VERSIONS = LEGACY_VERSIONS + ("0.4", "0.5") + V06_VERSIONS
+
+_DIALECTS = {
+    "0.1": "0.1 (5D tczyx, no axes, no transforms)",
+    "0.2": "0.2 (5D tczyx, no axes, no transforms)",
+    "0.3": "0.3 (axes as names, no transforms)",
+    "0.4": "0.4 (zarr v2, axes objects, scale/translation)",
+    "0.5": "0.5 (zarr v3, 'ome' block)",
+    "0.6.dev1": "0.6.dev1 (first RFC-5 draft, read as 0.6.dev2)",
+    "0.6.dev2": "0.6.dev2 (RFC-5 draft: input/output strings, snake_case byDimension axes, "
+                "scale/translation parameters may be arrays)",
+    "0.6.dev3": "0.6.dev3 (RFC-5 draft: input/output strings, snake_case byDimension axes)",
+    "0.6.dev4": "0.6.dev4 (RFC-5 draft: input/output objects)",
+    "0.6rc0": "0.6rc0 (RFC-5: input/output objects, camelCase byDimension axes)",
+    "0.6rc1": "0.6rc1 (RFC-5, as 0.6rc0)",
+    "0.6": "0.6 (RFC-5)",
+}
+
+
+class NgffVersion(str):
+    """The version string read (compares and prints as it), plus the dialect it was read in
+    and what was normalised to read it into the one model."""
+
+    dialect: str
+    normalised: tuple[str, ...]
+
+    def __new__(cls, version: str, normalised: tuple[str, ...] = ()) -> Self:
+        self = super().__new__(cls, version)
+        self.dialect = _DIALECTS.get(version, version)
+        self.normalised = tuple(normalised)
+        return self
+
+    def __reduce__(self) -> tuple:
+        return NgffVersion, (str(self), self.normalised)
 
 #: Top-level keys that make a group an OME-NGFF node.
 OME_KEYS = ("multiscales", "omero", "image-label", "labels", "plate", "well",
@@ -65,7 +100,7 @@ def _detect_05(ome: Any, ctx: Ctx) -> tuple[str | None, dict]:
         check_version_value(ctx, field, value)
     if "version" in ome:
         version = check_version_value(ctx, "version", ome["version"])
-        if version != "0.5":
+        if version not in ("0.5",) + V06_VERSIONS:
             ctx.error("version", f"{version!r} under 'ome': the 'ome' block exists only from 0.5 on")
     else:
         known = [k for k in OME_KEYS if k in ome]
@@ -76,13 +111,17 @@ def _detect_05(ome: Any, ctx: Ctx) -> tuple[str | None, dict]:
             ctx.warn("version", "missing on a labels group (MUST in 0.5); read as 0.5")
         else:
             ctx.error("version", "missing: 0.5 metadata MUST carry ome.version")
+        version = "0.5"
+    ctx.version = version
     for field, value in inner:
-        if value != "0.5":
-            ctx.warn(field, f"says {value!r} inside 0.5 metadata; read as 0.5")
+        if value != version:
+            ctx.warn(field, f"says {value!r} inside {version} metadata; read as {version}")
+        elif version in V06_VERSIONS:
+            ctx.normalise(field, "a per-block version key (removed in 0.6); ome.version used")
     if ctx.zarr_format == 2:
-        ctx.warn("version", "0.5 metadata in a zarr v2 store (0.5 requires zarr v3); read anyway")
-    ctx.version = "0.5"
-    return "0.5", ome
+        ctx.warn("version", f"{version} metadata in a zarr v2 store ({version} requires zarr "
+                            "v3); read anyway")
+    return version, ome
 
 
 def _detect_04(attrs: dict, ctx: Ctx) -> tuple[str | None, dict]:
