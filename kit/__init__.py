@@ -24,6 +24,7 @@ from kit.errors import (
 from kit.io.consolidate import consolidate
 from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
 from kit.render import plate_overview, preview, show
+from kit.validation import validate
 from kit.widgets import browse, login
 
 __all__ = [  # noqa: RUF022 - grouped by topic, as the contract lists them
@@ -32,5 +33,5 @@ __all__ = [  # noqa: RUF022 - grouped by topic, as the contract lists them
     "InvalidMetadata", "InvalidData", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
     "preview", "show", "plate_overview",
-    "login", "browse",
+    "login", "browse", "validate",
 ]

@@ -26,6 +26,9 @@ from .models import Acquisition, Plate, Well, WellImage, WellRef
 from .version import LEGACY_VERSIONS, V06_VERSIONS
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+#: 0.6 (dev3 on) relaxes field paths in a well: also '_', '-' and '.' (spec corpus case
+#: well/minimal_path_special_char)
+_FIELD_06 = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def parse_plate(value: Any, ctx: Ctx) -> Plate:
@@ -184,7 +187,8 @@ def parse_well(value: Any, ctx: Ctx) -> Well:
         field = f"well.images[{i}]"
         im = require_dict(ctx, item, field)
         path = require_str(ctx, im, "path", field)
-        if not _ALNUM.match(path):
+        pattern = _FIELD_06 if ctx.version in V06_VERSIONS else _ALNUM
+        if not pattern.match(path) or path in (".", ".."):
             ctx.error(f"{field}.path", f"{path!r} must be alphanumeric")
         if any(other.path == path for other in images):
             ctx.error(f"{field}.path", f"{path!r} is listed twice (MUST be unique)")
