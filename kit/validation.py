@@ -41,8 +41,8 @@ def validate(source: Any, strict: bool = False, *, auth: Any = None,
             report = validate_attributes(raw, strict=True, where=node.url)
             if not report.valid:
                 return report
-        if isinstance(node, Image) and getattr(meta, "multiscales", ()):
-            for i in range(len(meta.multiscales[0].datasets)):
+        if isinstance(node, Image) and node.meta.multiscales:
+            for i in range(len(node.meta.multiscales[0].datasets)):
                 try:
                     node.level(i)
                 except NotFound as exc:
