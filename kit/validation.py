@@ -38,7 +38,7 @@ def validate(source: Any, strict: bool = False, *, auth: Any = None,
         if strict:
             wrapped = str(meta.version) in ("0.5",) + V06_VERSIONS  # read from `ome`
             raw = {"ome": meta.raw} if wrapped else meta.raw
-            report = validate_attributes(raw, strict=True, where=node.url)
+            report = validate_attributes(raw, strict=True, where=node.url, exact_dialect=False)
             if not report.valid:
                 return report
         if isinstance(node, Image) and node.meta.multiscales:

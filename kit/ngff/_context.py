@@ -32,9 +32,12 @@ def _stacklevel() -> int:
 class Ctx:
     """Parse context: `where` for messages, the version, strictness and collected warnings."""
 
-    def __init__(self, where: str, *, strict: bool = False, zarr_format: int | None = None):
+    def __init__(self, where: str, *, strict: bool = False, zarr_format: int | None = None,
+                 exact_dialect: bool = False):
         self.where = where
         self.strict = strict
+        #: refuse (instead of normalising) a form the declared dialect does not have
+        self.exact_dialect = exact_dialect
         self.zarr_format = zarr_format
         self.version: str | None = None
         self.prefix = ""  # "ome." for 0.5 documents, so fields name their real location
@@ -60,6 +63,8 @@ class Ctx:
 
     def normalise(self, field: str, message: str) -> None:
         """A dialect difference read into the one model: warned about and recorded."""
+        if self.exact_dialect:
+            self.error(field, f"{message.split(';')[0]} (not valid in {self.version})")
         note = f"{self.f(field)}: {message}"
         if note not in self.normalised:
             self.normalised.append(note)

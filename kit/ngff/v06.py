@@ -49,6 +49,13 @@ def parse_v06_multiscale(ms: dict, ctx: Ctx, field: str,
         if len(trs) != 1:
             ctx.error(tfield, f"must hold exactly one transformation, has {len(trs)}")
         t = parse_transform(trs[0], ctx, f"{tfield}[0]")
+        raw = trs[0]
+        if isinstance(raw.get("input"), dict) and raw["input"].get("path") is None:
+            ctx.error(f"{tfield}[0].input.path", "missing: a level's input MUST be its array "
+                                                 "(by path)")
+        if isinstance(raw.get("output"), dict) and raw["output"].get("name") is None:
+            ctx.error(f"{tfield}[0].output.name", "missing: a level's output MUST name the "
+                                                  "intrinsic coordinate system")
         levels.append((path, t, f"{tfield}[0]"))
     outputs = {t.output for _, t, _ in levels}
     if None in outputs:

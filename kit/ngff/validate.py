@@ -54,14 +54,16 @@ def issue_of(exc: InvalidMetadata) -> Issue:
 
 
 def validate_attributes(attrs: Any, *, strict: bool = False, where: str = "attributes",
-                        zarr_format: int | None = None) -> Report:
-    """Validate one group's attributes document (what `--attributes` checks)."""
+                        zarr_format: int | None = None, exact_dialect: bool = True) -> Report:
+    """Validate one group's attributes document (what `--attributes` checks); forms of
+    another dialect (0.6.dev strings in a 0.6rc0 document) are errors here."""
     if isinstance(attrs, dict) and "_conformance" in attrs:  # the spec corpus' own label
         attrs = {k: v for k, v in attrs.items() if k != "_conformance"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KitWarning)
         try:
-            meta = parse_attributes(attrs, zarr_format=zarr_format, where=where, strict=strict)
+            meta = parse_attributes(attrs, zarr_format=zarr_format, where=where, strict=strict,
+                                    exact_dialect=exact_dialect)
         except InvalidMetadata as exc:
             return Report(False, (issue_of(exc),))
     if meta.version is None:
