@@ -12,9 +12,9 @@ import warnings
 from typing import Any
 
 from kit.errors import InvalidMetadata, KitWarning, NotFound
-from kit.nodes.image import Image
 from kit.ngff.validate import Issue, Report, issue_of, validate_attributes
 from kit.ngff.version import V06_VERSIONS
+from kit.nodes.image import Image
 
 
 def validate(source: Any, strict: bool = False, *, auth: Any = None,
