@@ -26,6 +26,7 @@ from kit.errors import (
 from kit.io.consolidate import consolidate
 from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
 from kit.render import plate_overview, preview, show
+from kit.validation import validate
 from kit.widgets import browse, login
 
 __all__ = [
@@ -36,5 +37,5 @@ __all__ = [
     "InvalidMetadata", "InvalidData", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
     "preview", "show", "plate_overview",
-    "login", "browse",
+    "login", "browse", "validate",
 ]

@@ -95,7 +95,7 @@ def test_rank_mismatch(image_v05):
         image.levels
 
 
-@pytest.mark.parametrize("version", ["0.3", "0.6", "abc123"])
+@pytest.mark.parametrize("version", ["0.7", "1.0.dev0", "abc123"])
 def test_unknown_version(image_v05, version):
     doc = json.loads((image_v05 / "zarr.json").read_text())
     doc["attributes"]["ome"]["version"] = version

@@ -13,12 +13,17 @@ from kit.cli.exits import CODES
 from kit.cli.info import cmd_info
 from kit.cli.preview import cmd_preview, index_int, positive_int
 from kit.cli.serve import cmd_serve, port_number
+from kit.cli.validate import cmd_validate
 from kit.render.spec import FIELDS, LABEL_STYLES
 
 SOURCE_HELP = "dataset path or URL: local folder, http(s)://, s3://, a refs JSON, any fsspec URL"
 EXIT_CODES = "exit codes: " + ", ".join(f"{code} {what}" for code, what in sorted(CODES.items()))
 
 EXAMPLES = {
+    "validate": """examples:
+  ngff-kit validate data.ome.zarr                 # errors with their field path, warnings
+  ngff-kit validate data.ome.zarr --strict --json # one JSON line (conformance runner dingus)
+  ngff-kit validate --attributes zarr-attrs.json  # one attributes document""",
     "demo": """examples:
   ngff-kit demo                          # sample plate, served with a password, previewed
   ngff-kit demo --keep-serving           # ... and keep serving, with how to log in
@@ -117,4 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
              "it is the one command that writes into the dataset.")
     p.add_argument("path", help="local dataset folder (its root group)")
     p.set_defaults(func=cmd_consolidate)
+
+    p = _sub(sub, "validate", "check a dataset (or one attributes document) against the NGFF rules")
+    p.add_argument("source", help=SOURCE_HELP + " (or, with --attributes, a JSON file)")
+    p.add_argument("--strict", action="store_true", help="also apply the SHOULD rules")
+    p.add_argument("--json", action="store_true",
+                   help='print one line {"valid": bool, "message": str}; exit 0 either way')
+    p.add_argument("--attributes", action="store_true",
+                   help="SOURCE is a single attributes JSON document, not a hierarchy")
+    add_auth_options(p)
+    p.set_defaults(func=cmd_validate)
     return parser

@@ -1,7 +1,7 @@
 """Thin zarr-python helpers shared by the demo writers.
 
-One place decides how an NGFF version maps to a zarr format (0.4 -> v2 with "/" chunk keys,
-0.5 -> v3 with ``dimension_names`` and attributes under ``ome``), so the image, table and plate
+One place decides how an NGFF version maps to a zarr format (0.1 -> v2 with "." chunk keys,
+0.2-0.4 -> v2 with "/" chunk keys (0.3 also ``_ARRAY_DIMENSIONS``), 0.5 -> v3 with ``dimension_names`` and attributes under ``ome``), so the image, table and plate
 writers cannot disagree about it.
 """
 
@@ -21,12 +21,12 @@ from zarr.codecs import BloscCodec, BloscShuffle, ZstdCodec
 from zarr.core.sync import sync as zarr_sync
 from zarr.storage import LocalStore
 
-from kit.ngff.build import check_version  # the writers' one check (NGFF 0.4 or 0.5)
+from kit.ngff.build import check_version, uses_ome_block  # the writers' one check
 
 
 def zarr_format(version: str) -> Literal[2, 3]:
-    """NGFF 0.4 lives on zarr v2, 0.5 on zarr v3 (RFC-2)."""
-    return 2 if check_version(version) == "0.4" else 3
+    """NGFF 0.1-0.4 live on zarr v2, 0.5 and 0.6 on zarr v3 (RFC-2)."""
+    return 3 if uses_ome_block(check_version(version)) else 2
 
 
 def open_new_group(path: str | Path, version: str, attrs: dict[str, Any] | None = None
@@ -49,7 +49,7 @@ def image_compressor(version: str, compressor: str | None):
         return None
     if compressor not in ("blosc", "zstd"):
         raise ValueError(f"compressor must be 'blosc', 'zstd' or None, not {compressor!r}")
-    if version == "0.4":
+    if zarr_format(version) == 2:
         if compressor == "blosc":
             return numcodecs.Blosc(cname="zstd", clevel=3, shuffle=numcodecs.Blosc.SHUFFLE)
         return numcodecs.Zstd(level=3)
@@ -87,8 +87,10 @@ def write_array(
         "compressors": image_compressor(version, compressor),
         "overwrite": True,
     }
-    if version == "0.4":
-        kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    if zarr_format(version) == 2:
+        kwargs["chunk_key_encoding"] = {"name": "v2", "separator": "." if version == "0.1" else "/"}
+        if version == "0.3" and axes is not None:
+            kwargs["attributes"] = {"_ARRAY_DIMENSIONS": list(axes)}
     else:
         if axes is not None:
             kwargs["dimension_names"] = list(axes)
@@ -111,7 +113,7 @@ def table_array_kwargs(
         "chunks": tuple(max(1, s) for s in data.shape),
         "attributes": attrs,
     }
-    if version == "0.4":
+    if zarr_format(version) == 2:
         kwargs["compressors"] = numcodecs.Blosc(cname="lz4", clevel=5,
                                                 shuffle=numcodecs.Blosc.SHUFFLE)
         data = data.astype(object) if is_str else data

@@ -59,7 +59,8 @@ def write_plate(
 
     Every row and column is listed in the plate metadata; wells in ``missing_wells`` ("B/03")
     are left out of ``wells`` and not written. With acquisitions, each well holds ``fields``
-    images per acquisition. ``image_kwargs`` go to ``write_image`` (default: 2x1x64x64, 2 levels).
+    images per acquisition. ``image_kwargs`` go to ``write_image`` (default: 2x1x64x64, 2 levels;
+    1x2x1x64x64 tczyx for 0.1/0.2).
     """
     check_version(version)
     path = Path(path)
@@ -74,6 +75,8 @@ def write_plate(
     plate = open_new_group(path, version, ome_attributes(version, {"plate": plate_metadata(
         version, path.stem, rows, columns, wells, per_well, acqs)}))
     kwargs = {**PLATE_IMAGE_DEFAULTS, **(image_kwargs or {})}
+    if version in ("0.1", "0.2") and "axes" not in (image_kwargs or {}):  # 5D only
+        kwargs.update(axes="tczyx", shape=(1, *kwargs["shape"]))
     row_groups = {r: child_group(plate, rows[r]) for r in sorted({r for r, _ in wells})}
     jobs = []
     for r, c in wells:

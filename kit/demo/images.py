@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kit.demo._zarrio import check_version, child_group, open_new_group, write_array
+from kit.demo._zarrio import check_version, child_group, open_new_group, write_array, zarr_format
 from kit.ngff import build
 
 CANONICAL = "tczyx"
@@ -374,12 +374,15 @@ def write_labels(path: Path, scene: Scene, names: Sequence[str], *, version: str
     """``labels`` group listing each label, each a multiscale integer image of the same levels."""
     image_group = open_new_group(path / "labels", version,
                                  build.ome_attributes(version, {"labels": build.labels(names)}))
-    lax = label_axes(scene.axes)
-    lchunks = tuple(c for a, c in zip(scene.axes, chunks) if a != "c")
+    five_d = version in ("0.1", "0.2")  # every array is tczyx: labels keep a c axis of 1
+    lax = scene.axes if five_d else label_axes(scene.axes)
+    lchunks = tuple(c if a != "c" else 1 for a, c in zip(scene.axes, chunks) if a in lax)
     lscale = {a: scale[a] for a in lax}
     ltrans = {a: v for a, v in translation.items() if a in lax} if translation else None
     for name in names:
         lab = scene.labels["nuclei" if name == "nuclei" else "cells"]
+        if five_d:
+            lab = lab[:, None]
         attrs = {
             "multiscales": multiscales_metadata(version, name, lax, levels, downscale, lscale,
                                                 ltrans),
@@ -421,7 +424,7 @@ def write_image(
     shape = tuple(int(s) for s in shape)
     if levels < 1 or downscale < 2:
         raise ValueError("levels must be >= 1 and downscale >= 2")
-    if sharded and version == "0.4":
+    if sharded and zarr_format(version) == 2:
         raise ValueError("sharding needs zarr v3, i.e. version='0.5'")
     scene = synthesize(axes, shape, dtype=dtype, seed=seed)
     chunks = tuple(chunks) if chunks is not None else default_chunks(axes, shape)

@@ -72,10 +72,13 @@ def _canonical(a: np.ndarray, axes: str, want: str) -> np.ndarray:
 
 def _level0(group: zarr.Group) -> tuple[str, dict, dict, np.ndarray]:
     ms = _ome(dict(group.attrs))["multiscales"][0]
-    axes = "".join(a["name"] for a in ms["axes"])
+    axes = "".join(a["name"] for a in ms.get("axes") or ms["coordinateSystems"][0]["axes"])
     ds = ms["datasets"][0]
     scale, trans = {}, {}
-    for tr in ds["coordinateTransformations"]:
+    transforms = ds["coordinateTransformations"]
+    if transforms[0]["type"] == "sequence":  # 0.6: one sequence [scale, translation]
+        transforms = transforms[0]["transformations"]
+    for tr in transforms:
         if tr["type"] == "scale":
             scale = dict(zip(axes, tr["scale"]))
         elif tr["type"] == "translation":

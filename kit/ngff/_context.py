@@ -33,13 +33,18 @@ def _stacklevel() -> int:
 class Ctx:
     """Parse context: `where` for messages, the version, strictness and collected warnings."""
 
-    def __init__(self, where: str, *, strict: bool = False, zarr_format: int | None = None):
+    def __init__(self, where: str, *, strict: bool = False, zarr_format: int | None = None,
+                 exact_dialect: bool = False):
         self.where = where
         self.strict = strict
+        #: refuse (instead of normalising) a form the declared dialect does not have
+        self.exact_dialect = exact_dialect
         self.zarr_format = zarr_format
         self.version: str | None = None
         self.prefix = ""  # "ome." for 0.5 documents, so fields name their real location
         self.warnings: list[str] = []
+        #: what was read in a form other than the version's own (`NgffVersion.normalised`)
+        self.normalised: list[str] = []
 
     def f(self, field: str) -> str:
         """Field name as it appears in the document (with the `ome.` prefix in 0.5)."""
@@ -56,6 +61,15 @@ class Ctx:
         if text not in self.warnings:
             self.warnings.append(text)
             warnings.warn(text, KitWarning, stacklevel=_stacklevel())
+
+    def normalise(self, field: str, message: str) -> None:
+        """A dialect difference read into the one model: warned about and recorded."""
+        if self.exact_dialect:
+            self.error(field, f"{message.split(';')[0]} (not valid in {self.version})")
+        note = f"{self.f(field)}: {message}"
+        if note not in self.normalised:
+            self.normalised.append(note)
+        self.warn(field, message)
 
     def should(self, field: str, message: str) -> None:
         """A SHOULD-level rule (what the strict_* schemas require): error only when strict."""

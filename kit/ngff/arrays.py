@@ -16,6 +16,7 @@ from kit.errors import InvalidMetadata
 
 from ._context import short
 from .models import ImageMeta, Multiscale, NodeMeta
+from .version import V06_VERSIONS
 
 
 def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: int,
@@ -54,9 +55,9 @@ def check_level_array(meta_or_multiscale: NodeMeta | Multiscale, level_index: in
             f".coordinateTransformations)", where=where)
     found: list[str] = []
     if dimension_names is None:
-        if version == "0.5":
+        if version == "0.5" or version in V06_VERSIONS:
             found.append(f"{where}: level {level_index} (path {path!r}) has no dimension_names "
-                         f"(MUST in 0.5); axes {list(names)} used")
+                         f"(MUST from 0.5 on); axes {list(names)} used")
     elif tuple(dimension_names) != names:
         found.append(f"{where}: level {level_index} (path {path!r}) dimension_names "
                      f"{list(dimension_names)} differ from the axes {list(names)}; axes used")

@@ -1,8 +1,10 @@
-"""Build NGFF 0.4/0.5 attribute dicts: the inverse of ``parse_attributes`` (pure, no I/O).
+"""Build NGFF 0.1-0.5 attribute dicts: the inverse of ``parse_attributes`` (pure, no I/O).
 
 Writers (the demo generator, tests, a future converter) describe what they wrote and get the
-attributes each version prescribes: 0.4 keeps the OME keys at the top level with per-block
-``version`` keys, 0.5 nests them under ``ome`` with one ``ome.version``. Numbers derived from
+attributes each version prescribes: 0.1-0.4 keep the OME keys at the top level with per-block
+``version`` keys, 0.5 nests them under ``ome`` with one ``ome.version``. Before 0.4 there are
+no coordinateTransformations and no well indices; 0.1/0.2 have no ``axes`` (always tczyx),
+0.3 writes them as names. Numbers derived from
 pixel data (display windows, label areas) are the caller's; this module only lays them out.
 
     attrs = ome_attributes("0.5", {"multiscales": multiscales("0.5", name="img", axes=axes("czyx"),
@@ -14,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .version import SUPPORTED_VERSIONS
+from .version import LEGACY_VERSIONS, SUPPORTED_VERSIONS
+
+#: versions the writers can lay out (0.6: the rc0 form, RFC-5 coordinate systems)
+WRITABLE_VERSIONS = LEGACY_VERSIONS + ("0.4", "0.5", "0.6rc0")
 
 AXIS_TYPES = {"t": "time", "c": "channel", "z": "space", "y": "space", "x": "space"}
 DEFAULT_UNITS = {"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"}
@@ -22,21 +27,27 @@ DEFAULT_UNITS = {"t": "second", "z": "micrometer", "y": "micrometer", "x": "micr
 
 def check_version(version: str) -> str:
     """Refuse versions with no layout here, before anything is built."""
-    if version not in SUPPORTED_VERSIONS:
-        raise ValueError(f"version must be one of {SUPPORTED_VERSIONS}, not {version!r}")
+    if version not in WRITABLE_VERSIONS:
+        raise ValueError(f"version must be one of {WRITABLE_VERSIONS}, not {version!r} "
+                         f"(read: {', '.join(SUPPORTED_VERSIONS)})")
     return version
 
 
+def uses_ome_block(version: str) -> bool:
+    """0.5 and later keep every key under ``ome`` with one ``ome.version`` (zarr v3)."""
+    return check_version(version) not in LEGACY_VERSIONS + ("0.4",)
+
+
 def _versioned(version: str, block: dict[str, Any]) -> dict[str, Any]:
-    """0.4 blocks carry their own ``version`` (SHOULD); 0.5 has one at ``ome.version``."""
-    return {**block, "version": "0.4"} if check_version(version) == "0.4" else block
+    """0.1-0.4 blocks carry their own ``version``; 0.5 has one at ``ome.version``."""
+    return block if uses_ome_block(version) else {**block, "version": version}
 
 
 def ome_attributes(version: str, content: Mapping[str, Any]) -> dict[str, Any]:
     """The group attributes holding ``content`` the way each version stores them."""
-    if check_version(version) == "0.4":
+    if not uses_ome_block(version):
         return dict(content)
-    return {"ome": {"version": "0.5", **content}}
+    return {"ome": {"version": version, **content}}
 
 
 def axes(names: str | Sequence[str], units: Mapping[str, str] | None = None
@@ -76,6 +87,21 @@ def multiscales(version: str, *, name: str, axes: Sequence[Mapping[str, str]],
         "name": name, "axes": [dict(a) for a in axes],
         "datasets": [dataset(p, s, t) for p, s, t in zip(paths, scales, translations)],
     }
+    if check_version(version) in LEGACY_VERSIONS:  # scales are implied by the level shapes
+        names = "".join(a["name"] for a in axes)
+        if version != "0.3" and names != "tczyx":
+            raise ValueError(f"NGFF {version} images are 5D 'tczyx', not {names!r}")
+        entry["datasets"] = [{"path": p} for p in paths]
+        entry["axes"] = list(names)
+        if version != "0.3":
+            del entry["axes"]
+    elif version.startswith("0.6"):  # RFC-5: a named system, each level's transform into it
+        entry["coordinateSystems"] = [{"name": "physical", "axes": entry.pop("axes")}]
+        for d in entry["datasets"]:
+            trs = d["coordinateTransformations"]
+            t = trs[0] if len(trs) == 1 else {"type": "sequence", "transformations": trs}
+            d["coordinateTransformations"] = [{**t, "input": {"path": d["path"]},
+                                               "output": {"name": "physical"}}]
     if type is not None:
         entry["type"] = type
     if metadata is not None:
@@ -131,6 +157,8 @@ def plate(version: str, *, name: str, rows: Sequence[str], columns: Sequence[str
         "wells": [{"path": f"{rows[r]}/{columns[c]}", "rowIndex": r, "columnIndex": c}
                   for r, c in wells],
     }
+    if check_version(version) in LEGACY_VERSIONS:  # no indices before 0.4
+        block["wells"] = [{"path": w["path"]} for w in block["wells"]]
     if field_count is not None:
         block["field_count"] = field_count
     if acquisitions:

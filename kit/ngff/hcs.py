@@ -23,8 +23,12 @@ from ._context import (
     require_str,
 )
 from .models import Acquisition, Plate, Well, WellImage, WellRef
+from .version import LEGACY_VERSIONS, V06_VERSIONS
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+#: 0.6 (dev3 on) relaxes field paths in a well: also '_', '-' and '.' (spec corpus case
+#: well/minimal_path_special_char)
+_FIELD_06 = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def parse_plate(value: Any, ctx: Ctx) -> Plate:
@@ -32,6 +36,8 @@ def parse_plate(value: Any, ctx: Ctx) -> Plate:
     rows = _names(pl, "rows", ctx)
     columns = _names(pl, "columns", ctx)
     acquisitions = _acquisitions(pl, ctx)
+    if ctx.version in LEGACY_VERSIONS:
+        rows, columns = _legacy_names(pl, rows, columns, ctx)
     wells = _wells(pl, rows, columns, ctx)
     field_count = pl.get("field_count")
     if field_count is not None and not (is_int(field_count) and field_count > 0):
@@ -61,6 +67,9 @@ def _names(pl: dict, key: str, ctx: Ctx) -> tuple[str, ...]:
 def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
            ) -> tuple[WellRef, ...]:
     items = require_member_list(ctx, pl, "wells", "plate.wells")
+    if ctx.version in LEGACY_VERSIONS:
+        ctx.warn("plate.wells", f"NGFF {ctx.version}: wells have no rowIndex/columnIndex; "
+                                "taken from each path's row and column names")
     wells: list[WellRef] = []
     for i, item in enumerate(items):
         field = f"plate.wells[{i}]"
@@ -68,11 +77,16 @@ def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
         path = require_str(ctx, w, "path", field)
         parts = path.split("/")
         if len(parts) != 2 or not all(_ALNUM.match(p) for p in parts):
-            ctx.error(f"{field}.path",
-                      f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
+            ctx.error(f"{field}.path", f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
+        if ctx.version in LEGACY_VERSIONS:
+            ref = _legacy_well(path, rows, columns, ctx, field)
+            if any(ref.path == other.path for other in wells):
+                ctx.error(f"{field}.path", f"{path!r} is listed twice (MUST be unique)")
+            wells.append(ref)
+            continue
         indices = []
         for key, names in (("rowIndex", rows), ("columnIndex", columns)):
-            idx: Any = w.get(key)  # JSON: checked just below
+            idx: Any = w.get(key)
             if not is_int(idx) or idx < 0:
                 ctx.error(f"{field}.{key}", f"missing or not an integer >= 0, got {idx!r}")
             if idx >= len(names):
@@ -83,6 +97,34 @@ def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
             ctx.error(f"{field}.path", f"{path!r} is listed twice (MUST be unique)")
         wells.append(ref)
     return tuple(wells)
+
+
+def _legacy_names(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
+                  ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Before 0.4 the well path is the only link to rows and columns, and the spec's own 0.1
+    example names a column it does not list: such names are added (with a warning)."""
+    wells = pl.get("wells")
+    extra_rows, extra_cols = list(rows), list(columns)
+    for i, w in enumerate(wells if isinstance(wells, list) else []):
+        path = w.get("path") if isinstance(w, dict) else None
+        parts = path.split("/") if isinstance(path, str) else []
+        if len(parts) != 2 or not all(_ALNUM.match(p) for p in parts):
+            continue  # reported by _wells
+        for name, names, what in ((parts[0], extra_rows, "row"), (parts[1], extra_cols, "column")):
+            if name not in names:
+                ctx.warn(f"plate.wells[{i}].path", f"{path!r} names {what} {name!r}, which the "
+                                                   f"plate does not list; added")
+                names.append(name)
+    return tuple(extra_rows), tuple(extra_cols)
+
+
+def _legacy_well(path: str, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx,
+                 field: str) -> WellRef:
+    """Before 0.4 a well is only its path `<row>/<column>`: the indices come from the names."""
+    row, column = path.split("/")
+    if row not in rows or column not in columns:
+        ctx.error(f"{field}.path", f"{path!r} does not name a row and a column of the plate")
+    return WellRef(path, rows.index(row), columns.index(column))
 
 
 def _consistent(ref: WellRef, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx,
@@ -96,7 +138,8 @@ def _consistent(ref: WellRef, rows: tuple[str, ...], columns: tuple[str, ...], c
                              f"disagree with path {ref.path!r}; indices taken from the path")
         return WellRef(ref.path, rows.index(first), columns.index(second))
     swapped = f"{columns[ref.column_index]}/{rows[ref.row_index]}"
-    if ref.path == swapped and ctx.version == "0.4":
+    # the 0.6rc0 corpus repeats the 0.4 cases (ome/ngff#325): read as written there too
+    if ref.path == swapped and (ctx.version == "0.4" or ctx.version in V06_VERSIONS):
         ctx.warn(f"{field}.path", f"{ref.path!r} is written '<column>/<row>' (MUST be "
                                   f"'<row>/<column>', i.e. {expected!r}); read as written")
         return ref
@@ -115,7 +158,7 @@ def _acquisitions(pl: dict, ctx: Ctx) -> tuple[Acquisition, ...]:
     for i, item in enumerate(items):
         field = f"plate.acquisitions[{i}]"
         acq = require_dict(ctx, item, field)
-        acq_id: Any = acq.get("id")  # JSON: checked just below
+        acq_id: Any = acq.get("id")
         if not is_int(acq_id) or acq_id < 0:
             ctx.error(f"{field}.id", f"missing or not an integer >= 0, got {acq_id!r}")
         if any(a.id == acq_id for a in result):
@@ -144,7 +187,8 @@ def parse_well(value: Any, ctx: Ctx) -> Well:
         field = f"well.images[{i}]"
         im = require_dict(ctx, item, field)
         path = require_str(ctx, im, "path", field)
-        if not _ALNUM.match(path):
+        pattern = _FIELD_06 if ctx.version in V06_VERSIONS else _ALNUM
+        if not pattern.match(path) or path in (".", ".."):
             ctx.error(f"{field}.path", f"{path!r} must be alphanumeric")
         if any(other.path == path for other in images):
             ctx.error(f"{field}.path", f"{path!r} is listed twice (MUST be unique)")

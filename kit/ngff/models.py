@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .transforms import Transform
+
 #: Node kinds that `NodeMeta.kind` can take (one `NodeMeta` subclass each).
 KINDS = ("plate", "well", "image", "label", "labels", "bioformats2raw", "series", "group")
 
@@ -27,15 +29,25 @@ class Axis:
 
 
 @dataclass(frozen=True)
+class CoordinateSystem:
+    """A named coordinate system (0.6, RFC-5) with its axes."""
+
+    name: str
+    axes: tuple[Axis, ...]
+
+
+@dataclass(frozen=True)
 class Dataset:
     """One pyramid level with its *effective* transform (multiscale-level transform applied).
 
-    physical = scale * index + translation, per axis.
+    physical = scale * index + translation, per axis. From 0.6 on, `transform` is the level's
+    own transform as written (array -> `Multiscale.axes`' coordinate system).
     """
 
     path: str
     scale: tuple[float, ...]
     translation: tuple[float, ...]
+    transform: Transform | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,13 @@ class Multiscale:
     #: NGFF version of the document it came from ("0.4"/"0.5"); lets array checks know
     #: whether zarr v3 `dimension_names` are mandatory.
     version: str | None = None
+    #: True for 0.1-0.3, which have no coordinateTransformations: each dataset's scale is 1
+    #: here and the node derives it from the level shapes (`legacy.implied_scale`).
+    scale_from_shapes: bool = False
+    #: 0.6: every coordinate system, the first being the one the levels map into (`axes`)
+    coordinate_systems: tuple[CoordinateSystem, ...] = ()
+    #: 0.6: multiscale-level transforms between coordinate systems
+    transforms: tuple[Transform, ...] = ()
 
     @property
     def axis_names(self) -> tuple[str, ...]:

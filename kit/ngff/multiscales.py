@@ -22,7 +22,10 @@ from ._context import (
     require_str,
     short,
 )
+from .legacy import parse_legacy_multiscale
 from .models import Axis, Dataset, Multiscale
+from .v06 import parse_v06_multiscale
+from .version import LEGACY_VERSIONS, V06_VERSIONS
 
 # Axis order rank: time first, then channel/custom/untyped, then space.
 _RANK_TIME, _RANK_OTHER, _RANK_SPACE = 0, 1, 2
@@ -35,6 +38,10 @@ def parse_multiscales(value: Any, ctx: Ctx) -> tuple[Multiscale, ...]:
 
 def _parse_one(value: Any, ctx: Ctx, field: str) -> Multiscale:
     ms = require_dict(ctx, value, field)
+    if ctx.version in LEGACY_VERSIONS:
+        return parse_legacy_multiscale(ms, ctx, field)
+    if ctx.version in V06_VERSIONS:
+        return parse_v06_multiscale(ms, ctx, field, _parse_axes)
     if "axes" not in ms:
         ctx.error(f"{field}.axes", "missing (MUST)")
     if "datasets" not in ms:

@@ -27,21 +27,25 @@ from .models import (
 )
 from .multiscales import parse_multiscales
 from .omero import parse_omero
-from .version import detect_version
+from .version import NgffVersion, detect_version
 
 
 def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
-                     strict: bool = False) -> NodeMeta:
+                     strict: bool = False, exact_dialect: bool = False) -> NodeMeta:
     """Validate and model the OME attributes of one zarr group.
 
     attrs: the v2 `.zattrs` object or the v3 `zarr.json` `attributes` object.
     zarr_format: 2, 3 or None when unknown (only used to warn about version/format mismatch).
     where: URL or path named in every error and warning.
     strict: also refuse missing SHOULD-level fields (what the strict_* schemas require).
-    Raises InvalidMetadata for MUST violations, UnsupportedVersion for versions other than
-    0.4/0.5. Readable deviations are emitted as KitWarning and listed in `.warnings`.
+    exact_dialect: refuse forms of another dialect instead of normalising them (validating a
+    single document; the reader, and hierarchies, stay lenient: the 0.6rc0 corpus' valid
+    hierarchies use the 0.6.dev string form).
+    Raises InvalidMetadata for MUST violations, UnsupportedVersion for versions not in
+    SUPPORTED_VERSIONS (0.1 to 0.6). `.version` is an `NgffVersion` (a str with the dialect
+    and what was normalised). Readable deviations are emitted as KitWarning and listed in `.warnings`.
     """
-    ctx = Ctx(where, strict=strict, zarr_format=zarr_format)
+    ctx = Ctx(where, strict=strict, zarr_format=zarr_format, exact_dialect=exact_dialect)
     version, block = detect_version(attrs, ctx)
     if version is None:
         return GroupMeta(version=None, raw=copy.deepcopy(block))
@@ -83,5 +87,5 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
         cls, own = SeriesMeta, {"series": series}
     else:
         cls, own = GroupMeta, {}
-    return cls(version=version, bioformats2raw_layout=layout, warnings=tuple(ctx.warnings),
+    return cls(version=NgffVersion(version, tuple(ctx.normalised)), bioformats2raw_layout=layout, warnings=tuple(ctx.warnings),
                raw=copy.deepcopy(block), **own)

@@ -33,6 +33,10 @@ from kit.ngff import (
     check_pyramid,
     parse_attributes,
 )
+from kit.ngff.coordinate_systems import coordinate_systems, level_chain
+from kit.ngff.legacy import implied_scale
+from kit.ngff.models import CoordinateSystem
+from kit.ngff.transforms import Mapping
 from kit.nodes.base import Node, NodeMap, load_many, load_node, register
 from kit.nodes.roi import matching_level, roi_instance, roi_selection
 from kit.nodes.table import Table, load_tables
@@ -136,8 +140,39 @@ class Image(Node):
             warnings.warn(w, KitWarning, stacklevel=3)
         # the array object costs no request now and saves a blocking hop for every read later
         self._cache[f"array:{index}"] = location.array_from(m)
+        scale = tuple(d.scale)
+        if self.multiscale.scale_from_shapes and index > 0:  # NGFF 0.1-0.3: no transforms
+            scale = implied_scale(self.multiscale, (await self.alevel(0)).shape, shape)
         return Level(index, d.path, shape, np.dtype(_numpy_dtype(m)), _chunk_shape(m),
-                     tuple(d.scale), tuple(d.translation))
+                     scale, tuple(d.translation))
+
+    # -- coordinate systems (RFC-5; one implied "physical" system before 0.6) ------------------
+    @property
+    def coordinate_systems(self) -> list[CoordinateSystem]:
+        """Named coordinate systems; the first is the one the levels map into."""
+        return list(coordinate_systems(self.multiscale))
+
+    def transform(self, level: int = 0, to: str | None = None) -> Mapping:
+        """The mapping from one level's array indices to coordinate system ``to`` (default:
+        the first); parameters stored in arrays are read here, once."""
+        return run_sync(self.atransform(level, to))
+
+    async def atransform(self, level: int = 0, to: str | None = None) -> Mapping:
+        lv = await self.alevel(level)
+        chain, target = level_chain(self.multiscale, lv.index, lv.scale, lv.translation, to,
+                                    where=self.url)
+        parameters: dict[str, np.ndarray] = {}
+        for t in chain:
+            if t.is_nonlinear:
+                warnings.warn(f"{self.url}: {t.field}: {t.type} fields are parsed but not "
+                              "rendered (the mapping has no affine matrix)", KitWarning,
+                              stacklevel=2)
+            for path, _ in t.paths():
+                if path not in parameters:
+                    loc = self.location.child(path)
+                    array = loc.array_from(await loc.array_metadata(attributes=False))
+                    parameters[path] = np.asarray(await array.getitem(()))
+        return Mapping(lv.path, target, chain, len(lv.shape), parameters)
 
     def level_array(self, level: int = 0) -> zarr.Array:
         """The zarr array of one level (built from the level's metadata, no extra request)."""

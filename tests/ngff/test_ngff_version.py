@@ -24,14 +24,14 @@ def parse(attrs, zarr_format=None, **kw) -> NodeMeta:
 
 
 @pytest.mark.parametrize("attrs", [
-    {"ome": {"version": "0.6rc0", "multiscales": [MS]}},
-    {"ome": {"version": "0.6.dev2"}},
+    {"ome": {"version": "0.7", "multiscales": [MS]}},
+    {"ome": {"version": "1.0.dev0"}},
     {"ome": {"version": "abc123", "multiscales": [MS]}},
     {"ome": {"version": 0.5, "multiscales": [MS]}},
-    {"multiscales": [{**MS, "version": "0.1"}]},
-    {"multiscales": [{**MS, "version": "0.3"}]},
+    {"multiscales": [{**MS, "version": "0.7"}]},
+    {"multiscales": [{**MS, "version": "1.0.dev0"}]},
     {"plate": {**PLATE, "version": "abc123"}},
-    {"ome": {"version": "0.5", "plate": {**PLATE, "version": "0.6"}}},
+    {"ome": {"version": "0.5", "plate": {**PLATE, "version": "0.7"}}},
 ])
 def test_unsupported_versions(attrs: dict) -> None:
     with pytest.raises(UnsupportedVersion, match=r"^mem://g: .*version.*not supported"):

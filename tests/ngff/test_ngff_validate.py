@@ -1,0 +1,67 @@
+"""`kit.validate`, `ngff-kit validate` and the spec's own conformance runner (0.6rc0)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ngff_shared import SPEC
+
+import kit
+from kit.cli.app import main
+from kit.demo.generate import write_image
+
+RUNNER = SPEC / "0.6rc0" / "conformance" / "ome_zarr_conformance.py"
+DINGUS = [sys.executable, "-m", "kit.cli", "validate", "--json"]
+
+
+def test_validate_reports_valid_and_field_paths(tmp_path) -> None:
+    path = write_image(tmp_path / "img.zarr", version="0.6rc0", axes="yx", shape=(16, 16),
+                       levels=2, labels=())
+    report = kit.validate(path)
+    assert report.valid and report.errors == () and report.version == "0.6rc0"
+    doc = json.loads((path / "zarr.json").read_text())
+    doc["attributes"]["ome"]["multiscales"][0]["datasets"][1]["coordinateTransformations"][0][
+        "scale"] = [1, "x"]
+    (path / "zarr.json").write_text(json.dumps(doc))
+    bad = kit.validate(path)
+    assert not bad.valid
+    assert bad.errors[0].field == "ome.multiscales[0].datasets[1].coordinateTransformations[0].scale"
+
+
+def test_cli_json_is_one_line_and_exit_0(tmp_path, capsys) -> None:
+    doc = tmp_path / "attrs.json"
+    doc.write_text(json.dumps({"ome": {"version": "0.7", "multiscales": []}}))
+    assert main(["validate", "--attributes", "--json", str(doc)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    assert out["valid"] is False and "0.7" in out["message"] and "known" in out["message"]
+    assert main(["validate", "--attributes", str(doc)]) == 5
+
+
+def _run(mode: str, *extra: str) -> str:
+    cmd = [sys.executable, str(RUNNER), mode, *extra, "--", *DINGUS]
+    if mode == "attributes":
+        cmd.append("--attributes")
+    if "^strict/" in extra:
+        cmd.append("--strict")
+    env = {**os.environ, "PYTHONPATH": str(Path(kit.__file__).parents[1])}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env, check=False)
+    return out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RUNNER.is_file(), reason="the 0.6rc0 conformance runner is absent")
+@pytest.mark.parametrize("mode", ["attributes", "zarr"])
+@pytest.mark.parametrize("which", [("-S",), ("-p", "^strict/")])
+def test_official_conformance_runner_passes_every_case(mode: str, which: tuple) -> None:
+    stdout = _run(mode, *which)
+    results = [line.rsplit("\t", 1) for line in stdout.splitlines() if "\t" in line]
+    assert results, stdout
+    failed = [name for name, status in results if status != "pass"]
+    assert failed == []
