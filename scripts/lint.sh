@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Lint (ruff) and type check (mypy), both configured in pyproject.toml. Usage: bash scripts/lint.sh
-#   LINT_STRICT=0 (the default for now): findings are printed, the script exits 0, so CI goes on
-#                 to the tests while the tree is being cleaned up.
-#   LINT_STRICT=1: any finding fails (exit 1). Flip the default below once `ruff check kit tests`
-#                 and `mypy kit` are clean.
+#   LINT_STRICT=1 (the default, and CI's): any finding fails (exit 1).
+#   LINT_STRICT=0: findings are printed and the script exits 0 (a local run that wants the
+#                  tests anyway).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY="${LINT_PYTHON:-.venv/bin/python}"
-strict="${LINT_STRICT:-0}"
+strict="${LINT_STRICT:-1}"
 
 status=0
 echo "== ruff check kit tests"

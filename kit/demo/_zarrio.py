@@ -1,8 +1,9 @@
 """Thin zarr-python helpers shared by the demo writers.
 
 One place decides how an NGFF version maps to a zarr format (0.1 -> v2 with "." chunk keys,
-0.2-0.4 -> v2 with "/" chunk keys (0.3 also ``_ARRAY_DIMENSIONS``), 0.5 -> v3 with ``dimension_names`` and attributes under ``ome``), so the image, table and plate
-writers cannot disagree about it.
+0.2-0.4 -> v2 with "/" chunk keys (0.3 also ``_ARRAY_DIMENSIONS``), 0.5 and 0.6 -> v3 with
+``dimension_names`` and attributes under ``ome``), so the image, table and plate writers
+cannot disagree about it.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def _is_json(raw: bytes) -> bool:
 
 
 def document_too_large(where: str, limit: int, size: int | None = None) -> InvalidMetadata:
-    """The error for a metadata document past ``kit.io.jsondoc.MAX_DOCUMENT_BYTES`` (any backend)."""
+    """The error for a metadata document past ``jsondoc.MAX_DOCUMENT_BYTES`` (any backend)."""
     seen = f" (it has {size} bytes)" if size is not None else ""
     return InvalidMetadata(
         f"the metadata document is larger than the limit of {_size(limit)}{seen}; it was not "

@@ -77,7 +77,8 @@ def _wells(pl: dict, rows: tuple[str, ...], columns: tuple[str, ...], ctx: Ctx
         path = require_str(ctx, w, "path", field)
         parts = path.split("/")
         if len(parts) != 2 or not all(_ALNUM.match(p) for p in parts):
-            ctx.error(f"{field}.path", f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
+            ctx.error(f"{field}.path",
+                      f"{path!r} must be '<row>/<column>' (two alphanumeric names)")
         if ctx.version in LEGACY_VERSIONS:
             ref = _legacy_well(path, rows, columns, ctx, field)
             if any(ref.path == other.path for other in wells):

@@ -9,6 +9,7 @@ not only the winning one, so broken metadata never hides behind a sibling key.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from ._context import Ctx
 from .bf2raw import parse_layout, parse_series
@@ -43,7 +44,8 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
     hierarchies use the 0.6.dev string form).
     Raises InvalidMetadata for MUST violations, UnsupportedVersion for versions not in
     SUPPORTED_VERSIONS (0.1 to 0.6). `.version` is an `NgffVersion` (a str with the dialect
-    and what was normalised). Readable deviations are emitted as KitWarning and listed in `.warnings`.
+    and what was normalised). Readable deviations are emitted as KitWarning and listed in
+    `.warnings`.
     """
     ctx = Ctx(where, strict=strict, zarr_format=zarr_format, exact_dialect=exact_dialect)
     version, block = detect_version(attrs, ctx)
@@ -87,5 +89,6 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
         cls, own = SeriesMeta, {"series": series}
     else:
         cls, own = GroupMeta, {}
-    return cls(version=NgffVersion(version, tuple(ctx.normalised)), bioformats2raw_layout=layout, warnings=tuple(ctx.warnings),
+    return cls(version=NgffVersion(version, tuple(ctx.normalised)),
+               bioformats2raw_layout=layout, warnings=tuple(ctx.warnings),
                raw=copy.deepcopy(block), **own)

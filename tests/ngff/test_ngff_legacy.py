@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from ngff_shared import SPEC
 
 import kit
 from kit.demo.generate import write_image, write_plate
 from kit.errors import InvalidMetadata, KitWarning, UnsupportedVersion
 from kit.ngff import ImageMeta, parse_attributes
+
+from ngff_shared import SPEC
 
 
 def _examples(version: str, validity: str) -> list:

@@ -10,7 +10,8 @@ from kit.errors import InvalidMetadata, KitWarning
 from kit.ngff import Channel, Window, parse_attributes
 
 MS = {"axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
-      "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}
+      "datasets": [{"path": "0",
+                    "coordinateTransformations": [{"type": "scale", "scale": [1, 1]}]}]}
 WIN = {"start": 0, "end": 100, "min": 0, "max": 255}
 
 

@@ -6,9 +6,9 @@ level shapes of every `.zarray` are checked against the axes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -93,6 +93,6 @@ def test_level_arrays_match_axes(group: str) -> None:
     for k, shape in enumerate(shapes):
         assert check_level_array(meta, k, shape, None, where=f"{group}/{k}") == []
     # Highest resolution first: each level no larger than the one before.
-    assert all(all(b <= a for a, b in zip(s, t)) for s, t in zip(shapes, shapes[1:]))
+    assert all(all(b <= a for a, b in zip(s, t)) for s, t in itertools.pairwise(shapes))
     with pytest.raises(InvalidMetadata, match=r"has 2 dimensions but the multiscale has"):
         check_level_array(meta, 0, shapes[0][-2:], None, where=group)

@@ -152,7 +152,7 @@ def test_invalid_case_raises_for_its_defect(path: Path) -> None:
 
 @pytest.mark.parametrize("path", STRICT_INVALID)
 def test_strict_invalid_case_is_a_should_violation(path: Path) -> None:
-    version, suite, _, defect = _case(path)
+    _version, suite, _, defect = _case(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", KitWarning)
         meta = _parse(path)  # lenient: SHOULD rules only
@@ -170,12 +170,12 @@ UNWRAPPED_05_WELLS = [p for p in INVALID
 
 @pytest.mark.parametrize("path", UNWRAPPED_05_WELLS)
 def test_unwrapped_05_well_cases_fail_for_real_defect_also_when_wrapped(path: Path) -> None:
-    """The cases lack `ome`: read as 0.4-style in v3 (warned), and wrapped they fail the same way."""
+    """The cases lack `ome`: read as 0.4-style in v3 (warned), and wrapped they fail the same
+    way."""
     doc = load_json(path)
     assert "ome" not in doc
-    with pytest.warns(KitWarning, match="zarr v3"):
-        with pytest.raises(InvalidMetadata) as bare:
-            parse_attributes(doc, zarr_format=3, where="bare")
+    with pytest.warns(KitWarning, match="zarr v3"), pytest.raises(InvalidMetadata) as bare:
+        parse_attributes(doc, zarr_format=3, where="bare")
     with pytest.raises(InvalidMetadata) as wrapped:
         parse_attributes({"ome": {"version": "0.5", **doc}}, zarr_format=3, where="wrapped")
     assert str(bare.value).split(": ", 1)[1] == str(wrapped.value).split(": ", 1)[1].replace(

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from ngff_shared import SPEC
 
 import kit
 from kit.demo.generate import write_image
@@ -22,6 +21,8 @@ from kit.errors import InvalidMetadata, KitWarning, NotFound, UnsupportedVersion
 from kit.ngff import ImageMeta, parse_attributes
 from kit.ngff.transforms import NotAffine
 from kit.ngff.version import V06_VERSIONS
+
+from ngff_shared import SPEC
 
 RFC5 = SPEC / "rfc5-examples-0.6.dev3"
 RC0 = SPEC / "0.6rc0" / "tests" / "zarr"
@@ -36,7 +37,8 @@ def _groups(root: Path) -> list:
             doc = json.loads(f.read_text())
         except ValueError:
             continue
-        if doc.get("node_type") == "group" and "multiscales" in doc.get("attributes", {}).get("ome", {}):
+        ome = doc.get("attributes", {}).get("ome", {})
+        if doc.get("node_type") == "group" and "multiscales" in ome:
             out.append(pytest.param(f.parent, id=str(f.parent.relative_to(root))))
     return out
 
@@ -122,7 +124,7 @@ def test_bijection_is_walked_backwards_through_its_inverse() -> None:
     from kit.ngff.transforms import Mapping
     chain, _ = level_chain(ms, 0, (2.0, 0.5), (0.0, 0.0), "world", where="mem://g")
     assert Mapping("0", "world", chain, 2).apply([[1, 2]]).tolist() == [[1.0, 0.0]]
-    with pytest.raises(NotFound, match="'nowhere'.*known: physical, world"):
+    with pytest.raises(NotFound, match=r"'nowhere'.*known: physical, world"):
         level_chain(ms, 0, (2.0, 0.5), (0.0, 0.0), "nowhere", where="mem://g")
 
 
