@@ -25,8 +25,8 @@ from kit.errors import (
 )
 from kit.io.consolidate import consolidate
 from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
+from kit.nodes.validation import validate
 from kit.render import plate_overview, preview, show
-from kit.validation import validate
 from kit.widgets import browse, login
 
 __all__ = [

@@ -51,6 +51,6 @@ def _report(args: argparse.Namespace) -> Report:
         except ValueError as exc:
             return Report(False, (Issue("", f"{path}: not JSON ({exc})"),))
         return validate_attributes(doc, strict=args.strict, where=str(path))
-    from kit.validation import validate
+    from kit.nodes.validation import validate
 
     return validate(args.source, strict=args.strict, auth=credential_from_args(args))

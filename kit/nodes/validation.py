@@ -15,6 +15,7 @@ from kit.errors import InvalidMetadata, KitWarning, NotFound
 from kit.ngff.validate import Issue, Report, issue_of, validate_attributes
 from kit.ngff.version import V06_VERSIONS
 from kit.nodes.image import Image
+from kit.nodes.opening import open as kit_open
 
 
 def validate(source: Any, strict: bool = False, *, auth: Any = None,
@@ -23,8 +24,6 @@ def validate(source: Any, strict: bool = False, *, auth: Any = None,
 
     ``strict`` also applies the SHOULD rules (what the strict_* schemas require).
     """
-    from kit.api import open as kit_open
-
     found: list[str] = []
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always", KitWarning)
