@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._context import Ctx, check_relative_path, optional_str, require_dict, require_list
+from ._context import Ctx, optional_str, require_list
+from .fields import dataset_path
 from .models import Axis, Dataset, Multiscale
 
 #: The implied axes of 0.1/0.2 and the allowed names and order of 0.3.
@@ -43,11 +44,8 @@ def parse_legacy_multiscale(ms: dict, ctx: Ctx, field: str) -> Multiscale:
     datasets = []
     for k, item in enumerate(items):
         dfield = f"{field}.datasets[{k}]"
-        ds = require_dict(ctx, item, dfield)
-        if "path" not in ds:
-            ctx.error(f"{dfield}.path", "missing (MUST)")
-        datasets.append(Dataset(check_relative_path(ctx, ds["path"], f"{dfield}.path"),
-                                (1.0,) * n, (0.0,) * n))
+        _, path = dataset_path(ctx, item, dfield)
+        datasets.append(Dataset(path, (1.0,) * n, (0.0,) * n))
     paths = [d.path for d in datasets]
     if len(set(paths)) != len(paths):
         ctx.error(f"{field}.datasets", f"level paths must be distinct, got {paths}")

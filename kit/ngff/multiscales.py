@@ -14,14 +14,13 @@ from typing import Any
 from ._context import (
     Ctx,
     as_float,
-    check_relative_path,
     is_numeric,
     optional_str,
     require_dict,
     require_list,
-    require_str,
     short,
 )
+from .fields import dataset_path, parse_axis
 from .legacy import parse_legacy_multiscale
 from .models import Axis, Dataset, Multiscale
 from .v06 import parse_v06_multiscale
@@ -56,10 +55,7 @@ def _parse_one(value: Any, ctx: Ctx, field: str) -> Multiscale:
     datasets = []
     for k, item in enumerate(items):
         dfield = f"{field}.datasets[{k}]"
-        ds = require_dict(ctx, item, dfield)
-        if "path" not in ds:
-            ctx.error(f"{dfield}.path", "missing (MUST)")
-        path = check_relative_path(ctx, ds["path"], f"{dfield}.path")
+        ds, path = dataset_path(ctx, item, dfield)
         if "coordinateTransformations" not in ds:
             ctx.error(f"{dfield}.coordinateTransformations", "missing (MUST)")
         s_k, t_k = parse_transforms(ds["coordinateTransformations"], n, ctx,
@@ -90,13 +86,7 @@ def _parse_axes(value: Any, ctx: Ctx, field: str) -> tuple[Axis, ...]:
         ctx.error(field, f"must have 2 to 5 axes, has {len(items)}")
     axes = []
     for i, item in enumerate(items):
-        afield = f"{field}[{i}]"
-        ax = require_dict(ctx, item, afield)
-        name = require_str(ctx, ax, "name", afield)
-        if not name:
-            ctx.error(f"{afield}.name", "must not be empty")
-        axes.append(Axis(name, optional_str(ctx, ax, "type", afield),
-                         optional_str(ctx, ax, "unit", afield)))
+        axes.append(parse_axis(ctx, item, f"{field}[{i}]"))
     names = [a.name for a in axes]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -12,13 +12,13 @@ from typing import Any
 
 from ._context import (
     Ctx,
-    check_relative_path,
     optional_str,
     require_dict,
     require_list,
     require_str,
 )
-from .models import Axis, CoordinateSystem, Dataset, Multiscale
+from .fields import dataset_path, parse_axis
+from .models import CoordinateSystem, Dataset, Multiscale
 from .transforms import Transform, parse_transform
 
 
@@ -38,10 +38,7 @@ def parse_v06_multiscale(ms: dict, ctx: Ctx, field: str,
     levels: list[tuple[str, Transform, str]] = []
     for k, item in enumerate(items):
         dfield = f"{field}.datasets[{k}]"
-        ds = require_dict(ctx, item, dfield)
-        if "path" not in ds:
-            ctx.error(f"{dfield}.path", "missing (MUST)")
-        path = check_relative_path(ctx, ds["path"], f"{dfield}.path")
+        ds, path = dataset_path(ctx, item, dfield)
         tfield = f"{dfield}.coordinateTransformations"
         if "coordinateTransformations" not in ds:
             ctx.error(tfield, "missing (MUST)")
@@ -129,13 +126,7 @@ def _coordinate_systems(value: Any, ctx: Ctx, field: str) -> tuple[CoordinateSys
             ctx.error(f"{cfield}.name", f"{name!r} is defined twice (MUST be unique)")
         axes = []
         for j, ax in enumerate(require_list(ctx, cs.get("axes"), f"{cfield}.axes")):
-            afield = f"{cfield}.axes[{j}]"
-            a = require_dict(ctx, ax, afield)
-            aname = require_str(ctx, a, "name", afield)
-            if not aname:
-                ctx.error(f"{afield}.name", "must not be empty")
-            axes.append(Axis(aname, optional_str(ctx, a, "type", afield),
-                             optional_str(ctx, a, "unit", afield)))
+            axes.append(parse_axis(ctx, ax, f"{cfield}.axes[{j}]"))
         names = [a.name for a in axes]
         if len(set(names)) != len(names):
             ctx.error(f"{cfield}.axes", f"axis names must be unique, got {names}")
