@@ -14,8 +14,10 @@ from pathlib import Path
 from kit.cli.credentials import credential_from_args
 from kit.cli.exits import EXIT_INVALID, EXIT_OK
 from kit.cli.output import one_line, say
-from kit.errors import KitError
+from kit.errors import InvalidMetadata, KitError
+from kit.io.jsondoc import load_json
 from kit.ngff.validate import Issue, Report, validate_attributes
+from kit.nodes.validation import validate
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -45,12 +47,10 @@ def _report(args: argparse.Namespace) -> Report:
     if args.attributes:
         path = Path(args.source)
         try:
-            doc = json.loads(path.read_text())
+            doc = load_json(path.read_bytes(), where=str(path), what="attributes document")
         except FileNotFoundError:
             return Report(False, (Issue("", f"{path}: no such file"),))
-        except ValueError as exc:
-            return Report(False, (Issue("", f"{path}: not JSON ({exc})"),))
+        except (InvalidMetadata, OSError) as exc:  # not JSON, too large or deep; unreadable
+            return Report(False, (Issue("", one_line(exc)),))
         return validate_attributes(doc, strict=args.strict, where=str(path))
-    from kit.nodes.validation import validate
-
     return validate(args.source, strict=args.strict, auth=credential_from_args(args))

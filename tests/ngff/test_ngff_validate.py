@@ -83,3 +83,16 @@ def test_official_conformance_runner_passes_every_case(mode: str, which: tuple) 
     failed = {name for name, status in results if status != "pass"}
     assert failed == KNOWN_FAILURES.get((mode, which[0]), set())
     assert len(results) > 10
+
+
+@pytest.mark.parametrize("text, said", [
+    ("[" * 5000 + "]" * 5000, "nest"),  # deeper than the JSON depth limit
+    ('{"ome": ', "not valid JSON"),
+])
+def test_cli_attributes_of_hostile_json_is_a_verdict_not_a_traceback(tmp_path, capsys, text,
+                                                                      said) -> None:
+    doc = tmp_path / "zarr.json"
+    doc.write_text(text)
+    assert main(["validate", "--attributes", "--json", str(doc)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["valid"] is False and said in out["message"] and str(doc) in out["message"]
