@@ -14,8 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from helpers import free_port
 
@@ -84,3 +87,18 @@ def start_s3_server(bucket: str) -> S3Server:
                       outsider["AccessKeyId"], outsider["SecretAccessKey"])
     server.client().create_bucket(Bucket=bucket)
     return server
+
+
+@contextmanager
+def plate_in_bucket(folder: Path, bucket: str, **plate: Any) -> Iterator[tuple[S3Server, Path]]:
+    """A generated NGFF 0.5 plate (``write_plate`` keywords) written under ``folder`` and
+    uploaded to ``bucket`` of a fresh moto server as ``plate.zarr``; the server stops after."""
+    from kit.demo.generate import write_plate
+
+    local = write_plate(folder / "plate.zarr", version="0.5", **plate)
+    server = start_s3_server(bucket)
+    try:
+        server.upload_folder(local, bucket, "plate.zarr")
+        yield server, local
+    finally:
+        server.stop()

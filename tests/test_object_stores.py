@@ -22,17 +22,12 @@ TOKEN = "FwoGZXIvYXdzEXPIRED-session-token-Zx8"
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
-    from s3_server import start_s3_server
+    from s3_server import plate_in_bucket
 
-    from kit.demo.generate import write_plate
-
-    local = write_plate(tmp_path_factory.mktemp("obs") / "plate.zarr", version="0.5", rows="AB",
-                        columns=("1", "2"),
-                        image_kwargs={"axes": "cyx", "shape": (2, 32, 32), "levels": 2})
-    server = start_s3_server("obs-bucket")
-    server.upload_folder(local, "obs-bucket", "plate.zarr")
-    yield server, local
-    server.stop()
+    with plate_in_bucket(tmp_path_factory.mktemp("obs"), "obs-bucket", rows="AB",
+                         columns=("1", "2"),
+                         image_kwargs={"axes": "cyx", "shape": (2, 32, 32), "levels": 2}) as found:
+        yield found
 
 
 def good(server, **kw) -> kit.S3Credentials:

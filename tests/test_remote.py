@@ -157,17 +157,12 @@ def test_fsspec_mapper_and_zarr_store(tmp_path):
 
 @pytest.fixture(scope="module")
 def s3_plate(tmp_path_factory):
-    from s3_server import start_s3_server
+    from s3_server import plate_in_bucket
 
-    from kit.demo.generate import write_plate
-
-    local = write_plate(tmp_path_factory.mktemp("s3") / "plate.zarr", version="0.5", rows="A",
-                        columns=("1", "2"),
-                        image_kwargs={"axes": "cyx", "shape": (2, 64, 64), "levels": 2})
-    server = start_s3_server("private-bucket")
-    server.upload_folder(local, "private-bucket", "plate.zarr")
-    yield server, local
-    server.stop()
+    with plate_in_bucket(tmp_path_factory.mktemp("s3"), "private-bucket", rows="A",
+                         columns=("1", "2"),
+                         image_kwargs={"axes": "cyx", "shape": (2, 64, 64), "levels": 2}) as found:
+        yield found
 
 
 def test_s3_private_bucket(s3_plate):
