@@ -238,7 +238,11 @@ def test_plate_overview_is_four_round_trips_per_well_as_issued(server, issued):
     assert waves(by_stage["plate"] + by_stage["wells"]) == 2
     chains = per_well(spans, "/plate96.zarr")
     assert len(chains) == WELLS
-    assert {well: waves(s) for well, s in chains.items()} == {w: 4 for w in chains}
+    # at most 4 dependent trips per well as issued (the server-side chain above is exactly 4;
+    # as issued, a well whose field answered while the probe's levels were in flight may
+    # overlap one step, so fewer is fine and more is the failure)
+    assert max(waves(s) for s in chains.values()) == 4
+    assert all(waves(s) <= 4 for s in chains.values())
     levels = sorted(by_stage["levels"], key=lambda s: s[1])
     probe_answered = min(e for _, _, e in levels)  # the probe's levels are asked for first
     assert sum(1 for _, start, _ in levels if start < probe_answered) == 2  # only the probe's
