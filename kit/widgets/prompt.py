@@ -31,7 +31,7 @@ from kit.auth import (
 )
 from kit.auth.env import ENV_ADVICE
 from kit.auth.redact import strip_userinfo
-from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
+from kit.errors import AuthenticationError, KitError, NotFound, PermissionDenied, RemoteError
 from kit.io.http import HttpStore
 from kit.io.kitstore import KitStore
 from kit.nodes import opening
@@ -66,8 +66,6 @@ def check_credential(url: str, credential: Credential, *, timeout: float = CHECK
     with one retry and a short timeout, so a wrong port answers in seconds, not minutes. Raises
     the kit's error when the credential does not open the root either.
     """
-    from kit.errors import AuthenticationError, NotFound, PermissionDenied
-
     try:
         _open_with(url, _NOTHING, timeout)
         return False
