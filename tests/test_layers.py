@@ -22,7 +22,7 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parent.parent / "kit"
 
-LAYERS = ["kit.errors", "kit.auth", "kit.io", "kit.ngff", "kit.nodes", "kit.tables",
+LAYERS = ["kit.errors", "kit.auth", "kit.cache", "kit.io", "kit.ngff", "kit.nodes", "kit.tables",
           "kit.render", "kit.widgets"]
 TOP = {"kit", "kit.api", "kit._version"}
 BESIDE = ("kit.cli", "kit.demo")

@@ -18,6 +18,10 @@ from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
 from kit.auth import Credential, Scope, origin_of, redact, resolve
+from kit.auth.env import AWS_ENDPOINT_VARIABLES, first_env
+from kit.cache.keys import namespace as cache_namespace
+from kit.cache.settings import choose
+from kit.cache.store import CachedStore
 from kit.errors import KitError, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
@@ -33,8 +37,46 @@ def open_location(
     *,
     auth: Credential | None = None,
     storage_options: dict | None = None,
+    cache: bool | str | os.PathLike[str] | None = None,
+    cache_size: int | str | None = None,
 ) -> Location:
-    """The root ``Location`` of ``source``, with its backend chosen and credentials bound."""
+    """The root ``Location`` of ``source``, with its backend chosen and credentials bound.
+
+    ``cache`` (True, a folder, False; None follows ``NGFF_KIT_CACHE`` and offline mode) puts
+    a ``kit.cache.CachedStore`` under the ``KitStore`` of remote sources; local folders, and
+    stores or mappers given as objects (no known origin), are read directly.
+    """
+    location = _open_location(source, auth=auth, storage_options=storage_options)
+    disk = choose(cache, cache_size)
+    name = None if disk is None else _cache_namespace(source, auth)
+    if disk is None or name is None or location.path:
+        return location
+    store = location.store
+    cached = KitStore(CachedStore(store.inner, disk, name), display=store.display,
+                      concurrency=store.concurrency)
+    return Location(cached)
+
+
+def _cache_namespace(source: Any, auth: Credential | None) -> str | None:
+    """Where a source's cache entries live: its URL's origin and path (no credential, query or
+    signature), a refs document's location; None for what is not cached."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str):
+        return None  # a Store, mapper, dict or Location: no origin to key by
+    scheme = urlsplit(source).scheme.lower()
+    if _is_refs_name(source) and scheme in ("", "file"):
+        return "refs:" + str(Path(urlsplit(source).path if scheme else source).resolve()) + "/"
+    if scheme in ("", "file") or len(scheme) == 1:
+        return None  # a local folder or .ozx needs no cache
+    endpoint = getattr(auth, "endpoint_url", None) or (
+        first_env(*AWS_ENDPOINT_VARIABLES) if scheme in ("s3", "s3a") else None)
+    return cache_namespace(source, endpoint=endpoint)
+
+
+def _open_location(
+    source: Any, *, auth: Credential | None, storage_options: dict | None
+) -> Location:
     if isinstance(source, Location):
         return source
     if isinstance(source, KitStore):
