@@ -302,3 +302,31 @@ def test_userinfo_credentials_share_entries_with_explicit_ones(serve, image, tmp
     url = srv.url.replace("http://", f"http://demo:{PASSWORD}@") + "img.zarr"
     kit.open(url, cache=cache).read(0)
     assert srv.count(is_chunk) == 0  # same origin and path: the same entries
+
+
+def test_refs_targets_are_keyed_by_the_document_not_the_signed_url(serve, image, tmp_path):
+    """A refs document whose targets carry a signature: entries are named by the document's
+    location and the store key, the signature is on no disk and a new one reuses them."""
+    import json
+
+    from kit.demo.refs import folder_refs
+
+    served = tmp_path / "served"
+    served.mkdir()
+    srv = serve(served, auth="bearer", token=TOKEN)
+    cache = tmp_path / "cache"
+    want = zarr.open_array(image / "img.zarr" / "0", mode="r")[:]
+    blob_reads = []
+    for signature in ("SIGNATURE-one-abcdef", "SIGNATURE-two-123456"):
+        refs, blobs = folder_refs(image / "img.zarr", lambda name, s=signature:
+                                  f"{srv.url}{name}?X-Amz-Signature={s}&X-Amz-Expires=60")
+        (served / "blob").write_bytes(blobs["blob"])
+        (served / "img.lindi.json").write_text(json.dumps(refs))
+        srv.reset_log()
+        node = kit.open(srv.url + "img.lindi.json", auth=srv.credential, cache=cache)
+        assert np.array_equal(node.read(0), want)
+        blob_reads.append(srv.count(lambda r: r.path == "/blob"))
+    assert blob_reads[0] > 0 and blob_reads[1] == 0  # the second document: chunks from disk
+    for path in cache_files(cache):
+        raw = path.read_bytes()
+        assert b"SIGNATURE-" not in raw and TOKEN.encode() not in raw
