@@ -330,3 +330,24 @@ def test_refs_targets_are_keyed_by_the_document_not_the_signed_url(serve, image,
     for path in cache_files(cache):
         raw = path.read_bytes()
         assert b"SIGNATURE-" not in raw and TOKEN.encode() not in raw
+
+
+def test_a_cached_location_pickles_and_reads_from_disk_after(serve, image, tmp_path):
+    import pickle
+
+    srv = serve(image)
+    location = open_location(srv.url + "img.zarr", cache=tmp_path / "cache")
+    img = kit.open(location)
+    first = img.read(0)
+    srv.reset_log()
+    copy = pickle.loads(pickle.dumps(location))
+    assert isinstance(copy.store.inner, CachedStore)
+    assert np.array_equal(kit.open(copy).read(0), first)
+    assert srv.count(is_chunk) == 0
+
+
+def test_offline_with_the_cache_turned_off_is_a_clear_error(serve, image):
+    srv = serve(image)
+    with kit.cache.offline(), pytest.raises(NotCached, match="cache=False"):
+        kit.open(srv.url + "img.zarr", cache=False)
+    assert srv.count() == 0

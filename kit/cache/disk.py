@@ -28,6 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["DiskCache", "Entry", "entry_id"]
 
@@ -71,6 +72,12 @@ class DiskCache:
 
     def __repr__(self) -> str:
         return f"DiskCache({str(self.root)!r}, max_bytes={self.max_bytes})"
+
+    def __getstate__(self) -> dict[str, Any]:  # a dask worker counts its own writes
+        return {"root": self.root, "max_bytes": self.max_bytes}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        DiskCache.__init__(self, state["root"], state["max_bytes"])
 
     def _path(self, eid: str) -> Path:
         return self.root / eid[:2] / eid

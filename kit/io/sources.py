@@ -20,9 +20,10 @@ from zarr.storage import FsspecStore, LocalStore
 from kit.auth import Credential, Scope, origin_of, redact, resolve
 from kit.auth.env import AWS_ENDPOINT_VARIABLES, first_env
 from kit.cache.keys import namespace as cache_namespace
+from kit.cache.offline import is_offline
 from kit.cache.settings import choose
 from kit.cache.store import CachedStore
-from kit.errors import KitError, NotFound, RemoteError
+from kit.errors import KitError, NotCached, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
 from kit.io.objstore import CLOUD_SCHEMES
@@ -46,9 +47,12 @@ def open_location(
     a ``kit.cache.CachedStore`` under the ``KitStore`` of remote sources; local folders, and
     stores or mappers given as objects (no known origin), are read directly.
     """
-    location = _open_location(source, auth=auth, storage_options=storage_options)
     disk = choose(cache, cache_size)
-    name = None if disk is None else _cache_namespace(source, auth)
+    name = _cache_namespace(source, auth)
+    if disk is None and name is not None and is_offline():
+        raise NotCached("reads are offline (kit.cache.offline() or NGFF_KIT_OFFLINE) and "
+                        "cache=False leaves nothing to read from", where=redact(name))
+    location = _open_location(source, auth=auth, storage_options=storage_options)
     if disk is None or name is None or location.path:
         return location
     store = location.store
