@@ -351,3 +351,26 @@ def test_offline_with_the_cache_turned_off_is_a_clear_error(serve, image):
     with kit.cache.offline(), pytest.raises(NotCached, match="cache=False"):
         kit.open(srv.url + "img.zarr", cache=False)
     assert srv.count() == 0
+
+
+def test_s3_through_the_cache_reads_offline_after_and_keeps_no_key(tmp_path):
+    """CloudStore (obstore) on a signature-checking moto server: no ETag revalidation there,
+    documents are read again once per session, chunks come from disk; offline needs no S3."""
+    pytest.importorskip("moto")
+    from s3_server import plate_in_bucket
+
+    cache = tmp_path / "cache"
+    with plate_in_bucket(tmp_path / "s3", "cache-bucket", rows="A", columns=("1",),
+                         image_kwargs={"axes": "cyx", "shape": (2, 32, 32),
+                                       "levels": 2}) as (server, local):
+        auth = kit.S3Credentials(key=server.key, secret=server.secret,
+                                 endpoint_url=server.endpoint)
+        url = "s3://cache-bucket/plate.zarr"
+        online = kit.open(url, auth=auth, cache=cache).images()["A/1/0"].read(0)
+        assert np.array_equal(online, zarr.open_array(local / "A/1/0/0", mode="r")[:])
+    with kit.cache.offline():  # the server is gone
+        again = kit.open(url, auth=auth, cache=cache).images()["A/1/0"].read(0)
+    assert np.array_equal(again, online)
+    for path in cache_files(cache):
+        raw = path.read_bytes()
+        assert server.secret.encode() not in raw and server.key.encode() not in raw
