@@ -374,3 +374,15 @@ def test_s3_through_the_cache_reads_offline_after_and_keeps_no_key(tmp_path):
     for path in cache_files(cache):
         raw = path.read_bytes()
         assert server.secret.encode() not in raw and server.key.encode() not in raw
+
+
+def test_info_and_clear(serve, image, tmp_path):
+    srv = serve(image)
+    cache = tmp_path / "cache"
+    assert kit.cache.info(cache).entries == 0
+    kit.open(srv.url + "img.zarr", cache=cache).read(0)
+    found = kit.cache.info(cache)
+    assert found.entries == len(cache_files(cache)) > 8
+    assert found.size == sum(p.stat().st_size for p in cache_files(cache))
+    assert kit.cache.clear(cache) == found.entries
+    assert kit.cache.info(cache).entries == 0 and not cache_files(cache)

@@ -138,6 +138,27 @@ def test_a_writer_killed_mid_write_leaves_no_torn_entry(tmp_path):
     assert assert_whole_entries(cache) == 6
 
 
+def test_a_reader_killed_mid_read_leaves_entries_equal_to_the_origin(serve, plate, tmp_path):
+    srv = serve(plate, auth="basic", password=PASSWORD, latency=0.05)
+    cache = tmp_path / "cache"
+    want = origin_files(plate)
+    proc = subprocess.Popen([sys.executable, "-c", READER, srv.url + "p.zarr",
+                             json.dumps(sorted(want)), "0"],
+                            env=env(NGFF_KIT_CACHE=str(cache), DEMO_PW=PASSWORD),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 200
+    while time.time() < deadline and srv.count(lambda r: "/c/" in r.path) < 10:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert srv.count(lambda r: "/c/" in r.path) >= 10
+    assert assert_whole_entries(cache) > 0
+    result = run(READER, srv.url + "p.zarr", json.dumps(sorted(want)), "0",
+                 NGFF_KIT_CACHE=str(cache), DEMO_PW=PASSWORD)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == want
+
+
 LESSON = textwrap.dedent("""
     import hashlib, os, sys
     import kit
