@@ -386,3 +386,24 @@ def test_info_and_clear(serve, image, tmp_path):
     assert found.size == sum(p.stat().st_size for p in cache_files(cache))
     assert kit.cache.clear(cache) == found.entries
     assert kit.cache.info(cache).entries == 0 and not cache_files(cache)
+
+
+def test_consolidated_v2_chunks_are_versioned_by_the_consolidated_document(serve, tmp_path):
+    root = tmp_path / "data"
+    write_image(root / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
+                chunks=(1, 32, 32), levels=2)
+    kit.consolidate(root / "img.zarr")
+    srv = serve(root)
+    cache = tmp_path / "cache"
+    kit.open(srv.url + "img.zarr", cache=cache).read(0)
+    assert srv.count(lambda r: r.path.endswith("/0/.zarray")) == 0  # seeded, never fetched
+    srv.reset_log()
+    assert np.array_equal(kit.open(srv.url + "img.zarr", cache=cache).read(0), origin(root))
+    assert srv.count(lambda r: "/0/" in r.path) == 0
+    array = zarr.open_array(root / "img.zarr" / "0", mode="r+")
+    array[:] = array[:] + 3
+    array.attrs["rewritten"] = True
+    kit.consolidate(root / "img.zarr")
+    srv.reset_log()
+    assert np.array_equal(kit.open(srv.url + "img.zarr", cache=cache).read(0), origin(root))
+    assert srv.count(lambda r: r.path.startswith("/img.zarr/0/")) == 8
