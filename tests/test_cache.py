@@ -407,3 +407,10 @@ def test_consolidated_v2_chunks_are_versioned_by_the_consolidated_document(serve
     srv.reset_log()
     assert np.array_equal(kit.open(srv.url + "img.zarr", cache=cache).read(0), origin(root))
     assert srv.count(lambda r: r.path.startswith("/img.zarr/0/")) == 8
+
+
+def test_offline_remote_refs_document_is_a_clear_error(serve, tmp_path):
+    srv = serve(tmp_path)
+    with kit.cache.offline(), pytest.raises(NotCached, match="refs document"):
+        kit.open(srv.url + "img.lindi.json?X-Amz-Signature=abc", cache=tmp_path / "c")
+    assert srv.count() == 0

@@ -52,6 +52,9 @@ def open_location(
     if disk is None and name is not None and is_offline():
         raise NotCached("reads are offline (kit.cache.offline() or NGFF_KIT_OFFLINE) and "
                         "cache=False leaves nothing to read from", where=redact(name))
+    if is_offline() and name is not None and _is_refs_name(str(source)) and "://" in name:
+        raise NotCached("a remote refs document is read when it is opened and is not kept in "
+                        "the cache, so it cannot be opened offline", where=redact(name))
     location = _open_location(source, auth=auth, storage_options=storage_options)
     if disk is None or name is None or location.path:
         return location
