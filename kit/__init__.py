@@ -1,5 +1,6 @@
 """ngff-kit: open, browse and preview OME-Zarr (OME-NGFF) wherever it lives, from a notebook."""
 
+from kit import cache as cache
 from kit._version import __version__ as __version__
 from kit.api import open
 from kit.auth import (

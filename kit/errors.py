@@ -63,5 +63,9 @@ class RemoteError(KitError):
     """A remote failure that retries did not cure: 5xx, timeouts, dropped connections."""
 
 
+class NotCached(KitError):
+    """Offline (``kit.cache.offline()`` / ``NGFF_KIT_OFFLINE``), and the key is not in the cache."""
+
+
 class KitWarning(UserWarning):
     """Real-world sloppiness that can be read: the kit reads it and says so."""

@@ -9,7 +9,7 @@ only for types) but not for cycles (they never run).
 
 Layers, bottom to top (DESIGN.md, docs/architecture.md; tables sits above nodes because every
 table backend registers itself in ``kit.nodes.table``'s backend registry):
-    kit.errors < kit.auth < kit.io < kit.ngff < kit.nodes < kit.tables < kit.render
+    kit.errors < kit.auth < kit.cache < kit.io < kit.ngff < kit.nodes < kit.tables < kit.render
     < kit.widgets < kit (the package root) and kit.api
 kit.cli and kit.demo sit beside the layers: they may import anything; only they import them.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parent.parent / "kit"
 
-LAYERS = ["kit.errors", "kit.auth", "kit.io", "kit.ngff", "kit.nodes", "kit.tables",
+LAYERS = ["kit.errors", "kit.auth", "kit.cache", "kit.io", "kit.ngff", "kit.nodes", "kit.tables",
           "kit.render", "kit.widgets"]
 TOP = {"kit", "kit.api", "kit._version"}
 BESIDE = ("kit.cli", "kit.demo")

@@ -33,8 +33,10 @@ __all__ = [
     "DANDI_ENV_ADVICE",
     "DANDI_KEY_VARIABLES",
     "ENV_ADVICE",
+    "ENV_CACHE",
     "ENV_DEMO_PASSWORD",
     "ENV_NETRC",
+    "ENV_OFFLINE",
     "ENV_ORIGINS",
     "ENV_PASSWORD",
     "ENV_TOKEN",
@@ -61,6 +63,8 @@ ENV_PASSWORD = "NGFF_KIT_PASSWORD"
 ENV_ORIGINS = "NGFF_KIT_ORIGINS"  # where the three above may be sent: origins or URL prefixes
 ENV_NETRC = "NETRC"  # the netrc file (default ~/.netrc)
 ENV_DEMO_PASSWORD = "NGFF_KIT_DEMO_PASSWORD"  # the password `ngff-kit demo/serve` uses
+ENV_CACHE = "NGFF_KIT_CACHE"  # a folder: kit.open keeps documents and chunks there
+ENV_OFFLINE = "NGFF_KIT_OFFLINE"  # 1: read only from the cache (kit.cache.offline())
 #: DANDI API keys of the known instances, in the order they are tried.
 DANDI_KEY_VARIABLES: dict[str, tuple[str, ...]] = {
     "dandi": ("DANDI_API_KEY",),

@@ -1,10 +1,11 @@
 """A small real HTTP server for OME-Zarr folders: the demo's server and the tests' fault injector.
 
 It behaves like the static hosts and object stores the kit meets in the field: GET and HEAD on
-files, byte ranges (206 / 416), no directory listings, no dotfiles but zarr's own metadata
-files, optional Basic or Bearer auth (401 with ``WWW-Authenticate``), added latency. Files are
-streamed in pieces, so a small range of a big file reads only that range; hostile requests
-(absurd ranges, very deep paths) get 416 or 404, never a 500. Tests can also make it misbehave
+files, byte ranges (206 / 416), ETag / Last-Modified (304 to a conditional request), no
+directory listings, no dotfiles but zarr's own metadata files, optional Basic or Bearer auth
+(401 with ``WWW-Authenticate``), added latency. Files are streamed in pieces, so a small
+range of a big file reads only that range; hostile requests (absurd ranges, very deep paths)
+get 416 or 404, never a 500. Tests can also make it misbehave
 on demand: fail, drop the connection, stall, ignore ``Range``, or redirect to another server
 (another origin).
 
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Self
 
@@ -308,11 +310,18 @@ class DemoServer:
 
     async def _file_response(self, request: web.Request, path: Path) -> web.StreamResponse:
         """The file (or the range asked for), read and sent a piece at a time."""
-        size = path.stat().st_size
+        stat = path.stat()
+        size = stat.st_size
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if path.name in ZARR_DOTFILES:
             content_type = "application/json"
-        headers = {"Accept-Ranges": "none" if self.ignore_range else "bytes"}
+        headers = {"Accept-Ranges": "none" if self.ignore_range else "bytes",
+                   "ETag": f'"{size:x}-{stat.st_mtime_ns:x}"',
+                   "Last-Modified": formatdate(stat.st_mtime, usegmt=True)}
+        if _not_modified(request, headers["ETag"], stat.st_mtime):
+            request[RECORD].status = 304
+            return web.Response(status=304, headers={k: headers[k] for k in
+                                                     ("ETag", "Last-Modified")})
         status, start, end = 200, 0, size
         header = request.headers.get("Range")
         if header and not self.ignore_range:
@@ -337,6 +346,21 @@ class DemoServer:
                     left -= len(piece)
         await response.write_eof()
         return response
+
+
+def _not_modified(request: web.Request, etag: str, mtime: float) -> bool:
+    """RFC 9110 13.1: If-None-Match decides when present, else If-Modified-Since."""
+    match = request.headers.get("If-None-Match")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        return "*" in tags or etag in tags
+    since = request.headers.get("If-Modified-Since")
+    if since is None:
+        return False
+    try:
+        return int(mtime) <= parsedate_to_datetime(since).timestamp()
+    except (TypeError, ValueError):
+        return False
 
 
 def _offset(digits: str) -> int:

@@ -18,7 +18,12 @@ from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
 from kit.auth import Credential, Scope, origin_of, redact, resolve
-from kit.errors import KitError, NotFound, RemoteError
+from kit.auth.env import AWS_ENDPOINT_VARIABLES, first_env
+from kit.cache.keys import namespace as cache_namespace
+from kit.cache.offline import is_offline
+from kit.cache.settings import choose
+from kit.cache.store import CachedStore
+from kit.errors import KitError, NotCached, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
 from kit.io.objstore import CLOUD_SCHEMES
@@ -33,8 +38,52 @@ def open_location(
     *,
     auth: Credential | None = None,
     storage_options: dict | None = None,
+    cache: bool | str | os.PathLike[str] | None = None,
+    cache_size: int | str | None = None,
 ) -> Location:
-    """The root ``Location`` of ``source``, with its backend chosen and credentials bound."""
+    """The root ``Location`` of ``source``, with its backend chosen and credentials bound.
+
+    ``cache`` (True, a folder, False; None follows ``NGFF_KIT_CACHE`` and offline mode) puts
+    a ``kit.cache.CachedStore`` under the ``KitStore`` of remote sources; local folders, and
+    stores or mappers given as objects (no known origin), are read directly.
+    """
+    disk = choose(cache, cache_size)
+    name = _cache_namespace(source, auth)
+    if disk is None and name is not None and is_offline():
+        raise NotCached("reads are offline (kit.cache.offline() or NGFF_KIT_OFFLINE) and "
+                        "cache=False leaves nothing to read from", where=redact(name))
+    if is_offline() and name is not None and _is_refs_name(str(source)) and "://" in name:
+        raise NotCached("a remote refs document is read when it is opened and is not kept in "
+                        "the cache, so it cannot be opened offline", where=redact(name))
+    location = _open_location(source, auth=auth, storage_options=storage_options)
+    if disk is None or name is None or location.path:
+        return location
+    store = location.store
+    cached = KitStore(CachedStore(store.inner, disk, name), display=store.display,
+                      concurrency=store.concurrency)
+    return Location(cached)
+
+
+def _cache_namespace(source: Any, auth: Credential | None) -> str | None:
+    """Where a source's cache entries live: its URL's origin and path (no credential, query or
+    signature), a refs document's location; None for what is not cached."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str):
+        return None  # a Store, mapper, dict or Location: no origin to key by
+    scheme = urlsplit(source).scheme.lower()
+    if _is_refs_name(source) and scheme in ("", "file"):
+        return "refs:" + str(Path(urlsplit(source).path if scheme else source).resolve()) + "/"
+    if scheme in ("", "file") or len(scheme) == 1:
+        return None  # a local folder or .ozx needs no cache
+    endpoint = getattr(auth, "endpoint_url", None) or (
+        first_env(*AWS_ENDPOINT_VARIABLES) if scheme in ("s3", "s3a") else None)
+    return cache_namespace(source, endpoint=endpoint)
+
+
+def _open_location(
+    source: Any, *, auth: Credential | None, storage_options: dict | None
+) -> Location:
     if isinstance(source, Location):
         return source
     if isinstance(source, KitStore):

@@ -20,12 +20,13 @@ from zarr.abc.store import ByteRequest, RangeByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from kit.auth import Credential, Origin, Scope, origin_of, resolve
+from kit.cache.conditional import Answer
 from kit.io import jsondoc, kitstore
 from kit.io.http import policy as _defaults
 from kit.io.http.client import OriginHeaders, Reply, http_client
 from kit.io.http.messages import shown
 from kit.io.http.policy import BodyLimit, RequestPolicy
-from kit.io.http.read import get_bytes, reply_error
+from kit.io.http.read import get_bytes, get_if_changed, reply_error
 from kit.io.http.urls import split_root
 from kit.io.loop import gather_on_kit_loop, on_kit_loop
 from kit.io.stats import RequestStats
@@ -144,6 +145,14 @@ class HttpStore(Store):
         key_ranges: Iterable[tuple[str, ByteRequest | None]],
     ) -> list[Buffer | None]:
         return await gather_on_kit_loop(self._get, prototype, key_ranges)
+
+    async def get_if_changed(self, key: str, *, etag: str | None,
+                             last_modified: str | None) -> Answer:
+        """``key`` whole with its validators, or not_modified on a 304 (``kit.cache``)."""
+        return await on_kit_loop(get_if_changed(
+            self._key_url(key), etag=etag, last_modified=last_modified, policy=self._policy,
+            auth=self._auth, stats=self.stats, limit=self._limit(key, None),
+            missing_on_403=self._missing_on_403))
 
     async def exists(self, key: str) -> bool:
         return await on_kit_loop(self._exists(key))
