@@ -55,7 +55,7 @@ NOTEBOOK_CELLS = [
     "    assert browser.wait_idle(120)\n"
     "    browser.viewer.channel_toggles[0].value = False\n"
     "    assert browser.wait_idle(120)\n"
-    "    print(len(bytes(browser.viewer.image.value)) > 0, 'channels shown:',\n"
+    "    print(len(bytes(browser.viewer.picture.value)) > 0, 'channels shown:',\n"
     "          [t.description for t in browser.viewer.channel_toggles if t.value])",
 ]
 
