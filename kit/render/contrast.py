@@ -33,13 +33,16 @@ class ChannelStats:
     """What the shown pixels of one channel hold.
 
     ``low``/``high``: the smallest and largest finite values; ``auto``: the auto window;
-    ``counts``/``edges``: the histogram over [low, high] (``len(edges) == len(counts) + 1``);
-    ``integer``: the data is integral (sliders step by 1).
+    ``top``: where the useful range ends, the auto window's end plus its width again, at most
+    ``high`` (one saturated pixel must not stretch a slider a hundredfold);
+    ``counts``/``edges``: the histogram over [low, top], values above ``top`` counted in the
+    last bin (``len(edges) == len(counts) + 1``); ``integer``: the data is integral.
     """
 
     low: float
     high: float
     auto: Window
+    top: float
     counts: np.ndarray
     edges: np.ndarray
     integer: bool
@@ -73,7 +76,7 @@ def channel_stats(data: np.ndarray, *, bins: int = BINS,
     integer = arr.dtype.kind in "iub"
     sample = _finite_sample(arr)
     if sample.size == 0:
-        return ChannelStats(0.0, 1.0, (0.0, 1.0), np.zeros(bins, np.int64),
+        return ChannelStats(0.0, 1.0, (0.0, 1.0), 1.0, np.zeros(bins, np.int64),
                             np.linspace(0.0, 1.0, bins + 1), integer)
     low, high = float(sample.min()), float(sample.max())
     start, end = (float(v) for v in np.percentile(sample, list(percentiles)))
@@ -81,23 +84,24 @@ def channel_stats(data: np.ndarray, *, bins: int = BINS,
         start, end = math.floor(start), math.ceil(end)
     if end <= start:  # flat data (a blank plane): a window that still spans something
         end = start + (1.0 if integer else max(abs(start) * 1e-3, 1e-6))
-    top = high if high > low else low + (1.0 if integer else max(abs(low) * 1e-3, 1e-6))
-    counts, edges = np.histogram(sample, bins=bins, range=(low, top))
-    return ChannelStats(low, high, (float(start), float(end)), counts, edges, integer)
+    top = max(min(high, end + (end - start)), end)
+    counts, edges = np.histogram(np.minimum(sample, top), bins=bins, range=(low, top))
+    return ChannelStats(low, high, (float(start), float(end)), float(top), counts, edges,
+                        integer)
 
 
 def slider_range(stats: ChannelStats | None, window: Window | None, *,
                  limits: tuple[float | None, float | None] = (None, None)) -> Window:
     """The range a contrast slider offers: what the data spans, with the window inside it.
 
-    The data's [low, high] (when ``stats`` is known) joined with the display ``window``
-    (start, end), kept within ``limits`` (the omero window's min/max, the data range the
-    metadata declares) where those leave the window room. Never the dtype's range unless the
-    data or the window reach it.
+    The data's [low, top] (when ``stats`` is known: ``top`` ignores a few saturated pixels)
+    joined with the display ``window`` (start, end), kept within ``limits`` (the omero
+    window's min/max, the data range the metadata declares) where those leave the window
+    room. Never the dtype's range unless the data or the window reach it.
     """
     spans: list[Window] = []
     if stats is not None:
-        spans.append((stats.low, stats.high))
+        spans.append((stats.low, stats.top))
     if window is not None:
         spans.append((min(window), max(window)))
     if not spans:
