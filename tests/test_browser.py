@@ -206,8 +206,8 @@ def _drive(page, password: str) -> str:
         " return i && i.src && i.naturalWidth > 0; }")
     before_src = image.get_attribute("src")
     before = _image_bytes(page)
-    toggle = page.locator(".ngff-kit-viewer .widget-toggle-button").first
-    toggle.click()
+    toggle = page.locator(".ngff-kit-viewer .ngff-kit-channel-on input[type=checkbox]").first
+    toggle.uncheck()
     page.wait_for_function(
         "(old) => { const i = document.querySelector('.ngff-kit-viewer img');"
         " return i && i.src !== old && i.naturalWidth > 0; }", arg=before_src)

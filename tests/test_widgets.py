@@ -497,6 +497,22 @@ def test_secret_is_not_in_the_prompt_state_after_submit(server, password):
     assert password not in prompt.status.value
 
 
+def test_the_password_field_takes_the_secret_as_a_message_never_as_state(server, password):
+    """What the page sends (kit.widgets.secret): the typed text as a custom message, with
+    ``submit`` on Enter. No model holds it: neither the field's state nor any other's."""
+    prompt = kit.login(server.url + "plate.zarr", username="demo")
+    field = prompt.password
+    assert "value" not in field.get_state() and "value" not in field.keys
+    field._handle_custom_msg({"event": "secret", "value": password, "submit": False}, [])
+    assert prompt._secret == password and field.value == ""
+    assert "hidden" in field.placeholder and prompt.status.value == ""  # blur: not submitted
+    assert_secret_nowhere(password, prompt)
+    field._handle_custom_msg({"event": "secret", "value": "", "submit": True}, [])  # Enter
+    assert prompt.wait_idle(WAIT)
+    assert "Signed in" in prompt.status.value, prompt.status.value
+    assert_secret_nowhere(password, prompt)
+
+
 def test_userinfo_pasted_into_the_url_box_is_removed():
     prompt = kit.login(kind="token")
     prompt.url_text.value = "http://demo:pw-in-url-123@127.0.0.1:9/x.zarr"

@@ -25,7 +25,6 @@ from kit.widgets.channels import histogram_svg
 pytestmark = pytest.mark.usefixtures("no_machine_credentials")
 
 WAIT = 60.0
-REAL_PLATE = Path("/work/shared/data/20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr")
 
 
 def png(widget: ipywidgets.Image) -> bytes:
@@ -111,9 +110,8 @@ def test_histogram_svg_marks_the_window_in_the_channel_colour():
 # -- 16-bit data: the real plate -----------------------------------------------------------------
 
 
-@pytest.mark.skipif(not REAL_PLATE.exists(), reason="the real plate is not in /work/shared/data")
-def test_real_plate_sliders_span_the_data_not_the_dtype_and_auto_stays_inside():
-    b = open_browser(REAL_PLATE)
+def test_real_plate_sliders_span_the_data_not_the_dtype_and_auto_stays_inside(real_plate):
+    b = open_browser(real_plate)
     try:
         v = b.viewer
         dapi = v.rows[0]
@@ -247,11 +245,29 @@ def test_no_broken_image_before_a_well_is_chosen(data_root):
         v = b.viewer
         assert v.picture.layout.display == "none" and png(v.picture) == b""
         assert v.placeholder.layout.display == "" and "Choose a well" in v.placeholder.value
+        assert b.navigation.thumbnails == {}  # thumbnails=False: no empty image slots either
         b.select_well("B/03")
         assert b.wait_idle(WAIT)
         assert v.picture.layout.display == "" and v.placeholder.layout.display == "none"
         assert "nowrap" in b.title.value and "ellipsis" in b.title.value
         assert b.title.layout.min_width == "0"  # may shrink below its text: no reflow
+    finally:
+        b.close()
+
+
+def test_thumbnail_slots_stay_invisible_until_their_picture_arrives(data_root, monkeypatch):
+    from kit.widgets import browser as browser_module
+
+    monkeypatch.setattr(browser_module.Browser, "_start_thumbnails", lambda self, plate: None)
+    b = kit.browse(str(data_root / "plate.zarr"))
+    try:
+        assert b.wait_idle(WAIT)
+        slots = b.navigation.thumbnails
+        assert set(slots) == {"B/03", "B/04"}
+        assert all(i.layout.visibility == "hidden" for i in slots.values())
+        b.navigation.set_thumbnail("B/03", b"\x89PNG fake")
+        assert slots["B/03"].layout.visibility == "visible"
+        assert slots["B/04"].layout.visibility == "hidden"
     finally:
         b.close()
 

@@ -203,7 +203,7 @@ class Browser(w.VBox):
         if kind not in ("image", "label"):
             self.details.show(prepared.summary)
         if kind == "plate":
-            self.navigation.show_plate(root)
+            self.navigation.show_plate(root, thumbnails=self.thumbnails_enabled)
             self._set_tables({})
             self.viewer.clear("Choose a well.")
             self._start_thumbnails(root)
@@ -226,12 +226,12 @@ class Browser(w.VBox):
         from kit.render.spec import RenderSpec
 
         spec, layout = RenderSpec(max_size=THUMBNAIL_SIZE), SharedLayout()
-        for key, image_widget in self.navigation.thumbnails.items():
+        for key in self.navigation.thumbnails:
             def thumb(key: str = key) -> bytes:  # the shown field and one level per well
                 return to_png(well_thumbnail(plate.well(key), spec, layout))
 
-            def apply(png: bytes, image_widget: w.Image = image_widget) -> None:
-                image_widget.value = png
+            def apply(png: bytes, key: str = key) -> None:
+                self.navigation.set_thumbnail(key, png)
 
             self.thumb_worker.submit(f"thumb:{key}", thumb, on_result=apply)
 

@@ -70,7 +70,7 @@ class ChannelRow(w.VBox):
         self.stats: ChannelStats | None = None
         self._quiet = False
         self.visible = w.Checkbox(value=True, description="", indent=False,
-                                  layout=w.Layout(width="150px", overflow="hidden"))
+                                  layout=w.Layout(width="200px", overflow="hidden"))
         self.visible.add_class("ngff-kit-channel-on")
         self.color = w.ColorPicker(value="#888888", concise=True, description="",
                                    layout=w.Layout(width="32px"))
@@ -87,8 +87,9 @@ class ChannelRow(w.VBox):
         self.color.observe(lambda _c: self._report("color"), names="value")
         self.window.observe(lambda _c: self._report("window"), names="value")
         self.auto.on_click(lambda _b: self._report("auto"))
+        self.auto.layout.margin = "0 0 0 auto"  # pushed to the right end of the row
         head = w.HBox([self.color, self.visible, self.auto],
-                      layout=w.Layout(align_items="center", justify_content="space-between"))
+                      layout=w.Layout(align_items="center", grid_gap="4px"))
         super().__init__([head, self.window, self.histogram],
                          layout=w.Layout(width="100%", margin="0 0 2px 0"))
         self.add_class("ngff-kit-channel")

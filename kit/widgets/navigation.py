@@ -76,13 +76,15 @@ class NavigationPane(w.VBox):
             self._quiet = False
 
     # -- plate ---------------------------------------------------------------------------------
-    def show_plate(self, plate: Any) -> None:
-        """One button per well, in the plate's row x column grid."""
+    def show_plate(self, plate: Any, *, thumbnails: bool = True) -> None:
+        """One button per well, in the plate's row x column grid; with a thumbnail slot per
+        well when ``thumbnails`` (kept invisible, not a broken image, until its PNG arrives:
+        ``set_thumbnail``)."""
         rows, cols = plate.rows, plate.columns
         present = set(plate.well_paths)
         cells: list[w.Widget] = [w.Label("")] + [w.HTML(f"<center>{esc(c)}</center>") for c in cols]
         self._close_grid()
-        thumbs = len(present) <= MAX_THUMBNAIL_WELLS
+        thumbs = thumbnails and len(present) <= MAX_THUMBNAIL_WELLS
         for r in rows:
             cells.append(w.HTML(f"<b>{esc(r)}</b>"))
             for c in cols:
@@ -97,15 +99,24 @@ class NavigationPane(w.VBox):
                 self.well_buttons[key] = button
                 parts: list[w.Widget] = []
                 if thumbs:
-                    image = w.Image(format="png", layout=w.Layout(width="60px", height="60px",
-                                                                  object_fit="contain"))
+                    image = w.Image(format="png", layout=w.Layout(
+                        width="60px", height="60px", object_fit="contain", visibility="hidden"))
                     self.thumbnails[key] = image
                     parts.append(image)
                 cells.append(w.VBox(parts + [button], layout=w.Layout(align_items="center")))
         grid = w.GridBox(cells, layout=w.Layout(
             grid_template_columns=f"28px repeat({len(cols)}, 64px)", grid_gap="2px"))
-        self.plate_box.children = (_heading(f"Plate {plate.name}: {len(present)} wells"), grid)
+        title = f"Plate {plate.name}: {len(present)} wells"
+        heading = w.HTML(f"<div style='white-space:nowrap;overflow:hidden;"
+                         f"text-overflow:ellipsis' title='{esc(title)}'><b>{esc(title)}</b></div>")
+        self.plate_box.children = (heading, grid)
         self.plate_box.layout.display = ""
+
+    def set_thumbnail(self, key: str, png: bytes) -> None:
+        image = self.thumbnails.get(key)
+        if image is not None:
+            image.value = png
+            image.layout.visibility = "visible"
 
     def mark_well(self, key: str | None) -> None:
         """Highlight the chosen well."""
