@@ -124,7 +124,7 @@ class Browser(w.VBox):
                         layout=w.Layout(align_items="center", width="100%"))
         super().__init__([header, self.message, w.HBox(
             [self.navigation, self.viewer],
-            layout=w.Layout(align_items="flex-start", grid_gap="6px"))])
+            layout=w.Layout(align_items="flex-start", grid_gap="6px", flex_flow="row wrap"))])
         self.add_class("ngff-kit-browser")
         self.reload()
 

@@ -25,7 +25,7 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
-from kit.render.contrast import slider_range
+from kit.render.contrast import ChannelStats, slider_range
 from kit.render.spec import RenderSpec, Window
 from kit.widgets._messages import esc, status_html
 from kit.widgets._render import ViewResult, render_view
@@ -126,7 +126,8 @@ class ViewerPane(w.HBox):
         for box in (self.roi_box, self.label_box):
             box.layout.display = "none"
         super().__init__([w.VBox([self.status, self.picture_box]), self.side],
-                         layout=w.Layout(align_items="flex-start", grid_gap="6px"))
+                         layout=w.Layout(align_items="flex-start", grid_gap="6px",
+                                         flex_flow="row wrap"))
         self.add_class("ngff-kit-viewer")
 
     # -- programmatic updates must not trigger renders ------------------------------------------
@@ -362,15 +363,7 @@ class ViewerPane(w.HBox):
         self.picture.value = result.png
         self.picture.layout.display = ""
         self.placeholder.layout.display = "none"
-        with self._programmatic():  # show the windows and data used, without rendering again
-            for i, window, stats in zip(result.channels, result.windows, result.stats):
-                if i >= len(self.rows):
-                    continue
-                row = self.rows[i]
-                self._defaults.setdefault(i, window)
-                shown = self._setting(i).window or self._defaults[i]
-                row.set_window(shown, slider_range(stats, shown, limits=self._limits(i)))
-                row.set_stats(stats)
+        self.show_stats(result.channels, result.windows, result.stats)
         where = f", ROI {self.roi_name}" if req.roi is not None else ""
         auto = " (auto)" if req.level is None else ""
         h, wd = result.shape
@@ -381,6 +374,22 @@ class ViewerPane(w.HBox):
                                           result.note)
         else:
             self.status.value = _one_line(status_html(text, "info"), text)
+
+    def show_stats(self, channels: Sequence[int], windows: Sequence[Window],
+                   stats: Sequence[ChannelStats]) -> None:
+        """What a picture showed, per shown channel: the window it used and the statistics
+        of its pixels. Sets slider ranges, histograms and the auto buttons (no new render);
+        the first window an image was drawn with stays its default (a ROI or zoom does not
+        recompute it). Any picture widget may call it with what it drew."""
+        with self._programmatic():
+            for i, window, st in zip(channels, windows, stats):
+                if i >= len(self.rows):
+                    continue
+                row = self.rows[i]
+                self._defaults.setdefault(i, window)
+                shown = self._setting(i).window or self._defaults[i]
+                row.set_window(shown, slider_range(st, shown, limits=self._limits(i)))
+                row.set_stats(st)
 
     def _failed(self, message: str) -> None:
         self.status.value = _one_line(status_html(message, "error"), message)
