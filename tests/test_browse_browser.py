@@ -10,8 +10,9 @@ shows a kit.login prompt; Playwright drives Debian's Chromium at a 1280x800 view
   "save widget state" makes on every save, and the result is written into the notebook's
   ``metadata.widgets`` as JupyterLab writes it; that .ipynb is grepped. Checked while typing
   (focus in the field, as at an autosave), right after the field loses focus (a click on a save
-  button blurs it first), and after the kernel has the value. JupyterLab itself is not installed
-  here, so Lab's own save button is not clicked; the serialisation it calls is.
+  button blurs it first), and after the kernel has the value; then Enter submits it. JupyterLab
+  itself is not installed here, so Lab's own save button is not clicked; the serialisation it
+  calls is.
 Everything listens on 127.0.0.1; every wait is bounded.
 """
 
@@ -194,3 +195,7 @@ def test_a_typed_password_is_in_no_saved_widget_state(page):
         assert '"model_name": "AnyModel"' in text or "AnyModel" in text  # the field is in it
         assert "ngff-kit" in text or "Sign in" in text  # and so is the rest of the prompt
         assert PASSWORD not in text, f"the password is in the state saved {when}"
+    # Enter in the field submits what the kernel holds (nothing listens on port 9)
+    field.press("Enter")
+    page.locator(".ngff-kit-login", has_text="Could not reach").wait_for()
+    assert PASSWORD not in page.evaluate(SAVED_STATE)
