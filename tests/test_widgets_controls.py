@@ -221,7 +221,8 @@ def test_label_style_and_opacity_show_only_with_a_label(browser):
     "fill",
     pytest.param("outline", marks=pytest.mark.xfail(
         reason="kit.render.overlay draws outlines at the colour's own alpha, ignoring opacity: "
-               "the render owner's change (issue 14 point 4) makes this pass", strict=False)),
+               "the render owner's change (issue 14 point 4) makes this pass: then delete this "
+               "marker", strict=True)),
 ])
 def test_opacity_changes_the_label_pixels(browser, style):
     v = browser.viewer

@@ -177,6 +177,8 @@ class ViewerPane(w.HBox):
             self._show_labels(list(labels) if image.kind != "label" else [])
             self._show_roi()
         self.controls.layout.display = ""
+        if self.picture.layout.display == "none":
+            self.placeholder.value = "<i>Loading the picture …</i>"
         self.request()
 
     def clear(self, message: str = "") -> None:
