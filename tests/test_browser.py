@@ -55,7 +55,7 @@ NOTEBOOK_CELLS = [
     "    assert browser.wait_idle(120)\n"
     "    browser.viewer.channel_toggles[0].value = False\n"
     "    assert browser.wait_idle(120)\n"
-    "    print(len(bytes(browser.viewer.image.value)) > 0, 'channels shown:',\n"
+    "    print(len(bytes(browser.viewer.picture.value)) > 0, 'channels shown:',\n"
     "          [t.description for t in browser.viewer.channel_toggles if t.value])",
 ]
 
@@ -206,8 +206,8 @@ def _drive(page, password: str) -> str:
         " return i && i.src && i.naturalWidth > 0; }")
     before_src = image.get_attribute("src")
     before = _image_bytes(page)
-    toggle = page.locator(".ngff-kit-viewer .widget-toggle-button").first
-    toggle.click()
+    toggle = page.locator(".ngff-kit-viewer .ngff-kit-channel-on input[type=checkbox]").first
+    toggle.uncheck()
     page.wait_for_function(
         "(old) => { const i = document.querySelector('.ngff-kit-viewer img');"
         " return i && i.src !== old && i.naturalWidth > 0; }", arg=before_src)

@@ -25,6 +25,7 @@ from kit.demo.server import DemoServer
 from kit.widgets import Browser, LoginWidget
 from kit.widgets import viewer as viewer_module
 from kit.widgets._worker import Worker
+from kit.widgets.browser import TABLE_TAB
 
 pytestmark = pytest.mark.usefixtures("no_machine_credentials")
 
@@ -66,7 +67,7 @@ def open_plate_browser(path) -> Browser:
     assert b.wait_idle(WAIT)
     b.navigation.well_buttons["B/03"].click()
     assert b.wait_idle(WAIT)
-    assert png(b.viewer.image).startswith(b"\x89PNG"), b.message.value
+    assert png(b.viewer.picture).startswith(b"\x89PNG"), b.message.value
     return b
 
 
@@ -155,31 +156,31 @@ def test_plate_grid_has_well_buttons_and_thumbnails(data_root):
     assert b.wait_idle(WAIT)
     assert b.navigation.well_buttons["B/04"].button_style == "info"
     assert b.navigation.fields.options == ("0", "1")
-    assert png(b.viewer.image).startswith(b"\x89PNG")
-    assert "nuclei" in [v for _, v in b.navigation.labels.options]
+    assert png(b.viewer.picture).startswith(b"\x89PNG")
+    assert "nuclei" in [v for _, v in b.viewer.label_dropdown.options]
     assert any("FOV_ROI_table" in k for _, k in b.navigation.tables.options)
     assert "levels" in b.details.html.value and "channels" in b.details.html.value
     b.close()
 
 
 def test_channel_toggle_changes_the_png(browser):
-    before = png(browser.viewer.image)
+    before = png(browser.viewer.picture)
     toggle = browser.viewer.channel_toggles[0]
-    assert toggle.value is True and toggle.style.text_color.startswith("#")
+    assert toggle.value is True and browser.viewer.rows[0].color.value.startswith("#")
     toggle.value = False
     assert browser.wait_idle(WAIT)
-    off = png(browser.viewer.image)
+    off = png(browser.viewer.picture)
     assert off.startswith(b"\x89PNG") and off != before
     toggle.value = True
     assert browser.wait_idle(WAIT)
-    assert png(browser.viewer.image) == before  # deterministic: same view, same bytes
+    assert png(browser.viewer.picture) == before  # deterministic: same view, same bytes
 
 
 def test_all_channels_off_shows_black(browser):
     for t in browser.viewer.channel_toggles:
         t.value = False
     assert browser.wait_idle(WAIT)
-    assert png(browser.viewer.image).startswith(b"\x89PNG")
+    assert png(browser.viewer.picture).startswith(b"\x89PNG")
     assert browser.viewer.last_result.windows == []
 
 
@@ -187,35 +188,35 @@ def test_z_and_t_sliders(browser):
     z = browser.viewer.z_slider
     assert z.continuous_update is False and z.max == 3 and z.layout.display == ""
     assert browser.viewer.t_slider.layout.display == "none"  # no t axis
-    before = png(browser.viewer.image)
+    before = png(browser.viewer.picture)
     z.value = 0 if z.value != 0 else 3
     assert browser.wait_idle(WAIT)
-    assert png(browser.viewer.image) != before
+    assert png(browser.viewer.picture) != before
 
 
 def test_contrast_level_and_label_controls(browser):
     v = browser.viewer
     assert all(s.continuous_update is False for s in v.contrast_sliders)
     assert v.opacity_slider.continuous_update is False
-    before = png(v.image)
+    before = png(v.picture)
     s = v.contrast_sliders[0]
     s.value = (s.min, s.min + (s.max - s.min) / 10)
     assert browser.wait_idle(WAIT)
-    contrast = png(v.image)
+    contrast = png(v.picture)
     assert contrast != before
     assert v.last_result.windows[0] == pytest.approx(s.value)
 
     v.label_dropdown.value = "nuclei"
     assert browser.wait_idle(WAIT)
-    labelled = png(v.image)
+    labelled = png(v.picture)
     assert labelled != contrast
-    assert browser.navigation.labels.value == "nuclei"  # the panes agree
+    assert not hasattr(browser.navigation, "labels")  # one control chooses labels
     v.label_style.value = "fill"
     assert browser.wait_idle(WAIT)
-    fill = png(v.image)
+    fill = png(v.picture)
     v.opacity_slider.value = 1.0
     assert browser.wait_idle(WAIT)
-    assert png(v.image) != fill
+    assert png(v.picture) != fill
 
     levels = [val for _, val in v.level_dropdown.options]
     assert levels == [viewer_module.AUTO, 0, 1]
@@ -227,8 +228,8 @@ def test_contrast_level_and_label_controls(browser):
     assert "(auto)" in v.status.value
 
 
-def test_label_chosen_in_navigation_drives_the_overlay(browser):
-    browser.navigation.labels.value = "nuclei"
+def test_label_chosen_through_the_browser_drives_the_overlay(browser):
+    browser.select_label("nuclei")
     assert browser.wait_idle(WAIT)
     assert browser.viewer.label_dropdown.value == "nuclei"
     assert browser.viewer.last_result is not None
@@ -240,10 +241,10 @@ def test_stale_preview_is_dropped_when_changes_race(browser, monkeypatch):
     applied: list[int | None] = []
     original_apply = browser.viewer._apply
 
-    def slow_for_z0(image, req):
+    def slow_for_z0(image, req, colors=None):
         if req.z == 0:
             time.sleep(1.0)
-        return real(image, req)
+        return real(image, req, colors)
 
     def recording_apply(result, req):
         applied.append(req.z)
@@ -253,21 +254,21 @@ def test_stale_preview_is_dropped_when_changes_race(browser, monkeypatch):
     monkeypatch.setattr(browser.viewer, "_apply", recording_apply)
     browser.viewer.z_slider.value = 3
     assert browser.wait_idle(WAIT)
-    expected = png(browser.viewer.image)
+    expected = png(browser.viewer.picture)
     applied.clear()
     browser.viewer.z_slider.value = 0   # slow
     browser.viewer.z_slider.value = 3   # fast, newer
     assert browser.wait_idle(WAIT)
     assert applied == [3]
-    assert png(browser.viewer.image) == expected
+    assert png(browser.viewer.picture) == expected
 
 
 def test_field_switch_and_fields(browser):
-    before = png(browser.viewer.image)
+    before = png(browser.viewer.picture)
     browser.navigation.fields.value = "1"
     assert browser.wait_idle(WAIT)
     assert browser.node.path.endswith("B/03/1")
-    assert png(browser.viewer.image) != before
+    assert png(browser.viewer.picture) != before
 
 
 def test_table_pane_and_roi_zoom(browser):
@@ -277,7 +278,7 @@ def test_table_pane_and_roi_zoom(browser):
     assert browser.wait_idle(WAIT)
     assert "<table" in browser.table_pane.html.value
     assert browser.table_pane.rows.layout.display == "none"  # not a ROI table
-    assert browser.tabs.selected_index == 1
+    assert browser.tabs.selected_index == TABLE_TAB
 
     whole = browser.viewer.last_result
     browser.navigation.tables.value = "FOV_ROI_table"
@@ -294,7 +295,7 @@ def test_table_pane_and_roi_zoom(browser):
     browser.viewer.roi_reset.click()
     assert browser.wait_idle(WAIT)
     assert browser.viewer.roi is None
-    assert png(browser.viewer.image) == whole.png
+    assert png(browser.viewer.picture) == whole.png
 
 
 def test_table_read_failure_is_a_readable_message(browser, monkeypatch):
@@ -317,13 +318,13 @@ def test_browse_image_node_and_well_url(data_root):
     image = kit.open(str(data_root / "image.zarr"))
     b = kit.browse(image)
     assert b.wait_idle(WAIT)
-    assert png(b.viewer.image).startswith(b"\x89PNG")
+    assert png(b.viewer.picture).startswith(b"\x89PNG")
     assert b.navigation.plate_box.layout.display == "none"
     b.close()
     w = kit.browse(str(data_root / "plate.zarr" / "B" / "04"), thumbnails=False)
     assert w.wait_idle(WAIT)
     assert w.navigation.fields.options == ("0", "1")
-    assert png(w.viewer.image).startswith(b"\x89PNG")
+    assert png(w.viewer.picture).startswith(b"\x89PNG")
     w.close()
 
 
@@ -348,7 +349,7 @@ def test_browse_generic_group(tmp_path):
     assert "img" in values and values[0] != "img"  # ".." first
     b.navigation.members.value = "img"
     assert b.wait_idle(WAIT)
-    assert png(b.viewer.image).startswith(b"\x89PNG")
+    assert png(b.viewer.picture).startswith(b"\x89PNG")
     b.navigation.members.value = values[0]  # up again
     assert {v for _, v in b.navigation.members.options} == {"sub", "raw"}
     b.close()
@@ -403,7 +404,7 @@ def test_login_good_password_registers_and_open_just_works(server, password, cap
     assert set(waiting.navigation.well_buttons) == {"B/03", "B/04"}
     waiting.navigation.well_buttons["B/03"].click()
     assert waiting.wait_idle(WAIT)
-    assert png(waiting.viewer.image).startswith(b"\x89PNG")
+    assert png(waiting.viewer.picture).startswith(b"\x89PNG")
 
     assert_secret_nowhere(password, prompt, waiting, log_text=caplog.text)
     waiting.close()
@@ -496,6 +497,22 @@ def test_secret_is_not_in_the_prompt_state_after_submit(server, password):
     assert password not in prompt.status.value
 
 
+def test_the_password_field_takes_the_secret_as_a_message_never_as_state(server, password):
+    """What the page sends (kit.widgets.secret): the typed text as a custom message, with
+    ``submit`` on Enter. No model holds it: neither the field's state nor any other's."""
+    prompt = kit.login(server.url + "plate.zarr", username="demo")
+    field = prompt.password
+    assert "value" not in field.get_state() and "value" not in field.keys
+    field._handle_custom_msg({"event": "secret", "value": password, "submit": False}, [])
+    assert prompt._secret == password and field.value == ""
+    assert "hidden" in field.placeholder and prompt.status.value == ""  # blur: not submitted
+    assert_secret_nowhere(password, prompt)
+    field._handle_custom_msg({"event": "secret", "value": "", "submit": True}, [])  # Enter
+    assert prompt.wait_idle(WAIT)
+    assert "Signed in" in prompt.status.value, prompt.status.value
+    assert_secret_nowhere(password, prompt)
+
+
 def test_userinfo_pasted_into_the_url_box_is_removed():
     prompt = kit.login(kind="token")
     prompt.url_text.value = "http://demo:pw-in-url-123@127.0.0.1:9/x.zarr"
@@ -514,16 +531,16 @@ def test_time_slider_and_label_root(tmp_path):
     assert b.wait_idle(WAIT), b.message.value
     t = b.viewer.t_slider
     assert t.layout.display == "" and t.max == 2 and t.continuous_update is False
-    before = png(b.viewer.image)
+    before = png(b.viewer.picture)
     t.value = 2
     assert b.wait_idle(WAIT)
-    assert png(b.viewer.image) != before
+    assert png(b.viewer.picture) != before
     b.close()
 
     label = kit.open(str(path)).labels["nuclei"]
     lb = kit.browse(label)
     assert lb.wait_idle(WAIT), lb.message.value
-    assert png(lb.viewer.image).startswith(b"\x89PNG")
+    assert png(lb.viewer.picture).startswith(b"\x89PNG")
     assert lb.viewer.channel_box.layout.display == "none"  # a label has colours, not channels
     lb.close()
 
@@ -562,7 +579,7 @@ def test_a_broken_tables_group_is_shown_in_details_without_touching_node_caches(
     image = kit.open(str(path))
     b = kit.browse(image)
     assert b.wait_idle(WAIT)
-    assert png(b.viewer.image).startswith(b"\x89PNG")  # the image is still shown
+    assert png(b.viewer.picture).startswith(b"\x89PNG")  # the image is still shown
     details = b.details.html.value
     assert "InvalidMetadata" in details and "tables" in details and "nuclei" in details
     assert b.navigation.tables.options == ()

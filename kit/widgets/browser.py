@@ -26,19 +26,27 @@ from kit.widgets._events import subscribe
 from kit.widgets._messages import SPINNER, esc, status_html
 from kit.widgets._worker import Worker
 from kit.widgets.details import DetailsPane
-from kit.widgets.navigation import UP, NavigationPane
+from kit.widgets.navigation import UP, NavigationPane, close_tree
 from kit.widgets.table_pane import TablePane
 from kit.widgets.viewer import ViewerPane
 
 __all__ = ["Browser", "browse"]
 
 THUMBNAIL_SIZE = 64
+TABLE_TAB = 2  # the viewer's side tabs: Display, Details, Table
 
 _ICONS = {"group": "📁", "image": "🖼", "label": "🏷", "plate": "▦", "well": "◻"}
 
 
 def _describe(member: Any) -> str:
     return _ICONS.get(getattr(member, "kind", ""), "▤")
+
+
+def _title_html(html: str, full: str) -> str:
+    """The title on one line (cut with an ellipsis, the whole text as its tooltip): a long
+    URL never wraps and shifts the panes below it."""
+    return (f"<div style='white-space:nowrap;overflow:hidden;text-overflow:ellipsis' "
+            f"title='{esc(full)}'>{html}</div>")
 
 
 def _is_node(obj: Any) -> bool:
@@ -99,23 +107,24 @@ class Browser(w.VBox):
 
         self.worker = Worker(max_workers=4, on_busy=self._busy_changed)
         self.thumb_worker = Worker(max_workers=2, on_busy=self._busy_changed)
-        self.title = w.HTML(f"<b>{esc(self._source_text())}</b>")
-        self.spinner = w.HTML("")
+        self.title = w.HTML(_title_html(esc(self._source_text()), self._source_text()),
+                            layout=w.Layout(flex="1 1 0%", min_width="0", overflow="hidden"))
+        self.spinner = w.HTML("", layout=w.Layout(width="110px", overflow="hidden"))
         self.message = w.HTML("")
         self.reload_button = w.Button(description="Reload", icon="refresh",
-                                      layout=w.Layout(width="100px"))
+                                      layout=w.Layout(width="100px", flex="0 0 auto"))
         self.reload_button.on_click(lambda _b: self.reload())
-        self.navigation = NavigationPane(self)
+        self.navigation = NavigationPane(self, height=f"{max_size + 24}px")
         self.details = DetailsPane()
-        self.viewer = ViewerPane(self.worker, max_size=max_size)
-        self.viewer.label_dropdown.observe(
-            lambda ch: self.navigation.set_label(ch["new"] or ""), names="value")
         self.table_pane = TablePane(self.worker, on_roi=self.zoom_to_roi)
-        self.tabs = w.Tab(children=[self.details, self.table_pane], titles=("Details", "Table"))
-        right = w.VBox([self.viewer, self.tabs], layout=w.Layout(flex="1 1 auto"))
+        self.viewer = ViewerPane(self.worker, max_size=max_size,
+                                 tabs=[("Details", self.details), ("Table", self.table_pane)])
+        self.tabs = self.viewer.side  # Display (the viewer's controls), Details, Table
         header = w.HBox([self.title, self.spinner, self.reload_button],
-                        layout=w.Layout(align_items="center", justify_content="space-between"))
-        super().__init__([header, self.message, w.HBox([self.navigation, right])])
+                        layout=w.Layout(align_items="center", width="100%"))
+        super().__init__([header, self.message, w.HBox(
+            [self.navigation, self.viewer],
+            layout=w.Layout(align_items="flex-start", grid_gap="6px", flex_flow="row wrap"))])
         self.add_class("ngff-kit-browser")
         self.reload()
 
@@ -179,7 +188,8 @@ class Browser(w.VBox):
         self.navigation.reset()
         self.viewer.clear()
         self.table_pane.clear()
-        self.title.value = f"<b>{esc(root.kind.capitalize())}</b> {esc(shown_url(root.url))}"
+        url = shown_url(root.url)
+        self.title.value = _title_html(f"<b>{esc(root.kind.capitalize())}</b> {esc(url)}", url)
         self.worker.submit("node", lambda: self._prepare_root(root),
                            on_result=self._root_ready, on_error=self._node_failed)
 
@@ -193,7 +203,7 @@ class Browser(w.VBox):
         if kind not in ("image", "label"):
             self.details.show(prepared.summary)
         if kind == "plate":
-            self.navigation.show_plate(root)
+            self.navigation.show_plate(root, thumbnails=self.thumbnails_enabled)
             self._set_tables({})
             self.viewer.clear("Choose a well.")
             self._start_thumbnails(root)
@@ -216,12 +226,12 @@ class Browser(w.VBox):
         from kit.render.spec import RenderSpec
 
         spec, layout = RenderSpec(max_size=THUMBNAIL_SIZE), SharedLayout()
-        for key, image_widget in self.navigation.thumbnails.items():
+        for key in self.navigation.thumbnails:
             def thumb(key: str = key) -> bytes:  # the shown field and one level per well
                 return to_png(well_thumbnail(plate.well(key), spec, layout))
 
-            def apply(png: bytes, image_widget: w.Image = image_widget) -> None:
-                image_widget.value = png
+            def apply(png: bytes, key: str = key) -> None:
+                self.navigation.set_thumbnail(key, png)
 
             self.thumb_worker.submit(f"thumb:{key}", thumb, on_result=apply)
 
@@ -272,7 +282,6 @@ class Browser(w.VBox):
         self._info("")
         self.details.show(prepared.summary)
         self.table_pane.clear()
-        self.navigation.show_labels(prepared.labels)
         tables: dict[str, Any] = {}
         if self.root is not None and self.root.kind == "plate":
             tables.update({f"plate/{n}": t for n, t in self.root_tables.items()})
@@ -293,7 +302,7 @@ class Browser(w.VBox):
         table = self._tables.get(key)
         if table is None:
             return
-        self.tabs.selected_index = 1
+        self.tabs.selected_index = TABLE_TAB
         self.table_pane.show(table)
 
     def zoom_to_roi(self, row: Any, name: str) -> None:
@@ -356,13 +365,7 @@ class Browser(w.VBox):
         """Stop loading and close every widget of the browser (frees their comms)."""
         self.worker.shutdown()
         self.thumb_worker.shutdown()
-        _close_tree(self)
-
-
-def _close_tree(widget: w.Widget) -> None:
-    for child in getattr(widget, "children", ()):
-        _close_tree(child)
-    w.Widget.close(widget)
+        close_tree(self)
 
 
 def browse(source_or_node: Any, *, auth: Any = None, max_size: int = 512,

@@ -1,11 +1,12 @@
 """``kit.login()``: a credential prompt that leaves no secret behind.
 
-Voila and nbclient have no stdin (``getpass`` raises there), so the prompt is a widget. A
-``Password`` value is synced widget state: saved into ``metadata.widgets`` by nbclient's
-``store_widget_state`` and by JupyterLab's "save widget state". So the field syncs only when
-the user leaves it or presses Enter (``continuous_update=False``), and the moment a value
-arrives it is moved into a private attribute and the field is cleared: the synced state never
-holds it, before or after Sign in. The credential then lives only in the session registry
+Voila and nbclient have no stdin (``getpass`` raises there), so the prompt is a widget. Widget
+state is saved into ``metadata.widgets`` by nbclient's ``store_widget_state`` and by JupyterLab's
+"save widget state" (on every save, autosave included), so the secret is never state: the
+password field (``kit.widgets.secret.SecretField``) sends what was typed to the kernel as a
+message when the user leaves the field or presses Enter, and the moment a value arrives it is
+moved into a private attribute. Neither the browser's model nor the kernel's ever holds it,
+before or after Sign in. The credential then lives only in the session registry
 (``kit.credentials``), never in a trait, a description, the status HTML, a repr or a log line.
 
 "Signed in" means the server checked the credential: the dataset is first opened without one,
@@ -38,6 +39,7 @@ from kit.nodes import opening
 from kit.widgets._events import announce_login
 from kit.widgets._messages import esc, readable_error, status_html
 from kit.widgets._worker import Worker
+from kit.widgets.secret import SecretField
 
 __all__ = ["LoginWidget", "login"]
 
@@ -105,8 +107,7 @@ class LoginWidget(w.VBox):
         self.url_text = w.Text(value="", placeholder="https://host/path/to/data.zarr",
                                description="URL", continuous_update=False)
         self.username = w.Text(value=username, description="Username", continuous_update=False)
-        self.password = w.Password(value="", description="Token" if kind == "token" else "Password",
-                                   placeholder="", continuous_update=False)
+        self.password = SecretField(description="Token" if kind == "token" else "Password")
         self.submit = w.Button(description="Sign in", button_style="primary", icon="sign-in")
         self.status = w.HTML(value="")
         self.help = w.HTML(value=self._help_html())
@@ -139,11 +140,12 @@ class LoginWidget(w.VBox):
 
     # -- the secret never stays in a trait -------------------------------------------------------
     def _take_secret(self, change: dict[str, Any]) -> None:
-        """A value arrived (blur, Enter, or code): keep it privately and clear the field."""
+        """A value arrived (blur, Enter, or code): keep it privately and clear the field's
+        kernel copy (the page never kept one)."""
         if not change["new"]:
             return
         self._secret = change["new"]
-        self.password.value = ""  # first thing: the synced state loses it before anything else
+        self.password.value = ""  # first thing: no trait keeps it, synced or not
         self.password.placeholder = "(entered, hidden)"
         if self._enter_pending:
             self._enter_pending = False
