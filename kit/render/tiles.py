@@ -34,7 +34,7 @@ from kit.render.spec import InvalidRenderSpec, RenderSpec, Window
 if TYPE_CHECKING:
     from kit.nodes import Image, Label
 
-__all__ = ["TILE", "LevelGeometry", "TileKey", "TilePlan", "View", "choose_view_level",
+__all__ = ["HIGHLIGHT", "TILE", "LevelGeometry", "TileKey", "TilePlan", "View", "choose_view_level",
            "geometry", "prefetch_ring", "resolve_windows", "tile_side", "visible_tiles"]
 
 TILE = 256          # wanted tile side in level pixels
@@ -215,23 +215,18 @@ class TilePlan:
     key: TileKey
     bounds: tuple[int, int, int, int]    # (y0, y1, x0, x1) in level pixels
     plane: Plane | None                  # the image's tile box (None: every channel off)
-    labels: list[LabelPart]              # each on the tile grid plus a 1-pixel margin
-    margin: tuple[int, int, int, int]    # margin actually added (top, bottom, left, right)
+    labels: list[LabelPart]              # each sampled on the tile's grid
 
     def boxes(self) -> list[Box]:
         out = [self.plane.box] if self.plane is not None else []
         return out + [p.box for p in self.labels if p.box is not None]
 
     def split(self, results: list[np.ndarray]) -> tuple[np.ndarray | None, list[np.ndarray]]:
-        """The tile's (C, H, W) data and each label's values on the margin grid."""
+        """The tile's (C, H, W) data and each label's values on the tile grid."""
         rest = list(results)
         data = self.plane.as_chw(rest.pop(0)) if self.plane is not None else None
         labels = [p.finish(rest.pop(0) if p.box is not None else None) for p in self.labels]
         return data, labels
-
-    def crop(self, a: np.ndarray) -> np.ndarray:
-        """A margin-grid array cut to the tile."""
-        return crop_margin(a, self.margin)
 
 
 def _tile_plane(base: Plane, image: Image, y0: int, y1: int, x0: int, x1: int) -> Plane:
@@ -276,17 +271,9 @@ class TileRenderer:
         y0, y1, x0, x1 = g.bounds(ty, tx)
         base = self.base_plane(level)
         blank = self.spec.channels == () and not self.is_label
-        plane = None if blank else _tile_plane(base, self.image, y0, y1, x0, x1)
-        h, w = g.shape
-        margin = (1 if y0 > 0 else 0, 1 if y1 < h else 0, 1 if x0 > 0 else 0, 1 if x1 < w else 0)
-        if not self.labels:
-            margin = (0, 0, 0, 0)
-        parts: list[LabelPart] = []
-        if self.labels:
-            grid = _tile_plane(base, self.image, y0 - margin[0], y1 + margin[1],
-                               x0 - margin[2], x1 + margin[3])
-            parts = [plan_label(lab, grid, grid.shape) for lab in self.labels.values()]
-        return TilePlan(key, (y0, y1, x0, x1), plane, parts, margin)
+        grid = _tile_plane(base, self.image, y0, y1, x0, x1)
+        parts = [plan_label(lab, grid, grid.shape) for lab in self.labels.values()]
+        return TilePlan(key, (y0, y1, x0, x1), None if blank else grid, parts)
 
     def colors(self) -> list[tuple[int, int, int]]:
         chans = shown_channels(self.image, self.spec)
@@ -300,9 +287,8 @@ class TileRenderer:
 
     def draw(self, plan: TilePlan, results: list[np.ndarray],
              windows: Sequence[Window]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """uint8 RGB of a tile and the label values under it (on the tile grid plus the
-        plan's margin), by label name (a label image viewed on its own: its values under
-        ``""``)."""
+        """uint8 RGB of a tile and the label values under it, by label name (a label image
+        viewed on its own: its values under ``""``)."""
         data, label_data = plan.split(results)
         y0, y1, x0, x1 = plan.bounds
         shape = (y1 - y0, x1 - x0)
@@ -317,40 +303,31 @@ class TileRenderer:
             rgb = composite(data, self.colors(), list(windows))
         values: dict[str, np.ndarray] = {}
         for name, lab in zip(self.labels, label_data):
-            rgb = draw_label(rgb, lab, plan, self.labels[name].colors, self.spec)
+            rgb = draw_label(rgb, lab, self.labels[name].colors, self.spec)
             values[name] = lab
         return to_uint8(rgb), values
 
 
-def draw_label(rgb: np.ndarray, label: np.ndarray, plan: TilePlan,
+def draw_label(rgb: np.ndarray, label: np.ndarray,
                colors: dict[int, tuple[int, int, int, int]] | None, spec: RenderSpec
                ) -> np.ndarray:
-    """``label`` (on the tile grid plus its margin, so borders at tile edges are true borders)
-    over ``rgb``; outlines as well as fills are faded by the spec's opacity."""
-    top, bottom, left, right = plan.margin
-    padded = np.pad(rgb, ((top, bottom), (left, right), (0, 0)), mode="edge")
-    drawn = plan.crop(overlay(padded, label, colors, style=spec.label_style,
-                              opacity=spec.opacity))
+    """``label`` (on the tile's grid) over ``rgb``; outlines as well as fills are faded by the
+    spec's opacity. Each tile reads only its own label chunks, so an object border lying
+    exactly on a tile edge is not outlined there (reading a margin would read the neighbours'
+    chunks too)."""
+    drawn = overlay(rgb, label, colors, style=spec.label_style, opacity=spec.opacity)
     if spec.label_style == "outline":  # overlay draws outlines opaque; the viewer fades them
         drawn = rgb + (drawn - rgb) * np.float32(spec.opacity)
     return drawn
 
 
-def crop_margin(a: np.ndarray, margin: tuple[int, int, int, int]) -> np.ndarray:
-    """A margin-grid array (``TilePlan.margin``) cut to its tile."""
-    top, bottom, left, right = margin
-    return a[top:a.shape[0] - bottom, left:a.shape[1] - right]
-
-
-def highlight(label: np.ndarray, value: int, margin: tuple[int, int, int, int]
-              ) -> np.ndarray | None:
-    """RGBA (uint8) marking object ``value`` in a tile's label values (margin grid): a bright
-    outline and a light veil, cut to the tile; None when the object is not in the tile."""
-    mask = crop_margin(np.asarray(label), margin) == value
+def highlight(label: np.ndarray, value: int) -> np.ndarray | None:
+    """RGBA (uint8) marking object ``value`` in a tile's label values: a bright outline and a
+    light veil; None when the object is not in the tile."""
+    mask = np.asarray(label) == value
     if not mask.any():
         return None
-    edge = crop_margin(outline_mask((np.asarray(label) == value).astype(np.uint8)), margin)
     rgba = np.zeros(mask.shape + (4,), np.uint8)
     rgba[mask] = (*HIGHLIGHT, 60)
-    rgba[edge] = (*HIGHLIGHT, 255)
+    rgba[outline_mask(mask.astype(np.uint8))] = (*HIGHLIGHT, 255)
     return rgba

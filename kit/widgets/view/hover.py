@@ -24,13 +24,11 @@ __all__ = ["FeatureRows", "format_value", "lookup"]
 MAX_COLUMNS = 6  # a hover card shows a few named columns, not the whole row
 
 
-def lookup(values: np.ndarray, margin: tuple[int, int, int, int], row: int, col: int
-           ) -> int | None:
-    """The label value at tile pixel (row, col) of label values on a margin grid."""
-    r, c = row + margin[0], col + margin[2]
-    if not (0 <= r < values.shape[0] and 0 <= c < values.shape[1]):
+def lookup(values: np.ndarray, row: int, col: int) -> int | None:
+    """The label value at pixel (row, col) of a tile's label values (None outside)."""
+    if not (0 <= row < values.shape[0] and 0 <= col < values.shape[1]):
         return None
-    return int(values[r, c])
+    return int(values[row, col])
 
 
 def format_value(value: Any) -> str | int | float | bool | None:

@@ -59,7 +59,6 @@ class TileData:
 
     results: list[np.ndarray]
     labels: dict[str, np.ndarray] = field(default_factory=dict)
-    margin: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 def encode(rgb: np.ndarray, encoding: str) -> bytes:
@@ -189,7 +188,7 @@ class TileSession:
                 mine, results = results[:n], results[n:]
                 rgb, labels = renderer.draw(p, mine, windows)
                 with self._lock:
-                    self._data.put((data_key, k), TileData(mine, labels, p.margin))
+                    self._data.put((data_key, k), TileData(mine, labels))
                     self._drawn.put((spec_key, k), encode(rgb, self.encoding))
         out = []
         for k in keys:
@@ -226,7 +225,7 @@ class TileSession:
             return None
         first: tuple[str, int] | None = None
         for name, values in data.labels.items():
-            value = lookup(values, data.margin, row, col)
+            value = lookup(values, row, col)
             if value is None:
                 continue
             if value != 0:
@@ -255,7 +254,7 @@ class TileSession:
                 data = self._data.get_fresh((self.renderer.data_key(), k))
             if data is None or label not in data.labels:
                 continue
-            rgba = highlight(data.labels[label], value, data.margin)
+            rgba = highlight(data.labels[label], value)
             if rgba is not None:
                 g = self.levels[k[0]]
                 out.append(Tile(k, g.bounds(k[1], k[2]), encode(rgba, self.encoding)))

@@ -91,7 +91,7 @@ class PanZoomView(anywidget.AnyWidget):
         super().__init__(width=width, height=height, choices=choices, prefetch=prefetch)
         self._publish()
         self.on_msg(self._on_msg)
-        self.observe(self._choice_changed, names="choice")
+        self.observe(self._on_choice, names="choice")
         self._thread = threading.Thread(target=self._work, name="ngff-kit-view", daemon=True)
         self._thread.start()
 
@@ -124,7 +124,7 @@ class PanZoomView(anywidget.AnyWidget):
         self.levels = s.level_json()
         self.spec_key = s.spec_key  # the front end drops its tiles and asks again
 
-    def _choice_changed(self, change: dict) -> None:
+    def _on_choice(self, change: dict) -> None:
         from kit.nodes import Plate
         from kit.render.preview import first_field
 
