@@ -112,7 +112,7 @@ def chunk_requests(server: Any, prefix: str = "/img.zarr/") -> list[str]:
     for r in server.requests:
         name = r.path.rsplit("/", 1)[-1]
         if r.method == "GET" and r.path.startswith(prefix) and not name.startswith(".") \
-                and "tables" not in r.path:
+                and name != "zarr.json" and "tables" not in r.path:
             out.append(r.path[len(prefix):])
     return out
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -169,8 +169,11 @@ class TileSession:
         g = self.levels[level]
         return level, visible_tiles(g, view), prefetch_ring(g, view, self.prefetch)
 
-    def tiles(self, keys: Sequence[TileKey]) -> list[Tile]:
-        """The PNG tiles of ``keys``; those never read are read together in one batch."""
+    def tiles(self, keys: Sequence[TileKey], stop: Callable[[], bool] | None = None
+              ) -> list[Tile]:
+        """The drawn tiles of ``keys``; those never read are read together in one batch.
+        ``stop()`` true (a newer view is waiting) ends the drawing early: the data read is
+        kept, the tiles drawn so far are returned."""
         with self._lock:
             data_key = self.renderer.data_key()
             spec_key = self.spec_key
@@ -178,29 +181,38 @@ class TileSession:
             missing = [k for k in keys if self._drawn.get_fresh((spec_key, k)) is None
                        and self._data.get_fresh((data_key, k)) is None]
         plans = {k: renderer.plan(k) for k in missing}
-        if plans:
-            boxes = [b for p in plans.values() for b in p.boxes()]
-            results = read_boxes(boxes) if boxes else []
+        boxes = [b for p in plans.values() for b in p.boxes()]
+        if boxes:
+            results = read_boxes(boxes)
             with self._lock:
-                self.reads += bool(boxes)
-            for k, p in plans.items():
-                n = len(p.boxes())
-                mine, results = results[:n], results[n:]
-                rgb, labels = renderer.draw(p, mine, windows)
-                with self._lock:
-                    self._data.put((data_key, k), TileData(mine, labels))
-                    self._drawn.put((spec_key, k), encode(rgb, self.encoding))
+                self.reads += 1
+        else:
+            results = []
+        for k, p in plans.items():
+            n = len(p.boxes())
+            mine, results = results[:n], results[n:]
+            with self._lock:
+                self._data.put((data_key, k), TileData(mine))
         out = []
         for k in keys:
+            if stop is not None and stop():
+                break
             with self._lock:
-                png = self._drawn.get_fresh((spec_key, k))
-                if png is None:
-                    data = self._data.get_fresh((data_key, k))
-                    rgb, _ = renderer.draw(renderer.plan(k), data.results, windows)
-                    png = encode(rgb, self.encoding)
-                    self._drawn.put((spec_key, k), png)
+                data = self._drawn.get_fresh((spec_key, k))
+                raw = self._data.get_fresh((data_key, k)) if data is None else None
+            if data is None:
+                plan = plans.get(k) or renderer.plan(k)
+                if raw is None:  # dropped from the cache since: read again, alone
+                    raw = TileData(read_boxes(plan.boxes()))
+                    with self._lock:
+                        self._data.put((data_key, k), raw)
+                rgb, labels = renderer.draw(plan, raw.results, windows)
+                raw.labels = labels
+                data = encode(rgb, self.encoding)
+                with self._lock:
+                    self._drawn.put((spec_key, k), data)
             g = self.levels[k[0]]
-            out.append(Tile(k, g.bounds(k[1], k[2]), png))
+            out.append(Tile(k, g.bounds(k[1], k[2]), data))
         return out
 
     # -- what is under the pointer -------------------------------------------------------------

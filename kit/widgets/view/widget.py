@@ -190,7 +190,9 @@ class PanZoomView(anywidget.AnyWidget):
         if self.prefetch > 0 and not self._newer_view():
             todo = [k for k in ring if key_text(k) not in have]
             if todo:
-                self._send_tiles(msg, level, s.tiles(todo), ring, prefetch=True)
+                tiles = s.tiles(todo, stop=self._newer_view)  # a newer view cuts it short
+                if tiles:
+                    self._send_tiles(msg, level, tiles, ring, prefetch=True)
         if self.status:
             self.status = ""
 

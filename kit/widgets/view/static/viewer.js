@@ -59,7 +59,7 @@ function render({ model, el }) {
   const st = {
     cx: 0, cy: 0, scale: 1, W: 0, H: 0, dpr: window.devicePixelRatio || 1,
     levels: [], spec: "", reqId: 0, lastSent: 0, sendTimer: null, hoverTimer: null,
-    lastHover: 0, hoverId: 0, eventAt: null, eventKind: "", drawQueued: false,
+    lastHover: 0, hoverId: 0, eventAt: null, eventKind: "", eventCold: null, drawQueued: false,
     tiles: new Map(), sel: new Map(), shape0: null, fitted: false, level: 0, complete: false,
   };
   // what tests and the benchmark read: views sent, latencies measured, the state
@@ -160,9 +160,10 @@ function render({ model, el }) {
     root.dataset.complete = complete ? "1" : "0";
     const pct = st.scale * 100;
     readout.textContent = `level ${target} · ${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
-    if (complete && st.eventAt !== null) {
+    if (st.eventAt !== null && st.eventCold === null) st.eventCold = !complete;
+    if (complete && st.eventAt !== null) {  // cold: the tiles had to come from the kernel
       probe.latency.push({ kind: st.eventKind, ms: performance.now() - st.eventAt,
-                           level: target });
+                           level: target, cold: st.eventCold });
       st.eventAt = null;
     }
   }
@@ -194,6 +195,7 @@ function render({ model, el }) {
   function moved(kind) {
     st.eventAt = performance.now();
     st.eventKind = kind;
+    st.eventCold = null;
     card.style.display = "none";
     queueDraw();
     sendView(false);
@@ -302,11 +304,13 @@ function render({ model, el }) {
   }
 
   function showCard(msg) {
-    if (msg.id !== st.hoverId || msg.value === undefined) {
-      if (msg.id === st.hoverId) card.style.display = "none";
+    if (msg.id !== st.hoverId) return;  // the pointer has moved on
+    if (!msg.value) {  // background (or no label here): no card
+      card.style.display = "none";
+      card.dataset.value = "0";
       return;
     }
-    const lines = [`<b>${esc(msg.label)}</b> ${msg.value === 0 ? "background" : `#${msg.value}`}`];
+    const lines = [`<b>${esc(msg.label)}</b> #${msg.value}`];
     if (msg.row) {
       for (const [k, val] of Object.entries(msg.row)) {
         lines.push(`<span class="k">${esc(k)}</span> ${esc(val === null ? "–" : String(val))}`);
@@ -395,6 +399,7 @@ function render({ model, el }) {
   st.spec = model.get("spec_key");
   st.eventAt = performance.now();
   st.eventKind = "open";
+  st.eventCold = true;
   draw();
   sendView(true);
   return () => {
