@@ -335,3 +335,43 @@ def test_label_image_and_well_and_plate(tmp_path: Path, serve):
     assert lv.hover["value"] == int(values[ys[0], xs[0]])
     with pytest.raises(kit.KitError):
         kit.view(object())
+
+
+def test_embedding_api_spec_image_and_bad_messages(data: Path, tmp_path: Path, serve):
+    from kit.demo.generate import write_image
+
+    write_image(tmp_path / "other.zarr", shape=SHAPE, axes="czyx", chunks=CHUNKS, levels=3,
+                labels=(), seed=3)
+    server = serve(data)
+    other_server = serve(tmp_path)
+    w, front = open_view(server, prefetch=0)
+    with pytest.raises(TypeError):
+        w.spec = {"channels": 0}
+    levels, key = w.levels, w.spec_key
+    w.image = kit.open(other_server.url + "other.zarr")
+    assert w.levels == levels and w.spec_key != key  # same size: the front end keeps its view
+    assert "other.zarr" in w.image.url
+    front.view(0, 0, 512, 256, 512, 256)
+    assert [t["key"] for t, _ in front.tiles()] == ["0/0/0", "0/0/1"]  # prefetch 0: no ring
+    front.got.clear()
+    w._on_msg(w, {"type": "view", "id": 9, "x0": 5, "y0": 5, "x1": 5, "y1": 5, "width": 1,
+                  "height": 1}, [])
+    assert w.wait_idle(30)
+    (error, _), = front.got
+    assert error["type"] == "error" and "not a view" in error["message"] and w.status
+    w._on_msg(w, {"type": "something else"}, [])  # ignored, never queued
+    assert w.wait_idle(5) and len(front.got) == 1
+    w.close()
+    w._thread.join(5)
+    assert not w._thread.is_alive()
+
+
+def test_png_encoding_for_slow_links(data: Path, serve):
+    server = serve(data)
+    _, front = open_view(server, prefetch=0, encoding="png")
+    front.view(0, 0, 512, 256, 512, 256)
+    tiles = front.tiles()
+    assert len(tiles) == 2 and all(bytes(b).startswith(b"\x89PNG") for _, b in tiles)
+    assert all(c["encoding"] == "png" for c, _ in front.got if c["type"] == "tiles")
+    with pytest.raises(ValueError):
+        open_view(server, encoding="jpeg")

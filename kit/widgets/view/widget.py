@@ -86,6 +86,7 @@ class PanZoomView(anywidget.AnyWidget):
         self._cond = threading.Condition()
         self._pending: dict[str, dict[str, Any]] = {}
         self._busy = False
+        self._closed = False
         self._last: tuple[int, list[TileKey]] = (0, [])  # the level and tiles last shown
         self._sel_sent: set[TileKey] = set()
         super().__init__(width=width, height=height, choices=choices, prefetch=prefetch)
@@ -151,9 +152,19 @@ class PanZoomView(anywidget.AnyWidget):
         with self._cond:
             return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
 
-    def _take(self) -> dict[str, Any]:
+    def close(self) -> None:
+        """Close the widget and end its worker thread."""
         with self._cond:
-            self._cond.wait_for(lambda: bool(self._pending))
+            self._closed = True
+            self._pending.clear()
+            self._cond.notify_all()
+        super().close()
+
+    def _take(self) -> dict[str, Any] | None:
+        with self._cond:
+            self._cond.wait_for(lambda: bool(self._pending) or self._closed)
+            if self._closed:
+                return None
             self._busy = True
             for kind in ("view", "click", "hover"):
                 if kind in self._pending:
@@ -161,8 +172,7 @@ class PanZoomView(anywidget.AnyWidget):
             raise AssertionError("unreachable")
 
     def _work(self) -> None:
-        while True:
-            msg = self._take()
+        while (msg := self._take()) is not None:
             try:
                 getattr(self, f"_serve_{msg['type']}")(msg)
             except Exception as exc:  # noqa: BLE001 - shown in the widget, never raised
