@@ -193,3 +193,13 @@ def test_zoom_pan_pixels_requests_hover_and_click(workdir: Path):
 
         assert yellow(after) > yellow(canvas) + 20, "the selected object is not highlighted"
         shot(page, workdir, "selected")
+
+        # double-click zooms in twice around the pointer; keys: "-" out, "0" fits the image
+        scale = vl.probe(page, "p.st.scale")
+        page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("(s) => window.__ngffkit.at(-1).st.scale > 1.9 * s", arg=scale)
+        page.locator(".ngffkit-view").press("-")
+        page.wait_for_function("(s) => window.__ngffkit.at(-1).st.scale < 1.9 * s", arg=scale)
+        page.locator(".ngffkit-view").press("0")
+        page.wait_for_function("() => document.querySelector('.ngffkit-readout').textContent"
+                               ".startsWith('level 1')")
