@@ -154,10 +154,12 @@ class PanZoomView(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Close the widget and end its worker thread."""
-        with self._cond:
-            self._closed = True
-            self._pending.clear()
-            self._cond.notify_all()
+        cond = getattr(self, "_cond", None)  # None: __init__ failed before (ipywidgets' __del__)
+        if cond is not None:
+            with cond:
+                self._closed = True
+                self._pending.clear()
+                cond.notify_all()
         super().close()
 
     def _take(self) -> dict[str, Any] | None:
