@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kit.io.boxes import Box
-from kit.render.color import robust_window
+from kit.render.color import hex_to_rgb, robust_window
 from kit.render.composite import composite, to_uint8
 from kit.render.job import channel_colors, channel_windows, select_labels
 from kit.render.labelplane import LabelPart, plan_label
@@ -278,11 +278,14 @@ class TileRenderer:
     def colors(self) -> list[tuple[int, int, int]]:
         chans = shown_channels(self.image, self.spec)
         n = len(channel_names(self.image, self.image.level(0))) if "c" in self.image.axes else 1
-        given = getattr(self.spec, "colors", None)  # a spec may carry chosen colours
+        # a spec may carry chosen colours, one per shown channel: "RRGGBB" or (r, g, b)
+        given = getattr(self.spec, "colors", None) or ()
         colors = channel_colors(self.image, chans, n)
-        if given:
-            colors = [(int(c[0]), int(c[1]), int(c[2])) if c is not None else d
-                      for c, d in zip(given, colors)]
+        for k, c in enumerate(list(given)[:len(colors)]):
+            rgb = hex_to_rgb(c) if isinstance(c, str) else (
+                (int(c[0]), int(c[1]), int(c[2])) if c is not None else None)
+            if rgb is not None:
+                colors[k] = rgb
         return colors
 
     def draw(self, plan: TilePlan, results: list[np.ndarray],
