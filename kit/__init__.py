@@ -29,6 +29,7 @@ from kit.nodes import Group, Image, Label, Level, Plate, Table, Well
 from kit.nodes.validation import validate
 from kit.render import plate_overview, preview, show
 from kit.widgets import browse, login
+from kit.widgets.view import view
 
 __all__ = [
     "open", "consolidate",
@@ -38,5 +39,5 @@ __all__ = [
     "InvalidMetadata", "InvalidData", "UnsupportedVersion", "RemoteError",
     "Plate", "Well", "Image", "Label", "Level", "Table", "Group",
     "preview", "show", "plate_overview",
-    "login", "browse", "validate",
+    "login", "browse", "validate", "view",
 ]

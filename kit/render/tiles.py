@@ -1,0 +1,336 @@
+"""Tiles of a pan/zoom view: which level a screen needs, which tiles it shows, how one is drawn.
+
+The interactive viewer (``kit.widgets.view``) sends the part of the image on screen in level-0
+pixels and the canvas size; this module answers with the level (the coarsest one whose pixels
+are no larger than a screen pixel: never finer than needed), the tiles of that level the view
+touches, a ring of neighbours to prefetch, and the boxes to read for each tile. Tiles are
+aligned to the level's stored chunks (a multiple of a chunk, or a chunk split evenly), so a
+tile never reads a chunk another tile of the same batch reads too when chunks are small.
+
+A tile is drawn with the render layer's own pieces: ``plan_plane`` (the z/t plane and
+channels), ``composite`` (windows and colours), ``plan_label``/``overlay`` (labels on the tile's
+own grid). Windows must be the same on every tile, so they are resolved once per view
+(``resolve_windows``), never from one tile's data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kit.io.boxes import Box
+from kit.render.color import hex_to_rgb, robust_window
+from kit.render.composite import composite, to_uint8
+from kit.render.job import channel_colors, channel_windows, select_labels
+from kit.render.labelplane import LabelPart, plan_label
+from kit.render.overlay import colorize, outline_mask, overlay
+from kit.render.plane import Plane, axis_transform, channel_names, plan_plane, yx_axes
+from kit.render.spec import InvalidRenderSpec, RenderSpec, Window
+
+if TYPE_CHECKING:
+    from kit.nodes import Image, Label
+
+__all__ = ["HIGHLIGHT", "TILE", "LevelGeometry", "TileKey", "TilePlan", "View", "choose_view_level",
+           "geometry", "prefetch_ring", "resolve_windows", "tile_side", "visible_tiles"]
+
+TILE = 256          # wanted tile side in level pixels
+MAX_TILE = 1024     # a tile is never larger than this (a chunk this big is split evenly)
+_TOL = 1e-6
+HIGHLIGHT = (255, 255, 0)  # the selected object's outline: yellow, unlike any label colour fill
+
+TileKey = tuple[int, int, int]  # (level, tile row, tile column)
+
+
+def tile_side(chunk: int, wanted: int = TILE) -> int:
+    """A tile side aligned to a chunk side: whole chunks when chunks are small, a chunk split
+    in equal parts when it is larger than ``MAX_TILE``."""
+    chunk = max(1, int(chunk))
+    if chunk <= wanted:
+        return chunk * max(1, round(wanted / chunk))
+    if chunk <= MAX_TILE:
+        return chunk
+    return math.ceil(chunk / math.ceil(chunk / MAX_TILE))
+
+
+@dataclass(frozen=True)
+class LevelGeometry:
+    """One level as the viewer sees it: size, pixel size in level-0 pixels, tile size."""
+
+    index: int
+    shape: tuple[int, int]          # (height, width) in level pixels
+    factor: tuple[float, float]     # level-0 pixels per level pixel (y, x)
+    tile: tuple[int, int]           # tile (height, width) in level pixels
+
+    def grid(self) -> tuple[int, int]:
+        """Number of tile rows and columns."""
+        return (math.ceil(self.shape[0] / self.tile[0]), math.ceil(self.shape[1] / self.tile[1]))
+
+    def bounds(self, ty: int, tx: int) -> tuple[int, int, int, int]:
+        """(y0, y1, x0, x1) of a tile in level pixels (the last row/column may be smaller)."""
+        th, tw = self.tile
+        return (ty * th, min((ty + 1) * th, self.shape[0]),
+                tx * tw, min((tx + 1) * tw, self.shape[1]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "shape": list(self.shape), "factor": list(self.factor),
+                "tile": list(self.tile)}
+
+
+def geometry(image: Image) -> list[LevelGeometry]:
+    """The levels of ``image`` (loaded), finest first: the pixel size of each in level-0
+    pixels comes from the scales (shape ratios when a scale is missing)."""
+    iy, ix = yx_axes(image.axes)
+    levels = image.levels
+    s0 = (axis_transform(levels[0], iy)[0], axis_transform(levels[0], ix)[0])
+    h0, w0 = levels[0].shape[iy], levels[0].shape[ix]
+    out = []
+    for lv in levels:
+        h, w = lv.shape[iy], lv.shape[ix]
+        fy = axis_transform(lv, iy)[0] / s0[0] if s0[0] else h0 / h
+        fx = axis_transform(lv, ix)[0] / s0[1] if s0[1] else w0 / w
+        chunks = lv.chunks or lv.shape
+        out.append(LevelGeometry(lv.index, (h, w), (float(fy), float(fx)),
+                                 (tile_side(chunks[iy]), tile_side(chunks[ix]))))
+    return out
+
+
+@dataclass(frozen=True)
+class View:
+    """What the screen shows: a rectangle in level-0 pixels and the canvas size in pixels."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    width: int
+    height: int
+
+    @classmethod
+    def from_message(cls, msg: dict[str, Any]) -> View:
+        """A view from the front end's message; nonsense (NaN, empty) is a ValueError."""
+        x0, y0, x1, y1 = (float(msg[k]) for k in ("x0", "y0", "x1", "y1"))
+        v = cls(x0, y0, x1, y1, int(msg["width"]), int(msg["height"]))
+        if not all(math.isfinite(c) for c in (v.x0, v.y0, v.x1, v.y1)) or v.x1 <= v.x0 \
+                or v.y1 <= v.y0 or v.width < 1 or v.height < 1:
+            raise ValueError(f"not a view: {msg!r}")
+        return v
+
+    @property
+    def screen_pixel(self) -> tuple[float, float]:
+        """Level-0 pixels per screen pixel (y, x)."""
+        return ((self.y1 - self.y0) / self.height, (self.x1 - self.x0) / self.width)
+
+
+def choose_view_level(levels: Sequence[LevelGeometry], view: View) -> int:
+    """The coarsest level whose pixel is no larger than a screen pixel (level 0 when every
+    level's pixels are larger: zoomed in past 1:1)."""
+    sy, sx = view.screen_pixel
+    chosen = levels[0].index
+    for g in levels:
+        if g.factor[0] <= sy * (1 + _TOL) and g.factor[1] <= sx * (1 + _TOL):
+            chosen = g.index
+    return chosen
+
+
+def _tile_range(g: LevelGeometry, view: View) -> tuple[range, range]:
+    rows, cols = g.grid()
+    (fy, fx), (th, tw) = g.factor, g.tile
+    r0 = max(0, math.floor(view.y0 / fy / th))
+    r1 = min(rows, math.ceil(view.y1 / fy / th - _TOL))
+    c0 = max(0, math.floor(view.x0 / fx / tw))
+    c1 = min(cols, math.ceil(view.x1 / fx / tw - _TOL))
+    return range(r0, max(r0, r1)), range(c0, max(c0, c1))
+
+
+def visible_tiles(g: LevelGeometry, view: View) -> list[TileKey]:
+    """The tiles of level ``g`` the view touches, row by row (none when it shows no data)."""
+    rows, cols = _tile_range(g, view)
+    return [(g.index, r, c) for r in rows for c in cols]
+
+
+def prefetch_ring(g: LevelGeometry, view: View, width: int = 1) -> list[TileKey]:
+    """The tiles within ``width`` tiles around the visible ones (inside the level), nearest
+    ring first: panning by up to a tile then needs no read."""
+    rows, cols = _tile_range(g, view)
+    if not rows or not cols or width < 1:
+        return []
+    n_rows, n_cols = g.grid()
+    out: list[TileKey] = []
+    for k in range(1, width + 1):
+        r0, r1, c0, c1 = rows.start - k, rows.stop - 1 + k, cols.start - k, cols.stop - 1 + k
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r in (r0, r1) or c in (c0, c1)) and 0 <= r < n_rows and 0 <= c < n_cols:
+                    out.append((g.index, r, c))
+    return out
+
+
+# -- drawing ---------------------------------------------------------------------------------
+
+
+def resolve_windows(image: Image, spec: RenderSpec, coarsest: np.ndarray | None) -> list[Window]:
+    """One window per shown channel: the spec's, else the omero window, else percentiles of
+    ``coarsest`` (the coarsest level's plane, (C, H, W)); the same for every tile."""
+    chans = shown_channels(image, spec)
+    windows = channel_windows(image, chans)
+    if spec.windows is not None:
+        if len(spec.windows) != len(chans):
+            raise InvalidRenderSpec(f"windows gives {len(spec.windows)} window(s) for "
+                                    f"{len(chans)} shown channel(s) {chans}")
+        windows = [w if w is not None else o for w, o in zip(spec.windows, windows)]
+    out: list[Window] = []
+    for k, w in enumerate(windows):
+        if w is None:
+            w = robust_window(coarsest[k]) if coarsest is not None else (0.0, 1.0)
+        out.append(w)
+    return out
+
+
+def needs_data_windows(image: Image, spec: RenderSpec) -> bool:
+    """Whether some shown channel has neither a spec window nor an omero window."""
+    if image.kind == "label":
+        return False
+    chans = shown_channels(image, spec)
+    given = list(spec.windows) if spec.windows is not None else [None] * len(chans)
+    return any(g is None and o is None
+               for g, o in zip(given, channel_windows(image, chans)))
+
+
+def shown_channels(image: Image, spec: RenderSpec) -> list[int]:
+    """The channel indices the spec shows (empty: every channel switched off)."""
+    if spec.channels == ():
+        return []
+    return plan_plane(image, len(image.levels) - 1, channels=spec.channels, z=spec.z,
+                      t=spec.t).channels
+
+
+@dataclass
+class TilePlan:
+    """The boxes one tile reads and how they become its picture and its label values."""
+
+    key: TileKey
+    bounds: tuple[int, int, int, int]    # (y0, y1, x0, x1) in level pixels
+    plane: Plane | None                  # the image's tile box (None: every channel off)
+    labels: list[LabelPart]              # each sampled on the tile's grid
+
+    def boxes(self) -> list[Box]:
+        out = [self.plane.box] if self.plane is not None else []
+        return out + [p.box for p in self.labels if p.box is not None]
+
+    def split(self, results: list[np.ndarray]) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """The tile's (C, H, W) data and each label's values on the tile grid."""
+        rest = list(results)
+        data = self.plane.as_chw(rest.pop(0)) if self.plane is not None else None
+        labels = [p.finish(rest.pop(0) if p.box is not None else None) for p in self.labels]
+        return data, labels
+
+
+def _tile_plane(base: Plane, image: Image, y0: int, y1: int, x0: int, x1: int) -> Plane:
+    """``base`` (a whole plane of one level) cut to rows y0:y1 and columns x0:x1."""
+    iy, ix = yx_axes(image.axes)
+    sel: list[Any] = list(base.box.selection)
+    sel[iy], sel[ix] = slice(y0, y1), slice(x0, x1)
+    box = image.box(base.level.index, sel)
+    (oy, ox), (sy, sx) = base.origin, base.step
+    return replace(base, box=box, origin=(oy + y0 * sy, ox + x0 * sx))
+
+
+class TileRenderer:
+    """Plans and draws the tiles of one image under one spec's data choices (channels, z, t,
+    labels); windows, colours, style and opacity are applied at draw time only."""
+
+    def __init__(self, image: Image, spec: RenderSpec, labels: dict[str, Label],
+                 levels: Sequence[LevelGeometry]):
+        self.image = image
+        self.spec = spec
+        self.labels = select_labels(labels, spec.labels, image.url) \
+            if image.kind != "label" else {}
+        self.levels = {g.index: g for g in levels}
+        self.is_label = image.kind == "label"
+        self._planes: dict[int, Plane] = {}
+
+    def data_key(self) -> tuple:
+        """What the tiles' data depend on (not windows, colours, style or opacity)."""
+        return (self.image.url, self.spec.channels, self.spec.z, self.spec.t,
+                tuple(self.labels))
+
+    def base_plane(self, level: int) -> Plane:
+        if level not in self._planes:
+            channels = None if self.is_label else self.spec.channels or None
+            self._planes[level] = plan_plane(self.image, level, channels=channels,
+                                             z=self.spec.z, t=self.spec.t)
+        return self._planes[level]
+
+    def plan(self, key: TileKey) -> TilePlan:
+        level, ty, tx = key
+        g = self.levels[level]
+        y0, y1, x0, x1 = g.bounds(ty, tx)
+        base = self.base_plane(level)
+        blank = self.spec.channels == () and not self.is_label
+        grid = _tile_plane(base, self.image, y0, y1, x0, x1)
+        parts = [plan_label(lab, grid, grid.shape) for lab in self.labels.values()]
+        return TilePlan(key, (y0, y1, x0, x1), None if blank else grid, parts)
+
+    def colors(self) -> list[tuple[int, int, int]]:
+        chans = shown_channels(self.image, self.spec)
+        n = len(channel_names(self.image, self.image.level(0))) if "c" in self.image.axes else 1
+        # a spec may carry chosen colours, one per shown channel: "RRGGBB" or (r, g, b)
+        given = getattr(self.spec, "colors", None) or ()
+        colors = channel_colors(self.image, chans, n)
+        for k, c in enumerate(list(given)[:len(colors)]):
+            rgb = hex_to_rgb(c) if isinstance(c, str) else (
+                (int(c[0]), int(c[1]), int(c[2])) if c is not None else None)
+            if rgb is not None:
+                colors[k] = rgb
+        return colors
+
+    def draw(self, plan: TilePlan, results: list[np.ndarray],
+             windows: Sequence[Window]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """uint8 RGB of a tile and the label values under it, by label name (a label image
+        viewed on its own: its values under ``""``)."""
+        data, label_data = plan.split(results)
+        y0, y1, x0, x1 = plan.bounds
+        shape = (y1 - y0, x1 - x0)
+        if self.is_label:
+            assert data is not None
+            own = np.asarray(data[0])
+            color, alpha = colorize(own, self.image.colors)  # type: ignore[attr-defined]
+            return to_uint8(color * alpha[..., None]), {"": own}
+        if data is None:
+            rgb = np.zeros(shape + (3,), np.float32)
+        else:
+            rgb = composite(data, self.colors(), list(windows))
+        values: dict[str, np.ndarray] = {}
+        for name, lab in zip(self.labels, label_data):
+            rgb = draw_label(rgb, lab, self.labels[name].colors, self.spec)
+            values[name] = lab
+        return to_uint8(rgb), values
+
+
+def draw_label(rgb: np.ndarray, label: np.ndarray,
+               colors: dict[int, tuple[int, int, int, int]] | None, spec: RenderSpec
+               ) -> np.ndarray:
+    """``label`` (on the tile's grid) over ``rgb``; outlines as well as fills are faded by the
+    spec's opacity. Each tile reads only its own label chunks, so an object border lying
+    exactly on a tile edge is not outlined there (reading a margin would read the neighbours'
+    chunks too)."""
+    drawn = overlay(rgb, label, colors, style=spec.label_style, opacity=spec.opacity)
+    if spec.label_style == "outline":  # overlay draws outlines opaque; the viewer fades them
+        drawn = rgb + (drawn - rgb) * np.float32(spec.opacity)
+    return drawn
+
+
+def highlight(label: np.ndarray, value: int) -> np.ndarray | None:
+    """RGBA (uint8) marking object ``value`` in a tile's label values: a bright outline and a
+    light veil; None when the object is not in the tile."""
+    mask = np.asarray(label) == value
+    if not mask.any():
+        return None
+    rgba = np.zeros(mask.shape + (4,), np.uint8)
+    rgba[mask] = (*HIGHLIGHT, 60)
+    rgba[outline_mask(mask.astype(np.uint8))] = (*HIGHLIGHT, 255)
+    return rgba

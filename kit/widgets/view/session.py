@@ -1,0 +1,279 @@
+"""The kernel side of a pan/zoom view, without any widget: one image, one spec, its caches.
+
+``TileSession.serve(view)`` picks the level and the tiles a view shows, reads the ones it has
+never read in one ``read_boxes`` batch (the kit loop does the I/O), draws them with the
+spec and returns PNG tiles. Two caches make moving back free: the data read (per level, tile
+and data choice: channels, z, t, labels), so new windows, colours or opacity redraw without a
+request, and the PNGs drawn (per tile and whole spec).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kit.io.boxes import read_boxes
+from kit.io.loop import run_sync
+from kit.render.job import load_metadata
+from kit.render.plane import plan_plane
+from kit.render.png import to_png
+from kit.render.spec import RenderSpec, Window
+from kit.render.tiles import (
+    LevelGeometry,
+    TileKey,
+    TileRenderer,
+    View,
+    choose_view_level,
+    geometry,
+    highlight,
+    needs_data_windows,
+    prefetch_ring,
+    resolve_windows,
+    visible_tiles,
+)
+from kit.widgets.view.hover import FeatureRows, lookup
+
+if TYPE_CHECKING:
+    from kit.nodes import Image
+
+__all__ = ["Tile", "TileSession", "key_text"]
+
+DATA_CACHE = 192   # tiles of data kept (a 3-channel uint16 256x256 tile is 384 KiB)
+PNG_CACHE = 512    # drawn tiles kept (raw RGBA: 256 KiB each)
+
+
+def key_text(key: TileKey) -> str:
+    """A tile key as the front end names it: "level/row/col"."""
+    return "/".join(str(k) for k in key)
+
+
+@dataclass
+class TileData:
+    """What a tile read: its picture's inputs and the label values under it."""
+
+    results: list[np.ndarray]
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def encode(rgb: np.ndarray, encoding: str) -> bytes:
+    """A tile's bytes for the front end: PNG, or raw RGBA rows ("raw": no encoding time,
+    four bytes a pixel on the wire; the default, as kernel and browser usually share a
+    machine or a fast link)."""
+    if encoding == "png":
+        return to_png(rgb)
+    if rgb.shape[2] == 3:
+        rgb = np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    return np.ascontiguousarray(rgb, np.uint8).tobytes()
+
+
+@dataclass
+class Tile:
+    """One tile ready to send: where it lies (level pixels) and its bytes (``encode``)."""
+
+    key: TileKey
+    bounds: tuple[int, int, int, int]
+    data: bytes
+
+    def meta(self) -> dict[str, Any]:
+        y0, y1, x0, x1 = self.bounds
+        return {"key": key_text(self.key), "level": self.key[0], "x0": x0, "y0": y0,
+                "w": x1 - x0, "h": y1 - y0}
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get_fresh(self, key: Any) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class TileSession:
+    """Tiles of one image under one ``RenderSpec`` (blocking calls: run them off the main
+    thread). ``prefetch`` is the width, in tiles, of the ring read after the visible tiles."""
+
+    def __init__(self, image: Image, spec: RenderSpec | None = None, *, prefetch: int = 1,
+                 encoding: str = "raw"):
+        if encoding not in ("raw", "png"):
+            raise ValueError(f"encoding must be 'raw' or 'png', not {encoding!r}")
+        self.prefetch = prefetch
+        self.encoding = encoding
+        self._lock = threading.RLock()
+        self._data: _LRU = _LRU(DATA_CACHE)
+        self._drawn: _LRU = _LRU(PNG_CACHE)
+        self.reads = 0  # read_boxes batches issued (tests and the benchmark count them)
+        self.set_image(image, spec if spec is not None else RenderSpec())
+
+    # -- what is shown -------------------------------------------------------------------------
+    def set_image(self, image: Image, spec: RenderSpec | None = None) -> None:
+        """Show another image (its level and label documents are loaded here)."""
+        spec = spec if spec is not None else self.spec
+        labels = run_sync(load_metadata(image, spec.labels if image.kind != "label" else None))
+        with self._lock:
+            self.image = image
+            self.levels: list[LevelGeometry] = geometry(image)
+            self.rows = FeatureRows(image)
+            self._labels = labels
+            self._set_spec(spec)
+
+    def set_spec(self, spec: RenderSpec) -> None:
+        """Draw with another spec; data already read is reused when channels, z, t and labels
+        are the same."""
+        with self._lock:
+            if spec.labels != self.spec.labels and spec.labels and self.image.kind != "label":
+                self._labels = run_sync(load_metadata(self.image, spec.labels))
+            self._set_spec(spec)
+
+    def _set_spec(self, spec: RenderSpec) -> None:
+        self.spec = spec
+        self.renderer = TileRenderer(self.image, spec, self._labels, self.levels)
+        self.windows: list[Window] = [] if self.image.kind == "label" else \
+            resolve_windows(self.image, spec, self._coarsest_plane(spec))
+        text = repr((self.renderer.data_key(), self.windows, self.renderer.colors()
+                     if self.image.kind != "label" else (), spec.label_style, spec.opacity))
+        self.spec_key = hashlib.sha1(text.encode()).hexdigest()[:12]
+
+    def _coarsest_plane(self, spec: RenderSpec) -> np.ndarray | None:
+        """The coarsest level's plane, read only when a channel's window must come from data."""
+        if not needs_data_windows(self.image, spec):
+            return None
+        plane = plan_plane(self.image, len(self.levels) - 1, channels=spec.channels or None,
+                           z=spec.z, t=spec.t)
+        (data,) = read_boxes([plane.box])
+        self.reads += 1
+        return plane.as_chw(data)
+
+    def level_json(self) -> list[dict[str, Any]]:
+        return [g.to_json() for g in self.levels]
+
+    # -- tiles ---------------------------------------------------------------------------------
+    def plan_view(self, view: View) -> tuple[int, list[TileKey], list[TileKey]]:
+        """(level, visible tiles, prefetch ring) of a view: no I/O."""
+        level = choose_view_level(self.levels, view)
+        g = self.levels[level]
+        return level, visible_tiles(g, view), prefetch_ring(g, view, self.prefetch)
+
+    def tiles(self, keys: Sequence[TileKey], stop: Callable[[], bool] | None = None
+              ) -> list[Tile]:
+        """The drawn tiles of ``keys``; those never read are read together in one batch.
+        ``stop()`` true (a newer view is waiting) ends the drawing early: the data read is
+        kept, the tiles drawn so far are returned."""
+        with self._lock:
+            data_key = self.renderer.data_key()
+            spec_key = self.spec_key
+            renderer, windows = self.renderer, list(self.windows)
+            missing = [k for k in keys if self._drawn.get_fresh((spec_key, k)) is None
+                       and self._data.get_fresh((data_key, k)) is None]
+        plans = {k: renderer.plan(k) for k in missing}
+        boxes = [b for p in plans.values() for b in p.boxes()]
+        if boxes:
+            results = read_boxes(boxes)
+            with self._lock:
+                self.reads += 1
+        else:
+            results = []
+        for k, p in plans.items():
+            n = len(p.boxes())
+            mine, results = results[:n], results[n:]
+            with self._lock:
+                self._data.put((data_key, k), TileData(mine))
+        out = []
+        for k in keys:
+            if stop is not None and stop():
+                break
+            with self._lock:
+                data = self._drawn.get_fresh((spec_key, k))
+                raw = self._data.get_fresh((data_key, k)) if data is None else None
+            if data is None:
+                plan = plans.get(k) or renderer.plan(k)
+                if raw is None:  # dropped from the cache since: read again, alone
+                    raw = TileData(read_boxes(plan.boxes()))
+                    with self._lock:
+                        self._data.put((data_key, k), raw)
+                rgb, labels = renderer.draw(plan, raw.results, windows)
+                raw.labels = labels
+                data = encode(rgb, self.encoding)
+                with self._lock:
+                    self._drawn.put((spec_key, k), data)
+            g = self.levels[k[0]]
+            out.append(Tile(k, g.bounds(k[1], k[2]), data))
+        return out
+
+    # -- what is under the pointer -------------------------------------------------------------
+    def _tile_at(self, level: int, x: float, y: float) -> tuple[TileKey, int, int] | None:
+        g = self.levels[level]
+        ly, lx = int(y // g.factor[0]), int(x // g.factor[1])
+        if not (0 <= ly < g.shape[0] and 0 <= lx < g.shape[1]):
+            return None
+        ty, tx = ly // g.tile[0], lx // g.tile[1]
+        return (level, ty, tx), ly - ty * g.tile[0], lx - tx * g.tile[1]
+
+    def label_at(self, level: int, x: float, y: float) -> tuple[str, int] | None:
+        """(label name, value) under level-0 pixel (x, y), from the tiles read at ``level``;
+        the first label with an object there wins (a label image: its own value)."""
+        found = self._tile_at(level, x, y)
+        if found is None:
+            return None
+        key, row, col = found
+        with self._lock:
+            data = self._data.get_fresh((self.renderer.data_key(), key))
+        if data is None or not data.labels:
+            return None
+        first: tuple[str, int] | None = None
+        for name, values in data.labels.items():
+            value = lookup(values, row, col)
+            if value is None:
+                continue
+            if value != 0:
+                return name, value
+            first = first or (name, value)
+        return first
+
+    def hover(self, level: int, x: float, y: float) -> dict[str, Any]:
+        """The hover card of level-0 pixel (x, y): label value and feature-table row."""
+        out: dict[str, Any] = {"x": int(x), "y": int(y)}
+        found = self.label_at(level, x, y)
+        if found is not None:
+            name, value = found
+            out.update(label=name or (self.image.name or "label"), value=value)
+            row = self.rows.row(name, value) if name and value else None
+            if row is not None:
+                out["table"], out["row"] = row
+        return out
+
+    def highlights(self, keys: Iterable[TileKey], label: str, value: int) -> list[Tile]:
+        """RGBA PNG tiles outlining object ``value`` of ``label``, for the tiles read of
+        ``keys`` that contain it."""
+        out = []
+        for k in keys:
+            with self._lock:
+                data = self._data.get_fresh((self.renderer.data_key(), k))
+            if data is None or label not in data.labels:
+                continue
+            rgba = highlight(data.labels[label], value)
+            if rgba is not None:
+                g = self.levels[k[0]]
+                out.append(Tile(k, g.bounds(k[1], k[2]), encode(rgba, self.encoding)))
+        return out
+
+    def cached(self, keys: Iterable[TileKey]) -> list[TileKey]:
+        """Those of ``keys`` whose data is read."""
+        with self._lock:
+            dk = self.renderer.data_key()
+            return [k for k in keys if (dk, k) in self._data]
