@@ -90,7 +90,7 @@ class ImageJob:
     colors: list[tuple[int, int, int]]
     windows: list[Window | None]
     labels: list[LabelPart] = field(default_factory=list)
-    label_style: LabelStyle = "outline"
+    label_style: LabelStyle = "auto"
     opacity: float = 0.5
 
     def boxes_to_read(self) -> list[Box]:

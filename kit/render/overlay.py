@@ -59,15 +59,32 @@ def colorize(label: np.ndarray,
     return rgba[..., :3], rgba[..., 3]
 
 
+FILL_BELOW_AREA = 16.0
+"""``auto`` fills objects whose median area is below this many shown pixels (4 x 4): the
+outline of a smaller object is all of it, and thousands of them are noise, not borders."""
+
+
+def auto_style(label: np.ndarray) -> LabelStyle:
+    """``fill`` when the objects shown are smaller than a few pixels, else ``outline``."""
+    lab = np.asarray(label)
+    _, areas = np.unique(lab[lab != 0], return_counts=True)
+    if areas.size and float(np.median(areas)) < FILL_BELOW_AREA:
+        return "fill"
+    return "outline"
+
+
 def overlay(rgb: np.ndarray, label: np.ndarray,
             colors: dict[int, tuple[int, int, int, int]] | None, *,
             style: LabelStyle = "outline", opacity: float = 0.5) -> np.ndarray:
     """Draw ``label`` (H, W) over float RGB ``rgb`` (H, W, 3).
 
     ``fill`` blends every labelled pixel with weight ``opacity`` (times the colour's alpha);
-    ``outline`` draws object borders at the colour's own alpha, so thin lines stay visible.
+    ``outline`` draws object borders at the colour's own alpha, so thin lines stay visible;
+    ``auto`` is one of them, as ``auto_style`` picks for the objects' shown size.
     """
     check_label_style(style)
+    if style == "auto":
+        style = auto_style(label)
     color, alpha = colorize(label, colors)
     if style == "fill":
         weight = alpha * float(opacity)
