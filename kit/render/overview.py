@@ -324,6 +324,11 @@ class PlateFrame:
         bh, bw = self.budget()
         scale = min(bw / (cols_g * fw), bh / (rows_g * fh))
         self.tile_h, self.tile_w = max(1, math.floor(fh * scale)), max(1, math.floor(fw * scale))
+        if first is not None:  # the first field's own picture when it fits: not resampled
+            oh, ow = first.out_shape
+            if rows_g * oh <= bh and cols_g * ow <= bw and max(oh, ow) >= max(self.tile_h,
+                                                                                 self.tile_w):
+                self.tile_h, self.tile_w = oh, ow
         self.cell_h, self.cell_w = rows_g * self.tile_h, cols_g * self.tile_w
         nr, nc = len(self.rows), len(self.columns)
         height = self.top + nr * self.cell_h + max(nr - 1, 0) * self.gap + self.bottom
@@ -416,6 +421,8 @@ def fit_within(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
         return rgb
     f = min(height / h, width / w)
     th, tw = max(1, min(height, round(h * f))), max(1, min(width, round(w * f)))
+    if height - th <= 1 and width - tw <= 1:  # the same aspect but for rounding: fill it
+        th, tw = height, width
     if th >= h and tw >= w:
         return resize_nearest(rgb, th, tw)
     return to_uint8(resize(rgb.astype(np.float32) / 255.0, th, tw))
