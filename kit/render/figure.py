@@ -74,9 +74,26 @@ class FigurePng:
         return buf.getvalue()
 
 
+class FigureBundle:
+    """A Figure's ``_repr_mimebundle_``: the PNG and a short text of what it is, so the
+    notebook holds no ``<Figure size 700x600 with 1 Axes>`` beside the picture."""
+
+    def __init__(self, figure: Figure):
+        self.figure = figure
+
+    def __call__(self, include: Any = None, exclude: Any = None) -> dict | None:
+        if include is not None and "image/png" not in include:
+            return None  # a terminal: matplotlib's own text
+        titles = [ax.get_title() for ax in self.figure.axes if ax.get_title()]
+        what = f" of {titles[0]!r}" if titles else ""
+        return {"image/png": FigurePng(self.figure)(),
+                "text/plain": f"<kit.show figure{what}>"}
+
+
 def displayable(fig: Figure) -> Figure:
     """``fig`` with a ``_repr_png_`` of its own: a notebook shows it without pyplot's help."""
     fig._repr_png_ = FigurePng(fig)  # type: ignore[attr-defined]
+    fig._repr_mimebundle_ = FigureBundle(fig)  # type: ignore[attr-defined]
     return fig
 
 
