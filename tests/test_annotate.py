@@ -15,7 +15,13 @@ import kit
 from kit.demo.generate import write_image, write_plate
 from kit.render.annotate import BAR_FRACTION, UNKNOWN_UNITS
 from kit.render.overlay import FILL_BELOW_AREA, auto_style
-from kit.render.overview import BACKGROUND_RGB, FRAME_RGB, MISSING_RGB, plate_picture
+from kit.render.overview import (
+    BACKGROUND_RGB,
+    FIELD_GAP,
+    FRAME_RGB,
+    MISSING_RGB,
+    plate_picture,
+)
 from kit.render.preview import render
 from kit.render.spec import RenderSpec
 
@@ -201,10 +207,14 @@ def test_fields_all_in_a_cell(tmp_path):
         path = write_plate(tmp_path / "p.zarr", rows="A", columns=("01", "02"), fields=4,
                            image_kwargs={"axes": "cyx", "shape": (1, 64, 64), "levels": 1,
                                          "labels": ()})
-    _, frame = plate_picture(kit.open(path), RenderSpec(max_size=400, fields="all",
-                                                        annotate=True), progress=False)
-    assert frame is not None and frame.cell_w == 2 * frame.tile_w
-    assert frame.cell_h == 2 * frame.tile_h and frame.tile_w == frame.tile_h
+    mosaic, frame = plate_picture(kit.open(path), RenderSpec(max_size=400, fields="all",
+                                                             annotate=True), progress=False)
+    assert frame is not None and frame.cell_w == 2 * frame.tile_w + FIELD_GAP
+    assert frame.cell_h == 2 * frame.tile_h + FIELD_GAP and frame.tile_w == frame.tile_h
+    y0, x0 = frame.cell_origin(0, 0)  # a line of the frame colour between the fields
+    rgb = np.asarray(mosaic)
+    line = rgb[y0:y0 + frame.cell_h, x0 + frame.tile_w:x0 + frame.tile_w + FIELD_GAP]
+    assert (line == FRAME_RGB).all()
 
 
 def test_annotate_must_be_a_bool():
@@ -214,3 +224,19 @@ def test_annotate_must_be_a_bool():
         RenderSpec(annotate="yes")
     assert RenderSpec(annotate=np.bool_(True)).annotate is True
     assert RenderSpec().annotated(True) is True and RenderSpec().annotated(False) is False
+
+
+def test_auto_style_is_one_style_for_the_whole_plate(tmp_path):
+    """Every well of a plate is drawn in the same style: auto picks once from all objects."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = write_plate(tmp_path / "p.zarr", rows="AB", columns=("01", "02"), fields=2,
+                           image_kwargs={"axes": "cyx", "shape": (1, 128, 128), "levels": 1})
+    plate = kit.open(path)
+    pictures = {style: np.asarray(kit.plate_overview(plate, max_size=160, fields="all",
+                                                     labels="nuclei", label_style=style,
+                                                     progress=False))
+                for style in ("auto", "fill", "outline")}
+    assert not np.array_equal(pictures["fill"], pictures["outline"])
+    assert (np.array_equal(pictures["auto"], pictures["fill"])
+            or np.array_equal(pictures["auto"], pictures["outline"]))

@@ -64,13 +64,22 @@ FILL_BELOW_AREA = 16.0
 outline of a smaller object is all of it, and thousands of them are noise, not borders."""
 
 
-def auto_style(label: np.ndarray) -> LabelStyle:
-    """``fill`` when the objects shown are smaller than a few pixels, else ``outline``."""
+def object_areas(label: np.ndarray) -> np.ndarray:
+    """The shown area in pixels of each object of a label on the picture's grid."""
     lab = np.asarray(label)
-    _, areas = np.unique(lab[lab != 0], return_counts=True)
+    return np.unique(lab[lab != 0], return_counts=True)[1]
+
+
+def style_for_areas(areas: np.ndarray) -> LabelStyle:
+    """``fill`` when the median object is smaller than a few pixels, else ``outline``."""
     if areas.size and float(np.median(areas)) < FILL_BELOW_AREA:
         return "fill"
     return "outline"
+
+
+def auto_style(label: np.ndarray) -> LabelStyle:
+    """``fill`` when the objects shown are smaller than a few pixels, else ``outline``."""
+    return style_for_areas(object_areas(label))
 
 
 def overlay(rgb: np.ndarray, label: np.ndarray,

@@ -39,6 +39,7 @@ from kit.render.annotate import (
 from kit.render.color import robust_window
 from kit.render.composite import to_uint8
 from kit.render.job import ImageJob, plan_image, wanted_labels
+from kit.render.overlay import style_for_areas
 from kit.render.plate_reads import SharedLayout, afirst_field
 from kit.render.png import Picture
 from kit.render.progress import make_progress
@@ -223,6 +224,11 @@ def plate_picture(plate: Plate, spec: RenderSpec, *, progress: bool = True, burn
                       KitWarning, stacklevel=4)
     planes = [job.split(res)[0] for _, _, job, res in jobs]
     windows = shared_windows([job for _, _, job, _ in jobs], planes)
+    if spec.label_style == "auto" and any(job.labels for _, _, job, _ in jobs):
+        # one style for the whole plate, from every well's objects: not fill here, outline there
+        style = style_for_areas(np.concatenate([job.label_areas(res) for _, _, job, res in jobs]))
+        for _, _, job, _ in jobs:
+            job.label_style = style
     positions = {w.path: (w.row_index, w.column_index) for w in plate.plate.wells}
     tiles = {(well, k): job.finish(res, win) for (well, k, job, res), win in zip(jobs, windows)}
     if frame is not None:
@@ -322,14 +328,17 @@ class PlateFrame:
         else:
             fh = fw = 1.0
         bh, bw = self.budget()
-        scale = min(bw / (cols_g * fw), bh / (rows_g * fh))
+        sep = FIELD_GAP if n_max > 1 else 0  # a line between the fields of one well
+        scale = min((bw - (cols_g - 1) * sep) / (cols_g * fw),
+                    (bh - (rows_g - 1) * sep) / (rows_g * fh))
         self.tile_h, self.tile_w = max(1, math.floor(fh * scale)), max(1, math.floor(fw * scale))
         if first is not None:  # the first field's own picture when it fits: not resampled
             oh, ow = first.out_shape
-            if rows_g * oh <= bh and cols_g * ow <= bw and max(oh, ow) >= max(self.tile_h,
-                                                                                 self.tile_w):
+            if (rows_g * (oh + sep) - sep <= bh and cols_g * (ow + sep) - sep <= bw
+                    and max(oh, ow) >= max(self.tile_h, self.tile_w)):
                 self.tile_h, self.tile_w = oh, ow
-        self.cell_h, self.cell_w = rows_g * self.tile_h, cols_g * self.tile_w
+        self.cell_h = rows_g * (self.tile_h + sep) - sep
+        self.cell_w = cols_g * (self.tile_w + sep) - sep
         nr, nc = len(self.rows), len(self.columns)
         height = self.top + nr * self.cell_h + max(nr - 1, 0) * self.gap + self.bottom
         width = self.left + nc * self.cell_w + max(nc - 1, 0) * self.gap + self.right
@@ -343,11 +352,17 @@ class PlateFrame:
             if fetched:
                 y0, x0 = self.cell_origin(*positions[well])
                 mosaic[y0:y0 + self.cell_h, x0:x0 + self.cell_w] = BACKGROUND_RGB
+                for k in range(1, cols_g):  # the lines between fields
+                    x = x0 + k * (self.tile_w + sep) - sep
+                    mosaic[y0:y0 + self.cell_h, x:x + sep] = FRAME_RGB
+                for k in range(1, rows_g):
+                    y = y0 + k * (self.tile_h + sep) - sep
+                    mosaic[y:y + sep, x0:x0 + self.cell_w] = FRAME_RGB
         for (well, k), picture in tiles.items():
             rgb = fit_within(picture, self.tile_h, self.tile_w)
             y0, x0 = self.cell_origin(*positions[well])
-            ty = y0 + (k // cols_g) * self.tile_h + (self.tile_h - rgb.shape[0]) // 2
-            tx = x0 + (k % cols_g) * self.tile_w + (self.tile_w - rgb.shape[1]) // 2
+            ty = y0 + (k // cols_g) * (self.tile_h + sep) + (self.tile_h - rgb.shape[0]) // 2
+            tx = x0 + (k % cols_g) * (self.tile_w + sep) + (self.tile_w - rgb.shape[1]) // 2
             mosaic[ty:ty + rgb.shape[0], tx:tx + rgb.shape[1]] = rgb
         self.annotations = Annotations()
         if first is not None:
@@ -378,10 +393,10 @@ class PlateFrame:
         inner = max(9, min(16, px))
         if self.cell_w < 8 * inner or self.cell_h < 3 * inner:
             return
-        for well in per_well:
-            r, c = positions[well]
+        shown = {positions[w] for w, fetched in per_well.items() if fetched}
+        for r, c in ((r, c) for r in range(len(self.rows)) for c in range(len(self.columns))):
             y0, x0 = self.cell_origin(r, c)
-            label = f"{self.rows[r]}{self.columns[c]}"
+            label = f"{self.rows[r]}{self.columns[c]}" + ("" if (r, c) in shown else ": no image")
             th, tw = text_size(label, inner)
             pad = max(2, inner // 3)
             draw_box(mosaic, y0, x0, y0 + th + 2 * pad, x0 + tw + 2 * pad)
@@ -403,6 +418,7 @@ class PlateFrame:
         draw_legend_inline(mosaic, legend, y + (self.bottom - px) // 2, self.left, px)
 
 
+FIELD_GAP = 1  # pixels of FRAME_RGB between the fields of one well (``fields="all"``)
 PLATE_BAR_FRACTION = 0.5  # a plate's bar measures one field's tile: up to half its width
 FRAME_RGB = (20, 20, 20)  # gaps and margins of an annotated plate picture
 
