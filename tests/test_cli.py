@@ -403,8 +403,11 @@ def test_preview_of_only_fill_value_warns(tmp_path, run):
 
 
 def library_png(tmp_path: Path, node_path: Path, **options: Any) -> bytes:
-    """The PNG bytes kit.preview gives for the same options (what the CLI must write)."""
+    """The PNG bytes kit.preview gives for the same options (what the CLI must write; the
+    CLI annotates unless told not to)."""
     from kit.render import RenderSpec, preview, save_png
+
+    options.setdefault("annotate", True)
 
     out = tmp_path / "library.png"
     save_png(preview(kit.open(node_path), spec=RenderSpec(**options)), out)

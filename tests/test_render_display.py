@@ -3,6 +3,7 @@ fresh kernel, and tables and the labels / tables mappings have HTML cards."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import pickle
@@ -48,6 +49,9 @@ def test_show_returns_a_figure_that_draws_itself_as_png(data):
     assert _formatted(fig)["image/png"].startswith(PNG)
     again = pickle.loads(pickle.dumps(fig))  # the figure still pickles, and still displays
     assert again._repr_png_().startswith(PNG)
+    assert _formatted(fig)["text/plain"] == "<kit.show figure of 'img.zarr'>"  # no <Figure
+    assert fig._repr_mimebundle_(include=["text/plain"]) is None  # a terminal: matplotlib's
+    assert again._repr_mimebundle_()["image/png"].startswith(PNG)
 
 
 def test_plate_overview_is_an_array_that_displays_as_png(data):
@@ -62,6 +66,10 @@ def test_plate_overview_is_an_array_that_displays_as_png(data):
     assert np.array_equal(shown, plain)
     assert _formatted(mosaic)["image/png"] == png
     assert (mosaic == 0)._repr_png_() is None  # not a picture any more: numbers again
+    assert _formatted(mosaic)["text/plain"] == ("<Picture 64x64 RGB: a uint8 numpy array "
+                                                "(np.asarray: its pixels)>")
+    assert "True" in _formatted(mosaic == 0)["text/plain"]  # a mask: its values
+    assert mosaic._repr_mimebundle_(include=["text/plain"]) is None  # a terminal: numbers
     assert type(kit.preview(plate, max_size=64)) is np.ndarray  # preview is unchanged
 
 
@@ -147,3 +155,28 @@ def test_a_fresh_kernel_shows_pictures_without_matplotlib_inline(data, tmp_path,
     for cell in nb.cells[1:]:
         (out,) = [o for o in cell.outputs if o.output_type == "execute_result"]
         assert "image/png" in out.data, out.data.get("text/plain")
+        assert out.data["image/png"]  # base64 PNG, not an empty placeholder
+    texts = json.dumps([cell.outputs for cell in nb.cells])
+    assert "<Figure size" not in texts  # what pyplot-less matplotlib prints instead
+    assert "array([[[" not in texts  # what a bare numpy mosaic prints instead
+
+
+def test_a_two_cell_notebook_shows_an_annotated_figure(data, tmp_path, monkeypatch):
+    """The issue's own check: ``import kit`` then ``kit.show(image)`` as the last line, in a
+    fresh kernel with no ``%matplotlib inline``: one picture, no ``<Figure size ...>`` text."""
+    spec = tmp_path / "jupyter" / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "ngff-kit display test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import kit"),
+                nbformat.v4.new_code_cell(f"kit.show(kit.open({str(data / 'img.zarr')!r}))")]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name=KERNEL).execute()
+    outputs = nb.cells[1].outputs
+    pictures = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pictures) == 1, outputs
+    png = base64.b64decode(pictures[0].data["image/png"])
+    assert png.startswith(PNG) and imread(io.BytesIO(png), format="png").shape[0] > 200
+    assert "<Figure size" not in json.dumps(outputs)

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 import kit
 from kit.demo.generate import write_image, write_plate
 from kit.render.figure import nice_length
+from kit.render.overview import FRAME_RGB
 
 
 @pytest.fixture(scope="module")
@@ -60,11 +61,27 @@ def test_show_label_and_plate(tmp_path, image_path):
     assert ax.get_images()[0].get_extent() == pytest.approx([5.0, 5.0 + 32 * 1.3,
                                                             10.0 + 64 * 1.3, 10.0])
     plate = kit.open(write_plate(tmp_path / "p.zarr", rows="AB", columns=("01", "02", "03")))
-    fig = kit.show(plate, max_size=300)
+    fig = kit.show(plate, max_size=300, annotate=False)  # the plain mosaic of square cells
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == ["01", "02", "03"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
     assert ax.get_xticks() == pytest.approx([49.5, 149.5, 249.5])
+
+
+def test_show_plate_annotated_by_default(tmp_path):
+    """kit.show lays a plate out with gaps, names its rows and columns on the ticks (at the
+    cells' centres) and adds the legend and one field's scale bar."""
+    plate = kit.open(write_plate(tmp_path / "p.zarr", rows="AB", columns=("01", "02", "03")))
+    fig = kit.show(plate, max_size=300)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["01", "02", "03"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
+    rgb = ax.get_images()[0].get_array()
+    xs = ax.get_xticks()
+    gap_x = (xs[0] + xs[1]) / 2  # between two columns: a gap of the frame colour
+    assert (np.asarray(rgb)[:, round(gap_x)] == FRAME_RGB).all()
+    assert _legend_texts(ax)
+    assert [a for a in ax.artists if type(a).__name__ == "AnchoredSizeBar"]
 
 
 @pytest.mark.parametrize("span,expected", [(41.6, 5), (100, 20), (0.9, 0.1), (7, 1), (260, 50)])

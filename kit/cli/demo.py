@@ -59,8 +59,9 @@ def demo_pictures(plate: Any, out: Path) -> list[tuple[str, Path]]:
 
     path, image, label = first_image_with_labels(plate)
     name = f"preview_{path.replace('/', '_')}.png"
-    field_png = write_png(kit.render.preview(image, max_size=512, labels=label), out / name)
-    overview = kit.render.plate_overview(plate, max_size=768, progress=False)
+    field_png = write_png(kit.render.preview(image, max_size=512, labels=label, annotate=True),
+                          out / name)
+    overview = kit.render.plate_overview(plate, max_size=768, progress=False, annotate=True)
     overview_png = write_png(overview, out / "plate_overview.png")
     what = f"field {path}" + (f" with label {label!r}" if label else "")
     return [(what, field_png), ("plate overview", overview_png)]

@@ -37,7 +37,8 @@ EXAMPLES = {
   ngff-kit preview plate.zarr/B/03/0 -o field.png --channels DAPI 1 --labels nuclei --size 256
   ngff-kit preview image.zarr -o plane.png --z 2 --t 0 --level 1
   ngff-kit preview image.zarr -o masks.png --labels nuclei --label-style fill
-  ngff-kit preview plate.zarr -o all.png --fields all   # every field of each well""",
+  ngff-kit preview plate.zarr -o all.png --fields all   # every field of each well
+  ngff-kit preview image.zarr -o raw.png --no-annotate  # no scale bar, legend or names""",
     "serve": """examples:
   ngff-kit serve plate.zarr                       # a made-up password, printed once
   ngff-kit serve plate.zarr --user class --password-env PW --port 8080
@@ -91,13 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t", type=index_int, help="time point (default: 0)")
     p.add_argument("--labels", metavar="NAME", help="overlay this label image")
     p.add_argument("--label-style", choices=LABEL_STYLES,
-                   help="draw the labels as outlines (default) or filled")
+                   help="draw the labels as outlines or filled; auto (default) fills objects "
+                        "smaller than a few pixels at the picture's scale, outlines the others")
     p.add_argument("--size", type=positive_int, default=512,
                    help="longest side in pixels (default 512)")
     p.add_argument("--level", type=index_int,
                    help="read this pyramid level instead of choosing one")
     p.add_argument("--fields", choices=FIELDS, default="first",
                    help="plate overview: each well's first field (default) or all of them")
+    p.add_argument("--annotate", action=argparse.BooleanOptionalAction, default=True,
+                   help="draw a scale bar, the channel legend and, on a plate, the well names "
+                        "with gaps between wells into the picture (default: on)")
     add_auth_options(p)
     p.set_defaults(func=cmd_preview)
 

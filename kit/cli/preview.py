@@ -3,7 +3,9 @@
 The options become one ``RenderSpec`` (checked once, as for ``kit.preview``; a bad one is a
 usage error). Options the data cannot honour (a t the image does not have, a level past the
 last, a group that is not a picture) are usage errors named before any chunk is read; only PNG
-is written, so ``-o x.jpg`` is refused rather than filled with PNG bytes.
+is written, so ``-o x.jpg`` is refused rather than filled with PNG bytes. The picture is
+annotated (scale bar, channel legend, well names) unless ``--no-annotate``: a PNG that leaves
+the terminal must say what it shows.
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ def spec_from_args(args: argparse.Namespace) -> RenderSpec:
                          "(--labels NAME)")
     return RenderSpec.from_kwargs(
         max_size=args.size, channels=parse_channels(args.channels), z=args.z, t=args.t,
-        level=args.level, labels=args.labels, label_style=args.label_style or "outline",
-        fields=args.fields)
+        level=args.level, labels=args.labels, label_style=args.label_style or "auto",
+        fields=args.fields, annotate=args.annotate)
 
 
 def check_options(node: Any, spec: RenderSpec) -> None:

@@ -8,12 +8,12 @@ runs, so the figure carries its own ``_repr_png_``: it displays itself in a fres
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kit.render.overview import layout
+from kit.render.annotate import LegendEntry, legend_entries, nice_length, unit_symbol
+from kit.render.overview import layout, plate_picture
 from kit.render.plane import yx_axes
 from kit.render.preview import render
 from kit.render.spec import RenderSpec
@@ -22,55 +22,38 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from typing_extensions import Unpack
 
-    from kit.nodes import Image
+    from kit.render.overview import PlateFrame
     from kit.render.spec import RenderOptions
 
-UNIT_SYMBOLS = {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "meter": "m",
-                "angstrom": "Å", "centimeter": "cm"}
-
-
-def unit_symbol(unit: str | None) -> str:
-    if not unit:
-        return "px"
-    return UNIT_SYMBOLS.get(unit, unit)
-
-
-def nice_length(span: float, fraction: float = 0.2) -> float:
-    """A round scale-bar length (1, 2 or 5 times a power of ten) near ``fraction`` of ``span``."""
-    target = abs(span) * fraction
-    if target <= 0 or not math.isfinite(target):
-        return 1.0
-    power = 10 ** math.floor(math.log10(target))
-    for m in (5, 2, 1):
-        if m * power <= target:
-            return m * power
-    return power
-
+__all__ = ["add_scale_bar", "displayable", "nice_length", "show", "unit_symbol"]
 
 def _format_length(length: float, unit: str) -> str:
     return f"{length:g} {unit}"
 
 
-def add_scale_bar(ax: Any, extent: tuple[float, float, float, float], unit: str) -> float:
-    """Draw a scale bar in the lower right corner; returns its length in data units."""
+def add_scale_bar(ax: Any, extent: tuple[float, float, float, float], unit: str, *,
+                  length: float | None = None, label: str | None = None) -> float:
+    """Draw a scale bar in the lower right corner; returns its length in data units
+    (``length`` and ``label`` when the bar is known already: a plate's, in pixels)."""
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
     x0, x1, _, _ = extent
-    length = nice_length(x1 - x0)
-    bar = AnchoredSizeBar(ax.transData, length, _format_length(length, unit), "lower right",
-                          pad=0.4, color="white", frameon=False, size_vertical=0,
-                          label_top=True)
+    length = nice_length(x1 - x0) if length is None else length
+    bar = AnchoredSizeBar(ax.transData, length, label or _format_length(length, unit),
+                          "lower right", pad=0.4, color="white", frameon=False,
+                          size_vertical=0, label_top=True)
     ax.add_artist(bar)
     return length
 
 
-def _legend(ax: Any, image: Image, channels: list[int], colors: list[tuple[int, int, int]]) -> None:
+def _legend(ax: Any, entries: list[LegendEntry]) -> None:
     from matplotlib.patches import Patch
 
-    names = image.channel_names if "c" in image.axes else [image.name]
-    handles = [Patch(facecolor=(rgb[0] / 255, rgb[1] / 255, rgb[2] / 255), edgecolor="none",
-                     label=names[i])
-               for i, rgb in zip(channels, colors)]
+    if not entries:
+        return
+    handles = [Patch(facecolor=(e.colors[0][0] / 255, e.colors[0][1] / 255,
+                                e.colors[0][2] / 255), edgecolor="none", label=e.name)
+               for e in entries]
     ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.6)
 
 
@@ -91,9 +74,26 @@ class FigurePng:
         return buf.getvalue()
 
 
+class FigureBundle:
+    """A Figure's ``_repr_mimebundle_``: the PNG and a short text of what it is, so the
+    notebook holds no ``<Figure size 700x600 with 1 Axes>`` beside the picture."""
+
+    def __init__(self, figure: Figure):
+        self.figure = figure
+
+    def __call__(self, include: Any = None, exclude: Any = None) -> dict | None:
+        if include is not None and "image/png" not in include:
+            return None  # a terminal: matplotlib's own text
+        titles = [ax.get_title() for ax in self.figure.axes if ax.get_title()]
+        what = f" of {titles[0]!r}" if titles else ""
+        return {"image/png": FigurePng(self.figure)(),
+                "text/plain": f"<kit.show figure{what}>"}
+
+
 def displayable(fig: Figure) -> Figure:
     """``fig`` with a ``_repr_png_`` of its own: a notebook shows it without pyplot's help."""
     fig._repr_png_ = FigurePng(fig)  # type: ignore[attr-defined]
+    fig._repr_mimebundle_ = FigureBundle(fig)  # type: ignore[attr-defined]
     return fig
 
 
@@ -101,14 +101,21 @@ def show(node: Any, spec: RenderSpec | None = None, *,
          figsize: tuple[float, float] | None = None, dpi: int = 100, title: str | None = None,
          **options: Unpack[RenderOptions]) -> Figure:
     """The preview of ``node`` in a Figure: axes in physical units (e.g. µm) from the level's
-    scale and translation, a scale bar, and a legend of the channels with their colours.
-    A plate shows its mosaic with row and column names on the axes. The options are those of
-    ``kit.preview`` (or one ``spec``). The figure displays itself in a notebook."""
+    scale and translation, a scale bar, and a legend of the channels (and labels) with their
+    colours. A plate shows its mosaic with row and column names on the axes, gaps between
+    wells and each field at its own aspect. The options are those of ``kit.preview`` (or one
+    ``spec``); ``annotate`` is on by default here (the figure draws the bar, the legend and
+    the names itself, crisp at any size); ``annotate=False`` leaves the bare picture on its
+    axes. The figure displays itself in a notebook, no ``%matplotlib inline`` needed."""
     from matplotlib.figure import Figure
 
     from kit.nodes import Plate
 
-    rendered = render(node, RenderSpec.from_kwargs(spec, **options))
+    full = RenderSpec.from_kwargs(spec, **options)
+    annotate = full.annotated(True)
+    if isinstance(node, Plate) and annotate:
+        return _plate_figure(node, full, figsize, dpi, title)
+    rendered = render(node, full.with_(annotate=False))  # the figure draws its own
     rgb = np.asarray(rendered.rgb)
     h, w = rgb.shape[:2]
     fig = Figure(figsize=figsize or (max(3.0, 6.0 * w / max(h, w)) + 1.0,
@@ -128,11 +135,45 @@ def show(node: Any, spec: RenderSpec | None = None, *,
     uy, ux = unit_symbol(units.get(ynam)), unit_symbol(units.get(xnam))
     ax.set_xlabel(f"{xnam} ({ux})")
     ax.set_ylabel(f"{ynam} ({uy})")
-    add_scale_bar(ax, extent, ux)
-    if job is not None:
-        _legend(ax, job.image, job.plane.channels, job.colors)
+    if annotate:
+        add_scale_bar(ax, extent, ux)
+        _legend(ax, legend_entries(job) if job is not None else [])  # a label: its title
     fig.tight_layout()
     return displayable(fig)
+
+
+def _plate_figure(plate: Any, spec: RenderSpec, figsize: tuple[float, float] | None, dpi: int,
+                  title: str | None) -> Figure:
+    """A plate's annotated mosaic (gaps, tiles at the field's aspect) with the well names as
+    ticks, the channel legend and the scale bar of one field drawn by matplotlib."""
+    from matplotlib.figure import Figure
+
+    mosaic, frame = plate_picture(plate, spec.with_(annotate=True), burn=False)
+    rgb = np.asarray(mosaic)
+    h, w = rgb.shape[:2]
+    fig = Figure(figsize=figsize or (max(3.0, 8.0 * w / max(h, w)) + 1.0,
+                                     max(2.5, 8.0 * h / max(h, w)) + 0.5), dpi=dpi)
+    ax = fig.add_subplot()
+    ax.set_title(title if title is not None else plate.name)
+    ax.imshow(rgb, interpolation="nearest")
+    assert frame is not None
+    _frame_ticks(ax, frame)
+    done = frame.annotations
+    if done is not None and done.scale_bar is not None:
+        bar = done.scale_bar
+        add_scale_bar(ax, (0, w, h, 0), bar.unit, length=bar.pixels, label=bar.label)
+    if done is not None:
+        _legend(ax, done.legend)
+    fig.tight_layout()
+    return displayable(fig)
+
+
+def _frame_ticks(ax: Any, frame: PlateFrame) -> None:
+    ax.set_xticks(frame.column_centers(), labels=frame.columns)
+    ax.set_yticks(frame.row_centers(), labels=frame.rows)
+    ax.tick_params(length=0)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
 
 
 def _plate_axes(ax: Any, plate: Any, rgb: Any) -> None:

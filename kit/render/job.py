@@ -21,7 +21,7 @@ from kit.render.color import default_color, hex_to_rgb, robust_window
 from kit.render.composite import composite, to_uint8
 from kit.render.labelplane import LabelPart, plan_label
 from kit.render.levels import choose_level
-from kit.render.overlay import overlay
+from kit.render.overlay import object_areas, overlay
 from kit.render.plane import Plane, channel_names, plan_plane
 from kit.render.resample import output_shape, resize
 from kit.render.spec import InvalidRenderSpec, LabelSpec, LabelStyle, RenderSpec, Window
@@ -90,7 +90,7 @@ class ImageJob:
     colors: list[tuple[int, int, int]]
     windows: list[Window | None]
     labels: list[LabelPart] = field(default_factory=list)
-    label_style: LabelStyle = "outline"
+    label_style: LabelStyle = "auto"
     opacity: float = 0.5
 
     def boxes_to_read(self) -> list[Box]:
@@ -125,6 +125,13 @@ class ImageJob:
         return (f"no data stored there: every pixel read from level {self.plane.level.path} "
                 f"equals the array's fill value {fill!r} (its chunks are missing or hold only "
                 f"the fill value), so the picture is blank")
+
+    def label_areas(self, results: list[np.ndarray]) -> np.ndarray:
+        """The shown area of every object of every label drawn (for one ``auto`` choice
+        across the images of a plate)."""
+        _, label_data = self.split(results)
+        areas = [object_areas(part.finish(data)) for part, data in zip(self.labels, label_data)]
+        return np.concatenate(areas) if areas else np.zeros(0, np.int64)
 
     def finish(self, results: list[np.ndarray],
                windows: list[Window] | None = None) -> np.ndarray:

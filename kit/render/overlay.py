@@ -59,15 +59,41 @@ def colorize(label: np.ndarray,
     return rgba[..., :3], rgba[..., 3]
 
 
+FILL_BELOW_AREA = 16.0
+"""``auto`` fills objects whose median area is below this many shown pixels (4 x 4): the
+outline of a smaller object is all of it, and thousands of them are noise, not borders."""
+
+
+def object_areas(label: np.ndarray) -> np.ndarray:
+    """The shown area in pixels of each object of a label on the picture's grid."""
+    lab = np.asarray(label)
+    return np.unique(lab[lab != 0], return_counts=True)[1]
+
+
+def style_for_areas(areas: np.ndarray) -> LabelStyle:
+    """``fill`` when the median object is smaller than a few pixels, else ``outline``."""
+    if areas.size and float(np.median(areas)) < FILL_BELOW_AREA:
+        return "fill"
+    return "outline"
+
+
+def auto_style(label: np.ndarray) -> LabelStyle:
+    """``fill`` when the objects shown are smaller than a few pixels, else ``outline``."""
+    return style_for_areas(object_areas(label))
+
+
 def overlay(rgb: np.ndarray, label: np.ndarray,
             colors: dict[int, tuple[int, int, int, int]] | None, *,
             style: LabelStyle = "outline", opacity: float = 0.5) -> np.ndarray:
     """Draw ``label`` (H, W) over float RGB ``rgb`` (H, W, 3).
 
     ``fill`` blends every labelled pixel with weight ``opacity`` (times the colour's alpha);
-    ``outline`` draws object borders at the colour's own alpha, so thin lines stay visible.
+    ``outline`` draws object borders at the colour's own alpha, so thin lines stay visible;
+    ``auto`` is one of them, as ``auto_style`` picks for the objects' shown size.
     """
     check_label_style(style)
+    if style == "auto":
+        style = auto_style(label)
     color, alpha = colorize(label, colors)
     if style == "fill":
         weight = alpha * float(opacity)

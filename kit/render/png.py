@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+from typing import Any
 
 import numpy as np
 
@@ -50,3 +51,16 @@ class Picture(np.ndarray):
         if a.ndim != 3 or a.shape[2] not in (3, 4) or a.dtype != np.uint8 or 0 in a.shape:
             return None
         return to_png(a)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict | None:
+        """The PNG and a one-line text beside it (not a page of numbers in the notebook file);
+        a display that cannot show images (a terminal) gets the array's numbers as ever."""
+        if include is not None and "image/png" not in include:
+            return None
+        png = self._repr_png_()
+        if png is None:
+            return None
+        h, w = self.shape[:2]
+        return {"image/png": png,
+                "text/plain": f"<Picture {w}x{h} RGB: a uint8 numpy array (np.asarray: its "
+                              "pixels)>"}

@@ -16,6 +16,15 @@ import numpy as np
 from kit.errors import NotFound
 from kit.io.boxes import aread_boxes, read_boxes
 from kit.io.loop import run_sync
+from kit.render.annotate import (
+    Annotations,
+    LegendEntry,
+    annotate_picture,
+    label_entry,
+    legend_entries,
+    shown_pixel,
+    shown_scale_bar,
+)
 from kit.render.composite import to_uint8
 from kit.render.job import ImageJob, load_metadata, plan_image, wanted_labels, warn_fill
 from kit.render.levels import choose_level
@@ -46,6 +55,7 @@ class Rendered:
     plane: Plane | None = None
     job: ImageJob | None = None
     windows: list[Window] = field(default_factory=list)
+    annotations: Annotations | None = None
 
     @property
     def level(self) -> int | None:
@@ -112,8 +122,18 @@ def well_thumbnail(well: Any, spec: RenderSpec, layout: SharedLayout) -> np.ndar
     return job.finish(results)
 
 
+def annotated(rendered: Rendered, source: Image, legend: list[LegendEntry]) -> Rendered:
+    """``rendered`` with its scale bar and legend drawn in."""
+    if rendered.plane is None:
+        return rendered
+    width = rendered.rgb.shape[1]
+    bar, note = shown_scale_bar(source, shown_pixel(rendered.plane, width), width)
+    rendered.rgb, rendered.annotations = annotate_picture(rendered.rgb, bar, legend, note)
+    return rendered
+
+
 def render(node: Any, spec: RenderSpec | None = None) -> Rendered:
-    """Dispatch on the node kind (Plate, Well, Label, Image)."""
+    """Dispatch on the node kind (Plate, Well, Label, Image); ``annotate`` off by default."""
     from kit.nodes import Image, Label, Plate, Well
 
     spec = spec if spec is not None else RenderSpec()
@@ -124,9 +144,14 @@ def render(node: Any, spec: RenderSpec | None = None) -> Rendered:
     if isinstance(node, Well):
         node = first_field(node)
     if isinstance(node, Label):
-        return render_label(node, spec)
+        rendered = render_label(node, spec)
+        return (annotated(rendered, node, [label_entry(node)]) if spec.annotated(False)
+                else rendered)
     if isinstance(node, Image):
-        return render_image(node, spec)
+        rendered = render_image(node, spec)
+        if spec.annotated(False) and rendered.job is not None:
+            return annotated(rendered, node, legend_entries(rendered.job))
+        return rendered
     raise NotRenderable(f"cannot preview a {type(node).__name__}: give an Image, Label, Well "
                         "or Plate")
 
@@ -142,5 +167,9 @@ def preview(node: Any, spec: RenderSpec | None = None, **options: Unpack[RenderO
     ``opacity``; ``roi`` (a ROI table row) shows only that part. A Well shows its first field,
     a Label its colours, a Plate the mosaic of ``plate_overview``. ``spec`` (a ``RenderSpec``)
     gives every option at once; keyword arguments override it.
+
+    ``annotate=True`` draws a scale bar (in the axis unit; a note when it is unknown) and a
+    legend of the shown channels and labels into the picture. Off by default: the array is
+    the data's picture, for numbers to be computed on; ``kit.show`` and the CLI annotate.
     """
     return np.asarray(render(node, RenderSpec.from_kwargs(spec, **options)).rgb)

@@ -31,9 +31,9 @@ __all__ = [
 
 ChannelSpec = int | str | Sequence[int | str] | None
 LabelSpec = bool | str | Sequence[str] | None
-LabelStyle = Literal["outline", "fill"]
+LabelStyle = Literal["auto", "outline", "fill"]
 Window = tuple[float, float]
-LABEL_STYLES = ("outline", "fill")
+LABEL_STYLES = ("auto", "outline", "fill")
 FIELDS = ("first", "all")
 
 
@@ -59,6 +59,7 @@ class RenderOptions(TypedDict, total=False):
     opacity: float
     roi: Any
     fields: Literal["first", "all"]
+    annotate: bool | None
 
 
 def _fail(message: str) -> InvalidRenderSpec:
@@ -68,7 +69,7 @@ def _fail(message: str) -> InvalidRenderSpec:
 def check_label_style(style: Any) -> None:
     """The one check of a label style (the spec's, and ``overlay``'s for direct callers)."""
     if style not in LABEL_STYLES:
-        raise _fail(f"label_style must be 'outline' or 'fill', not {style!r}")
+        raise _fail(f"label_style must be 'auto', 'outline' or 'fill', not {style!r}")
 
 
 def _int_or_none(name: str, value: Any, *, minimum: int | None = None) -> int | None:
@@ -132,6 +133,11 @@ class RenderSpec:
     of the data) per *shown* channel, in the order ``channels`` selects them. ``roi`` is a ROI
     table row (x/y/z_micrometer, len_*_micrometer): only that part of an image is drawn.
     ``fields`` is for plates: each well's first field, or all of them tiled.
+    ``label_style`` "auto" fills objects smaller than a few shown pixels (outlines of them
+    would be noise) and outlines the others. ``annotate`` draws a scale bar, a channel legend
+    and, on plates, well names with gaps between wells into the picture; None means the
+    caller's default (off for ``kit.preview``'s and ``kit.plate_overview``'s arrays, which
+    keep the data's pixels; on for ``kit.show`` and the CLI).
     """
 
     max_size: int | None = None
@@ -141,10 +147,11 @@ class RenderSpec:
     t: int | None = None
     level: int | None = None
     labels: bool | tuple[str, ...] | None = None
-    label_style: LabelStyle = "outline"
+    label_style: LabelStyle = "auto"
     opacity: float = 0.5
     roi: Any = field(default=None, compare=False)
     fields: Literal["first", "all"] = "first"
+    annotate: bool | None = None
 
     def __post_init__(self) -> None:
         put = object.__setattr__  # frozen: normalise in place once, here only
@@ -169,6 +176,9 @@ class RenderSpec:
         put(self, "opacity", opacity)
         if self.fields not in FIELDS:
             raise _fail(f"fields must be 'first' or 'all', not {self.fields!r}")
+        if self.annotate is not None and not isinstance(self.annotate, (bool, np.bool_)):
+            raise _fail(f"annotate must be True, False or None, not {self.annotate!r}")
+        put(self, "annotate", None if self.annotate is None else bool(self.annotate))
 
     @classmethod
     def from_kwargs(cls, spec: RenderSpec | None = None, /, **options: Any) -> RenderSpec:
@@ -190,6 +200,10 @@ class RenderSpec:
     def size(self, default: int) -> int:
         """``max_size``, or the caller's default when the spec leaves it open."""
         return self.max_size if self.max_size is not None else default
+
+    def annotated(self, default: bool) -> bool:
+        """``annotate``, or the caller's default when the spec leaves it open."""
+        return self.annotate if self.annotate is not None else default
 
     def with_(self, **changes: Any) -> RenderSpec:
         """A copy with some options changed (validated like any new spec)."""
