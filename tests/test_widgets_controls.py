@@ -217,13 +217,7 @@ def test_label_style_and_opacity_show_only_with_a_label(browser):
         assert v.label_style.layout.display == "" and v.opacity_slider.layout.display == ""
 
 
-@pytest.mark.parametrize("style", [
-    "fill",
-    pytest.param("outline", marks=pytest.mark.xfail(
-        reason="kit.render.overlay draws outlines at the colour's own alpha, ignoring opacity: "
-               "the render owner's change (issue 14 point 4) makes this pass: then delete this "
-               "marker", strict=True)),
-])
+@pytest.mark.parametrize("style", ["fill", "outline"])
 def test_opacity_changes_the_label_pixels(browser, style):
     v = browser.viewer
     v.label_dropdown.value = "nuclei"

@@ -87,17 +87,16 @@ def overlay(rgb: np.ndarray, label: np.ndarray,
             style: LabelStyle = "outline", opacity: float = 0.5) -> np.ndarray:
     """Draw ``label`` (H, W) over float RGB ``rgb`` (H, W, 3).
 
-    ``fill`` blends every labelled pixel with weight ``opacity`` (times the colour's alpha);
-    ``outline`` draws object borders at the colour's own alpha, so thin lines stay visible;
+    ``fill`` blends every labelled pixel, ``outline`` only object borders, each with weight
+    ``opacity`` times the colour's alpha (the one opacity slider means the same in both styles);
     ``auto`` is one of them, as ``auto_style`` picks for the objects' shown size.
     """
     check_label_style(style)
     if style == "auto":
         style = auto_style(label)
     color, alpha = colorize(label, colors)
-    if style == "fill":
-        weight = alpha * float(opacity)
-    else:
-        weight = np.where(outline_mask(label), alpha, 0.0)
+    weight = alpha * float(opacity)
+    if style != "fill":
+        weight = np.where(outline_mask(label), weight, 0.0)
     weight = weight[..., None].astype(np.float32)
     return rgb * (1.0 - weight) + color * weight

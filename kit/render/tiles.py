@@ -314,14 +314,10 @@ class TileRenderer:
 def draw_label(rgb: np.ndarray, label: np.ndarray,
                colors: dict[int, tuple[int, int, int, int]] | None, spec: RenderSpec
                ) -> np.ndarray:
-    """``label`` (on the tile's grid) over ``rgb``; outlines as well as fills are faded by the
-    spec's opacity. Each tile reads only its own label chunks, so an object border lying
-    exactly on a tile edge is not outlined there (reading a margin would read the neighbours'
-    chunks too)."""
-    drawn = overlay(rgb, label, colors, style=spec.label_style, opacity=spec.opacity)
-    if spec.label_style == "outline":  # overlay draws outlines opaque; the viewer fades them
-        drawn = rgb + (drawn - rgb) * np.float32(spec.opacity)
-    return drawn
+    """``label`` (on the tile's grid) over ``rgb`` at the spec's style and opacity. Each tile
+    reads only its own label chunks, so an object border lying exactly on a tile edge is not
+    outlined there (reading a margin would read the neighbours' chunks too)."""
+    return overlay(rgb, label, colors, style=spec.label_style, opacity=spec.opacity)
 
 
 def highlight(label: np.ndarray, value: int) -> np.ndarray | None:
