@@ -67,6 +67,7 @@ class Relay:
                                  log=log, secrets=[*secrets, *students.secrets()], **extra)
         self.consolidate = consolidate
         self.root_document: tuple[str, Entry] | None = None  # (key, answer) once built
+        self._root_key: str | None = None  # zarr.json or .zmetadata, once the format is known
         self._ready: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self._runner: web.AppRunner | None = None
@@ -74,7 +75,11 @@ class Relay:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """The URL students open; for a wildcard host (0.0.0.0, ::), this machine's address."""
+        host = self.host
+        if host in ("0.0.0.0", "::", ""):
+            host = _own_address()
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/"
 
     # -- life cycle -------------------------------------------------------------------------
@@ -159,7 +164,8 @@ class Relay:
         fetch = consolidated.fetch_json_from(self._upstream_bytes)
         while True:
             try:
-                key, data, count = await consolidated.build(fetch, self.upstream.location)
+                key, data, count = await consolidated.build(fetch, self.upstream.location,
+                                                            self._announce)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reported on the status page, tried again
@@ -176,9 +182,14 @@ class Relay:
             self._ready.set()
             return
 
+    def _announce(self, key: str) -> None:
+        self._root_key = key
+
     async def _root_document(self, key: str) -> Entry | None:
         if not self.consolidate or key not in ("zarr.json", consolidated.V2_ZMETADATA):
             return None
+        if self._root_key is not None and key != self._root_key:
+            return None  # the other format's root document: not worth a wait
         if self.root_document is None and self._ready is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(CONSOLIDATE_WAIT):
@@ -255,6 +266,18 @@ class Relay:
                                 headers={"Cache-Control": "no-store"})
         return web.Response(text=render_html(stats), content_type="text/html",
                             headers={"Cache-Control": "no-store"})
+
+
+def _own_address() -> str:
+    """This machine's address on the local network (no packet is sent), else its name."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))
+            return str(s.getsockname()[0])
+    except OSError:
+        return socket.gethostname()
 
 
 def _text(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -58,11 +58,15 @@ def fetch_json_from(get_bytes: Callable[[str], Awaitable[bytes | None]]) -> Fetc
     return fetch
 
 
-async def build(fetch: FetchJson, location: Location | None = None) -> tuple[str, bytes, int]:
+async def build(fetch: FetchJson, location: Location | None = None,
+                announce: Callable[[str], None] | None = None) -> tuple[str, bytes, int]:
     """(root key to answer, its bytes, documents in it): the upstream's own consolidated
-    document when it has one, else one synthesised by ``Walk``."""
+    document when it has one, else one synthesised by ``Walk``. ``announce(key)`` is told the
+    root key as soon as the zarr format is known (before the walk)."""
     v3, zgroup, zattrs, zmeta = await asyncio.gather(
         fetch("zarr.json"), fetch(".zgroup"), fetch(".zattrs"), fetch(V2_ZMETADATA))
+    if announce is not None:
+        announce("zarr.json" if v3 is not None else V2_ZMETADATA)
     if v3 is not None:
         inline = v3.get("consolidated_metadata")
         if isinstance(inline, dict) and isinstance(inline.get("metadata"), dict):
