@@ -141,8 +141,8 @@ def credential_secrets(credential: object) -> tuple[str, ...]:
     if callable(headers):
         try:
             found += list(headers().values())
-        except KitError:
-            pass  # e.g. a DANDI token without its variable: nothing to scrub
+        except (KitError, TypeError):
+            pass  # not an HTTP credential, or a DANDI token without its variable
     return tuple(dict.fromkeys(s for s in found if isinstance(s, str) and len(s) >= 4))
 
 
