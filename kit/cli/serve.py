@@ -121,6 +121,7 @@ def upstream_credential(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]
 
 def relay_students(args: argparse.Namespace) -> Any:
     """The class password (--user with --password-env) or the tokens file (--students)."""
+    from kit.errors import KitError
     from kit.relay import ClassPassword, load_tokens
 
     if args.token is not None or args.token_env:
@@ -130,7 +131,10 @@ def relay_students(args: argparse.Namespace) -> Any:
     if args.students:
         if args.user or has_password:
             raise UsageError("give --students FILE or --user/--password-env, not both")
-        tokens = load_tokens(args.students)
+        try:
+            tokens = load_tokens(args.students)
+        except KitError as exc:
+            raise UsageError(f"--students: {exc}") from None
         for token in tokens.secrets():
             remember_secret(token)
         return tokens
