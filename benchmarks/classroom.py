@@ -19,7 +19,7 @@ own request log), the relay process's CPU (its own ``time.process_time``, from i
 per student request, and the students' CPU apart.
 
     python benchmarks/classroom.py                 # the full class (about 5 minutes here)
-    python benchmarks/classroom.py --quick         # 5 students, 5 s arrival (a smoke run)
+    python benchmarks/classroom.py --quick         # small plate, 3 students (a smoke run)
     python benchmarks/classroom.py --json out.json
 """
 
@@ -49,7 +49,7 @@ LATENCY = 0.05
 
 def student_main() -> None:
     """Import the kit, say "ready", then do one lesson per command line read from stdin."""
-    import kit  # noqa: F401 - imported before the clock starts, as a kernel would have
+    import kit  # imported before the clock starts, as a kernel would have
     import kit.render  # noqa: F401
 
     print("ready", flush=True)
@@ -193,7 +193,8 @@ def relay_run(students: Students, upstream, relay: RelayProcess, auths: list[lis
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--student", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="5 students, 5 s arrival, 2 s burst")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small plate, 3 students, 3 s arrival, 1 s burst (smoke run)")
     parser.add_argument("--students", type=int, help="class size (default 30; quick 5)")
     parser.add_argument("--arrival", type=float, help="arrival window, s (default 60; quick 5)")
     parser.add_argument("--burst", type=float, help="burst window, s (default 5; quick 2)")
@@ -202,12 +203,12 @@ def main() -> int:
     if args.student:
         student_main()
         return 0
-    n = args.students or (5 if args.quick else 30)
-    arrival = args.arrival if args.arrival is not None else (5.0 if args.quick else 60.0)
-    burst = args.burst if args.burst is not None else (2.0 if args.quick else 5.0)
+    n = args.students or (3 if args.quick else 30)
+    arrival = args.arrival if args.arrival is not None else (3.0 if args.quick else 60.0)
+    burst = args.burst if args.burst is not None else (1.0 if args.quick else 5.0)
 
     sys.path.insert(0, str(ROOT))
-    from kit.demo.generate import sample_dataset
+    from kit.demo.generate import sample_dataset, write_plate
     from kit.demo.server import DemoServer
 
     out: dict[str, Any] = {"students": n, "arrival_s": arrival, "burst_s": burst,
@@ -215,7 +216,11 @@ def main() -> int:
                            "relay_cache": "memory (the relay's in-memory LRU; no --cache)"}
     with tempfile.TemporaryDirectory(prefix="ngff-kit-classroom-") as tmp_name:
         tmp = Path(tmp_name)
-        plate = sample_dataset(tmp / "plate.zarr", version="0.4")
+        if args.quick:  # two wells of small fields: the same lesson, a shorter walk
+            plate = write_plate(tmp / "plate.zarr", version="0.4", rows="B",
+                                columns=("03", "05"), image_kwargs={"tables": True})
+        else:
+            plate = sample_dataset(tmp / "plate.zarr", version="0.4")
         tokens = {f"student{i:02d}": secrets.token_urlsafe(12) for i in range(n)}
         tokens_file = tmp / "tokens.txt"
         tokens_file.write_text("".join(f"{k} {v}\n" for k, v in tokens.items()))
