@@ -117,11 +117,18 @@ class Students:
 
     def close(self) -> None:
         for p in self.procs:
-            assert p.stdin is not None
-            p.stdin.write(json.dumps({"quit": True}) + "\n")
-            p.stdin.close()
+            try:
+                assert p.stdin is not None
+                p.stdin.write(json.dumps({"quit": True}) + "\n")
+                p.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+        deadline = time.monotonic() + 120
         for p in self.procs:
-            p.wait(30)
+            try:
+                p.wait(max(deadline - time.monotonic(), 1))
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 # -- the relay (a separate process, started as a teacher does) ------------------------------
@@ -147,7 +154,7 @@ class RelayProcess:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
-    def wait_ready(self, timeout: float = 120) -> dict:
+    def wait_ready(self, timeout: float = 900) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.status()
@@ -158,7 +165,11 @@ class RelayProcess:
 
     def stop(self) -> int:
         self.proc.terminate()
-        return self.proc.wait(30)
+        try:
+            return self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
 
 
 # -- the runs ----------------------------------------------------------------------------------
@@ -211,6 +222,11 @@ def main() -> int:
     from kit.demo.generate import sample_dataset, write_plate
     from kit.demo.server import DemoServer
 
+    def save(phase: str) -> None:
+        print(f"classroom: {phase} done", file=sys.stderr, flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=2))
+
     out: dict[str, Any] = {"students": n, "arrival_s": arrival, "burst_s": burst,
                            "upstream_latency_s": LATENCY, "cpus": os.cpu_count(),
                            "relay_cache": "memory (the relay's in-memory LRU; no --cache)"}
@@ -228,6 +244,7 @@ def main() -> int:
         t0 = time.perf_counter()
         students = Students(n)
         out["student_startup_s"] = round(time.perf_counter() - t0, 1)
+        save("student start-up")
         upstream = DemoServer(plate, auth="basic", username=UP_USER, password=UP_PASSWORD,
                               latency=LATENCY).start()
         try:
@@ -246,6 +263,7 @@ def main() -> int:
                           "upstream_total": one["upstream_requests"]
                           + walk["consolidate_upstream_requests"]}
             relay.stop()
+            save("one")
 
             relay, walk = fresh_relay("class")
             cls = relay_run(students, upstream, relay, auths, arrival, 2)
@@ -253,17 +271,20 @@ def main() -> int:
                             + walk["consolidate_upstream_requests"]}
             out["warm"] = relay_run(students, upstream, relay, auths, burst, 3)
             relay.stop()
+            save("class")
 
             relay, walk = fresh_relay("burst")
             bst = relay_run(students, upstream, relay, auths, burst, 4)
             out["burst"] = {**bst, **walk, "upstream_total": bst["upstream_requests"]
                             + walk["consolidate_upstream_requests"]}
             relay.stop()
+            save("burst")
 
             direct_auth = [["basic", UP_USER, UP_PASSWORD]]
             before = upstream.count()
             one_direct = summary(students.run(upstream.url, direct_auth, 0.0, 5))
             out["direct_one"] = {**one_direct, "upstream_requests": upstream.count() - before}
+            save("direct_one")
             before = upstream.count()
             direct = summary(students.run(upstream.url, direct_auth * n, burst, 6))
             out["direct"] = {**direct, "upstream_requests": upstream.count() - before}
