@@ -42,7 +42,10 @@ EXAMPLES = {
     "serve": """examples:
   ngff-kit serve plate.zarr                       # a made-up password, printed once
   ngff-kit serve plate.zarr --user class --password-env PW --port 8080
-  ngff-kit serve data/ --token-env TOKEN --host 0.0.0.0   # plain HTTP: trusted rooms only""",
+  ngff-kit serve data/ --token-env TOKEN --host 0.0.0.0   # plain HTTP: trusted rooms only
+  ngff-kit serve --mirror https://example.org/plate.zarr --upstream-user me \
+      --upstream-password-env UPSTREAM_PW --user class --password-env CLASS_PW --port 8080
+  ngff-kit serve --mirror s3://bucket/plate.zarr --students tokens.txt --host 0.0.0.0""",
     "consolidate": """examples:
   ngff-kit consolidate plate.zarr      # then publish the folder; readers need one request""",
 }
@@ -106,8 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_auth_options(p)
     p.set_defaults(func=cmd_preview)
 
-    p = _sub(sub, "serve", "serve a local dataset over HTTP with a password")
-    p.add_argument("path", help="local folder to serve (a dataset, or a folder of datasets)")
+    p = _sub(sub, "serve", "serve a local dataset over HTTP with a password, or relay a remote "
+             "one to a class (--mirror)",
+             "Serve a local folder over HTTP with a password; or, with --mirror URL, run the "
+             "classroom relay: it reads a remote dataset (http(s), s3://, refs, DANDI) with "
+             "the instructor's credential and serves it to the class behind a class password "
+             "or per-student tokens, with one upstream request per key however many students "
+             "ask, consolidated metadata, a rate limit per student, an access log and a status "
+             "page (/_relay/status). The upstream's credential never reaches a student.")
+    p.add_argument("path", nargs="?",
+                   help="local folder to serve (a dataset, or a folder of datasets)")
     p.add_argument("--user", help=f"user name (default {DEMO_USER!r})")
     p.add_argument("--password",
                    help="password (visible in the process list; prefer --password-env)")
@@ -117,6 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=port_number, default=8000,
                    help="port (default 8000; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    r = p.add_argument_group(
+        "classroom relay",
+        "--mirror URL relays a remote dataset. Students log in with --user/--password-env "
+        "(a class password) or --students FILE (tokens file: one 'name token' a line, '#' "
+        "comments). Without --upstream-*, the upstream credential comes from the library's "
+        "chain (AWS_* for s3://, DANDI_API_KEY for DANDI refs, ~/.netrc).")
+    r.add_argument("--mirror", metavar="URL", help="the upstream dataset to relay")
+    r.add_argument("--upstream-user", metavar="U", help="HTTP Basic user for the upstream")
+    r.add_argument("--upstream-password-env", metavar="VAR",
+                   help="read the upstream's Basic password from this variable")
+    r.add_argument("--upstream-token-env", metavar="VAR",
+                   help="read the upstream's bearer token from this variable")
+    r.add_argument("--cache", metavar="DIR", help="keep the upstream's answers on disk in DIR")
+    r.add_argument("--students", metavar="FILE", help="per-student tokens file")
+    r.add_argument("--access-log", metavar="FILE",
+                   help="append the access log here (default: stderr)")
     p.set_defaults(func=cmd_serve)
 
     p = _sub(sub, "consolidate",
