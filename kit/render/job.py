@@ -91,7 +91,7 @@ class ImageJob:
     windows: list[Window | None]
     labels: list[LabelPart] = field(default_factory=list)
     label_style: LabelStyle = "auto"
-    opacity: float = 0.5
+    opacity: float | None = None
 
     def boxes_to_read(self) -> list[Box]:
         return [self.plane.box] + [p.box for p in self.labels if p.box is not None]

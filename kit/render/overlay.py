@@ -84,17 +84,20 @@ def auto_style(label: np.ndarray) -> LabelStyle:
 
 def overlay(rgb: np.ndarray, label: np.ndarray,
             colors: dict[int, tuple[int, int, int, int]] | None, *,
-            style: LabelStyle = "outline", opacity: float = 0.5) -> np.ndarray:
+            style: LabelStyle = "outline", opacity: float | None = None) -> np.ndarray:
     """Draw ``label`` (H, W) over float RGB ``rgb`` (H, W, 3).
 
     ``fill`` blends every labelled pixel, ``outline`` only object borders, each with weight
-    ``opacity`` times the colour's alpha (the one opacity slider means the same in both styles);
+    ``opacity`` times the colour's alpha (the one opacity slider means the same in both styles;
+    None is each style's own: 0.5 for fills, 1 for outlines, which are thin enough to see through);
     ``auto`` is one of them, as ``auto_style`` picks for the objects' shown size.
     """
     check_label_style(style)
     if style == "auto":
         style = auto_style(label)
     color, alpha = colorize(label, colors)
+    if opacity is None:
+        opacity = 0.5 if style == "fill" else 1.0
     weight = alpha * float(opacity)
     if style != "fill":
         weight = np.where(outline_mask(label), weight, 0.0)

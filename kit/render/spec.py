@@ -56,7 +56,7 @@ class RenderOptions(TypedDict, total=False):
     level: int | None
     labels: LabelSpec
     label_style: LabelStyle
-    opacity: float
+    opacity: float | None
     roi: Any
     fields: Literal["first", "all"]
     annotate: bool | None
@@ -70,6 +70,16 @@ def check_label_style(style: Any) -> None:
     """The one check of a label style (the spec's, and ``overlay``'s for direct callers)."""
     if style not in LABEL_STYLES:
         raise _fail(f"label_style must be 'auto', 'outline' or 'fill', not {style!r}")
+
+
+def _opacity(value: Any) -> float:
+    try:
+        opacity = float(value)
+    except (TypeError, ValueError):
+        raise _fail(f"opacity must be a number from 0 to 1, not {value!r}") from None
+    if not 0.0 <= opacity <= 1.0:
+        raise _fail(f"opacity must be a number from 0 to 1, not {value!r}")
+    return opacity
 
 
 def _int_or_none(name: str, value: Any, *, minimum: int | None = None) -> int | None:
@@ -148,7 +158,7 @@ class RenderSpec:
     level: int | None = None
     labels: bool | tuple[str, ...] | None = None
     label_style: LabelStyle = "auto"
-    opacity: float = 0.5
+    opacity: float | None = None  # None: the style's own (fills 0.5, outlines 1)
     roi: Any = field(default=None, compare=False)
     fields: Literal["first", "all"] = "first"
     annotate: bool | None = None
@@ -167,13 +177,8 @@ class RenderSpec:
                             f"{self.windows!r}")
             put(self, "windows", tuple(_window(w) for w in self.windows))
         check_label_style(self.label_style)
-        try:
-            opacity = float(self.opacity)
-        except (TypeError, ValueError):
-            raise _fail(f"opacity must be a number from 0 to 1, not {self.opacity!r}") from None
-        if not 0.0 <= opacity <= 1.0:
-            raise _fail(f"opacity must be a number from 0 to 1, not {self.opacity!r}")
-        put(self, "opacity", opacity)
+        if self.opacity is not None:
+            put(self, "opacity", _opacity(self.opacity))
         if self.fields not in FIELDS:
             raise _fail(f"fields must be 'first' or 'all', not {self.fields!r}")
         if self.annotate is not None and not isinstance(self.annotate, (bool, np.bool_)):
