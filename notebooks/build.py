@@ -956,9 +956,15 @@ def stabilise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type != "code":
             continue
         cell.metadata.pop("execution", None)
+        merged: list = []  # a print's lines may arrive in one message or several
         for out in cell.outputs:
             out.get("data", {}).pop(WIDGET_VIEW, None)
-        cell.outputs = nbformat.from_dict(_stable(cell.outputs, ports))
+            if merged and out.output_type == "stream" == merged[-1].output_type and (
+                    out.name == merged[-1].name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = nbformat.from_dict(_stable(merged, ports))
     return nb
 
 

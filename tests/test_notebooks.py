@@ -160,17 +160,25 @@ def test_exercise_checks_read_as_one_line():
         expect(0, "Task 2: hint")
 
 
-def test_learner_checks_fail_with_a_hint(kernel_env):
-    """Run as handed out, every check stops with its one-line hint, nothing else goes wrong."""
-    nb = build.execute(NOTEBOOKS / LEARNER, kernel_name=KERNEL)
+def test_learner_checks_fail_with_a_hint(kernel_env, tmp_path):
+    """Run as handed out, every check stops with its one-line hint, nothing else goes wrong;
+    a wrong answer gets its own hint, a right one passes."""
+    handout = nbformat.read(NOTEBOOKS / LEARNER, as_version=4)
+    answers = [c for c in handout.cells if "answer" in c.metadata.get("tags", [])]
+    answers[0].source = "n_wells = 6   # wrong: the grid has an empty position"
+    answers[-1].source = build.EXERCISES[-1].solution  # Task 6 answered right
+    nbformat.write(handout, tmp_path / LEARNER)
+    nb = build.execute(tmp_path / LEARNER, kernel_name=KERNEL)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     checks = [c for c in code_cells if "check" in c.metadata.get("tags", [])]
-    for i, cell in enumerate(checks, start=1):
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert len(errors) == 1, cell.source
-        assert errors[0].ename == "NotYet"
-        assert errors[0].traceback == [
-            f"✗ Task {i}: not answered yet - replace the ... in the cell above with your answer"]
+    hints = [[o.traceback for o in c.outputs if o.output_type == "error"] for c in checks]
+    assert hints[0] == [["✗ Task 1: not quite - one position of the 2x3 grid is empty "
+                         "(hint: plate.wells)"]]
+    assert hints[1:-1] == [
+        [[f"✗ Task {i}: not answered yet - replace the ... in the cell above with your answer"]]
+        for i in range(2, len(checks))]
+    assert hints[-1] == [] and "Task 6 ok" in checks[-1].outputs[0].text
+    assert all(o.ename == "NotYet" for c in checks for o in c.outputs if o.output_type == "error")
     others = [o for c in code_cells if c not in checks for o in c.outputs
               if o.output_type == "error"]
     assert not others, [o.ename for o in others]
@@ -239,6 +247,11 @@ def check_copy(copy, source, name: str) -> None:
     assert outputs, f"{name}: stored without outputs"
     errors = [o for o in outputs if o.output_type == "error"]
     assert all(o.ename == "NotYet" for o in errors) and (bool(errors) == (name == LEARNER))
+    if name == LEARNER:  # one hint per check, shown as one line
+        checks = [c for c in copy.cells if "check" in c.metadata.get("tags", [])]
+        assert [[o.traceback for o in c.outputs] for c in checks] == [
+            [[f"✗ Task {i}: not answered yet - replace the ... in the cell above with your answer"]]
+            for i in range(1, len(checks) + 1)]
     text = texts_of(copy)
     assert not MACHINE.search(text), (name, MACHINE.search(text).group(0))
     assert not DEMO_SECRET.search(text) and not CREDENTIAL.search(text), name
@@ -271,6 +284,7 @@ def test_stabilise_replaces_what_differs_between_machines():
                                               f"http://127.0.0.1:5555/ then :41234 again "
                                               f"http://127.0.0.1:41234/x {build.HERE}/a "
                                               "<object at 0x7f3a2b1c9d80>\n"),
+        nbformat.v4.new_output("stream", text="more\n"),  # one stream, however it arrived
         nbformat.v4.new_output("display_data", data={
             "image/png": png, "text/plain": "<Plate '/tmp/ngff-kit-abc123/plate.zarr'>",
             build.WIDGET_VIEW: {"model_id": "abc"}})]
@@ -278,8 +292,9 @@ def test_stabilise_replaces_what_differs_between_machines():
     out = build.stabilise(nb).cells[0]
     assert out.outputs[0].text == ("demo server: http://127.0.0.1:8001/ and http://127.0.0.1:8002/"
                                    " then :41234 again http://127.0.0.1:8001/x <repo>/notebooks/a"
-                                   " <object at 0x...>\n")
-    assert out.outputs[1].data == {"image/png": png, "text/plain": "<Plate '<tmp>/plate.zarr'>"}
+                                   " <object at 0x...>\nmore\n")
+    assert len(out.outputs) == 2
+    assert out.outputs[-1].data == {"image/png": png, "text/plain": "<Plate '<tmp>/plate.zarr'>"}
     assert "execution" not in out.metadata
 
 
