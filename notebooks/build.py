@@ -5,11 +5,23 @@ files are committed without outputs. Every notebook starts its own demo server o
 (sample data in a temp folder, password on), so it runs offline, on Binder and in CI, and stops
 the server at the end. The password is made up per run and never printed; CI pins it through
 ``NGFF_KIT_DEMO_PASSWORD`` to check that no executed notebook contains it.
+
+``python notebooks/build.py --execute`` also runs them and stores copies with their outputs in
+docs/notebooks/ (for readers of the repository; ``render_docs`` below says how they are made
+stable). The exercises (05) come as two notebooks made from one list: the learner's, with empty
+answer cells whose checks fail with a hint, and the solutions.
 """
 
 from __future__ import annotations
 
+import argparse
+import copy
+import os
+import re
+import secrets
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from textwrap import dedent
 
@@ -49,17 +61,17 @@ def md(text: str) -> nbformat.NotebookNode:
     return new_markdown_cell(dedent(text).strip())
 
 
-def code(text: str, *, hidden: bool = False) -> nbformat.NotebookNode:
+def code(text: str, *, tag: str | None = None) -> nbformat.NotebookNode:
     cell = new_code_cell(dedent(text).strip())
-    if hidden:  # JupyterLab collapses it; the solution is still run top to bottom
-        cell.metadata["jupyter"] = {"source_hidden": True}
-        cell.metadata["tags"] = ["solution"]
+    if tag:  # "answer", "solution", "check" (05), "server" (06: the cell a relay replaces)
+        cell.metadata["tags"] = [tag]
     return cell
 
 
 def notebook(cells: list) -> nbformat.NotebookNode:
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
@@ -101,7 +113,8 @@ QUICKSTART = [
     for ch in image.channels:
         print(f"channel {ch.label:8s} color #{ch.color}")
     for lv in image.levels:
-        print(f"level {lv.path}: shape {lv.shape} {lv.dtype}, chunks {lv.chunks}, pixel {lv.scale[-1]} µm")
+        print(f"level {lv.path}: shape {lv.shape} {lv.dtype}, chunks {lv.chunks},",
+              f"pixel {lv.scale[-1]} µm")
     print("labels:", list(image.labels), " tables:", {n: t.kind for n, t in image.tables.items()})
     """),
     md("""
@@ -216,7 +229,8 @@ AUTH = [
     from urllib.parse import urlsplit
 
     netrc_file = demo_dir / "demo.netrc"
-    netrc_file.write_text(f"machine {urlsplit(url).hostname} login student password {server.password}\\n")
+    host = urlsplit(url).hostname
+    netrc_file.write_text(f"machine {host} login student password {server.password}\\n")
     netrc_file.chmod(0o600)
     os.environ["NETRC"] = str(netrc_file)
     print(kit.open(url))
@@ -229,8 +243,9 @@ AUTH = [
     Token-protected servers take `kit.BearerToken(token)` or `NGFF_KIT_TOKEN`.
     """),
     code("""
-    token_server = DemoServer(plate_path, auth="bearer",
-                              token=os.environ.get("NGFF_KIT_DEMO_TOKEN") or secrets.token_urlsafe(16))
+    token_server = DemoServer(
+        plate_path, auth="bearer",
+        token=os.environ.get("NGFF_KIT_DEMO_TOKEN") or secrets.token_urlsafe(16))
     token_server.start()
     token = kit.BearerToken(token_server.token)
     print(token, "->", kit.open(token_server.url, auth=token))
@@ -269,7 +284,8 @@ AUTH = [
         from moto.server import ThreadedMotoServer
     except ImportError:
         ThreadedMotoServer = None
-        print("moto/boto3 not installed: skipping the S3 part (pip install 'moto[server]' boto3 s3fs)")
+        print("moto/boto3 not installed: skipping the S3 part",
+              "(pip install 'moto[server]' boto3 s3fs)")
 
     if ThreadedMotoServer is not None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)   # moto's request log
@@ -294,7 +310,8 @@ AUTH = [
         creds = kit.S3Credentials(key=key_id, secret=secret, endpoint_url=endpoint)
         s3_image = kit.open("s3://lab-data/B03-0.zarr", auth=creds)
         print(creds)
-        print(s3_image, "- labels:", list(s3_image.labels), "- coarsest level:", s3_image.levels[-1].shape)
+        print(s3_image, "- labels:", list(s3_image.labels),
+              "- coarsest level:", s3_image.levels[-1].shape)
         assert secret not in repr(creds) + repr(s3_image)
         s3.stop()
     """),
@@ -337,7 +354,8 @@ PLATES = [
     row = nuclei_rois.iloc[0]
     pixels = image.read_roi(row, level=0).compute()
     mask = image.read_roi_mask(row, "nuclei", level=0).compute()
-    print(f"nucleus {nuclei_rois.index[0]}: box {pixels.shape[-2:]}, {int(mask.sum())} voxels in the mask")
+    print(f"nucleus {nuclei_rois.index[0]}: box {pixels.shape[-2:]},",
+          f"{int(mask.sum())} voxels in the mask")
     """),
     md("""
     ## Feature tables joined to labels
@@ -355,7 +373,8 @@ PLATES = [
     measured = pd.Series(sums / counts, index=ids, name="measured_DAPI").drop(0, errors="ignore")
     joined = features.join(measured, how="left")
     display(joined[["area", "mean_intensity_DAPI", "measured_DAPI", "cell_class"]].head())
-    print("correlation stored vs measured:", round(joined["mean_intensity_DAPI"].corr(joined["measured_DAPI"]), 3))
+    r = joined["mean_intensity_DAPI"].corr(joined["measured_DAPI"])
+    print("correlation stored vs measured:", round(r, 3))
     """),
     code("""
     PNG(to_png(kit.preview(image, max_size=384, labels="nuclei", z=1)))
@@ -370,7 +389,8 @@ PLATES = [
                          "mean_DAPI": f["mean_intensity_DAPI"].mean(),
                          "mitotic_fraction": f["is_mitotic"].mean()})
     per_field = pd.DataFrame(rows)
-    per_well = per_field.groupby("well").agg(nuclei=("nuclei", "sum"), mean_DAPI=("mean_DAPI", "mean"),
+    per_well = per_field.groupby("well").agg(nuclei=("nuclei", "sum"),
+                                             mean_DAPI=("mean_DAPI", "mean"),
                                              mitotic_fraction=("mitotic_fraction", "mean"))
     conditions = plate.tables["condition"].to_pandas()
     summary = per_well.join(conditions[["treatment", "concentration_uM"]])
@@ -396,7 +416,8 @@ PLATES = [
     PNG(buf.getvalue())
     """),
     code("""
-    assert summary.loc["B/03", "nuclei"] == len(features) + len(plate["B/03/1"].tables["nuclei_features"].to_pandas())
+    second_field = plate["B/03/1"].tables["nuclei_features"].to_pandas()
+    assert summary.loc["B/03", "nuclei"] == len(features) + len(second_field)
     assert "C/04" not in summary.index     # the empty well has no data
     """),
     code(TEARDOWN),
@@ -435,7 +456,8 @@ REFS = [
         return {"version": 1, "refs": refs}
 
     doc = refs_for(plate_path, url)
-    print(len(doc["refs"]), "keys;", sum(isinstance(v, list) for v in doc["refs"].values()), "point at the server")
+    by_url = sum(isinstance(v, list) for v in doc["refs"].values())
+    print(len(doc["refs"]), "keys;", by_url, "point at the server")
     _ = (plate_path / "plate.refs.json").write_text(json.dumps(doc))   # served next to the data
     """),
     md("""
@@ -507,7 +529,8 @@ REFS = [
     """),
     code("""
     try:
-        kit.open(dandi_refs, storage_options={"dandi_instances": [archive.api_url]}).to_dask(2).compute()
+        options = {"dandi_instances": [archive.api_url]}
+        kit.open(dandi_refs, storage_options=options).to_dask(2).compute()
     except kit.AuthenticationError as exc:
         print("without a token:", type(exc).__name__)
 
@@ -531,129 +554,323 @@ REFS = [
 ]
 
 # -- 05 ---------------------------------------------------------------------------------------
+# One list of exercises makes two notebooks: the learner's (answer cells with ``...``, checks
+# that fail with a one-line hint until answered) and the solutions (the same checks, passing).
+
+
+@dataclass(frozen=True)
+class Exercise:
+    task: str  # the markdown: what to do
+    answer: str  # the learner's cell: names bound to ``...``
+    solution: str  # the same names, answered
+    check: str  # passes with the solution, fails with a hint on ``...`` or a wrong answer
+
 
 EXERCISES = [
-    md("""
+    Exercise(
+        task="""
+        ### Task 1: how many wells hold data?
+
+        Some wells listed in the plate's rows/columns have no images. Store the number of wells
+        with data in `n_wells`.
+        """,
+        answer="""
+        n_wells = ...   # the number of wells that hold images
+        """,
+        solution="""
+        n_wells = len(plate.wells)
+        """,
+        check="""
+        # check
+        answered("Task 1", n_wells)
+        expect(n_wells == len(plate.rows) * len(plate.columns) - 1,
+               "Task 1: not quite - one position of the 2x3 grid is empty (hint: plate.wells)")
+        print("Task 1 ok:", n_wells, "wells")
+        """),
+    Exercise(
+        task="""
+        ### Task 2: the pyramid
+
+        For field `B/04/1`, store the shape of the **coarsest** level in `coarsest_shape` and the
+        pixel size in x at **level 1** (micrometres) in `pixel_x_level1`.
+        """,
+        answer="""
+        img = plate["B/04/1"]
+        coarsest_shape = ...   # the shape of the coarsest level
+        pixel_x_level1 = ...   # the pixel size along x at level 1, in micrometres
+        """,
+        solution="""
+        img = plate["B/04/1"]
+        coarsest_shape = img.levels[-1].shape
+        pixel_x_level1 = img.levels[1].scale[img.axes.index("x")]
+        """,
+        check="""
+        # check
+        answered("Task 2", coarsest_shape, pixel_x_level1)
+        expect(tuple(coarsest_shape) == (3, 3, 128, 128),
+               "Task 2: coarsest_shape is not the shape of the last level (hint: img.levels)")
+        expect(abs(pixel_x_level1 - 0.65) < 1e-9,
+               "Task 2: pixel_x_level1 is not level 1's scale along x (hint: .scale and img.axes)")
+        print("Task 2 ok")
+        """),
+    Exercise(
+        task="""
+        ### Task 3: one channel only
+
+        Make a preview `rgb` of `B/04/1` showing only the GFP channel at `z=0`, at most 200 pixels.
+        GFP is drawn in green, so red and blue should stay empty.
+        """,
+        answer="""
+        rgb = ...   # kit.preview(...) of B/04/1: GFP only, z=0, at most 200 pixels
+        """,
+        solution="""
+        rgb = kit.preview(plate["B/04/1"], channels=["GFP"], z=0, max_size=200)
+        """,
+        check="""
+        # check
+        answered("Task 3", rgb)
+        expect(isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3,
+               "Task 3: rgb should be the picture kit.preview returns (a uint8 RGB array)")
+        expect(max(rgb.shape[:2]) <= 200,
+               "Task 3: the picture is larger than 200 pixels (max_size=)")
+        expect(rgb[..., 1].max() > 0 and rgb[..., 0].max() == 0 and rgb[..., 2].max() == 0,
+               "Task 3: red or blue is not empty - show the GFP channel only (channels=)")
+        print("Task 3 ok")
+        """),
+    Exercise(
+        task="""
+        ### Task 4: count nuclei two ways
+
+        Count the nuclei of `B/03/0` from the **label image** (its distinct non-zero values, at
+        level 0: small nuclei can vanish from coarser levels) into `n_from_labels`, and from the
+        **feature table** `nuclei_features` into `n_from_table`.
+        """,
+        answer="""
+        field = plate["B/03/0"]
+        n_from_labels = ...   # distinct non-zero values of the nuclei label image at level 0
+        n_from_table = ...    # rows of the nuclei_features table
+        """,
+        solution="""
+        field = plate["B/03/0"]
+        lab = field.labels["nuclei"].to_dask(level=0).compute()
+        n_from_labels = len(np.unique(lab[lab > 0]))
+        n_from_table = len(field.tables["nuclei_features"].to_pandas())
+        """,
+        check="""
+        # check
+        answered("Task 4", n_from_labels, n_from_table)
+        expect(n_from_labels == n_from_table > 0,
+               f"Task 4: {n_from_labels} nuclei in the labels but {n_from_table} in the table")
+        print("Task 4 ok:", n_from_labels, "nuclei")
+        """),
+    Exercise(
+        task="""
+        ### Task 5: the brightest well
+
+        Using level 1 of every first field (`"0"`), find the well whose mean DAPI intensity is the
+        highest. Store its path (like `"B/03"`) in `brightest`. Hint: `image.to_dask(1)[c].mean()`.
+        """,
+        answer="""
+        brightest = ...   # the path of the brightest well, like "B/03"
+        """,
+        solution="""
+        means = {}
+        for path, well in plate.wells.items():
+            img = well.images["0"]
+            c = img.channel_names.index("DAPI")
+            means[path] = float(img.to_dask(level=1)[c].mean().compute())
+        brightest = max(means, key=means.get)
+        """,
+        check="""
+        # check (computed another way: level 1's zarr array, without dask)
+        answered("Task 5", brightest)
+        expected = {p: float(np.asarray(w.images["0"].level_array(1)[0]).mean())
+                    for p, w in plate.wells.items()}
+        expect(brightest == max(expected, key=expected.get),
+               f"Task 5: {brightest!r} is not the brightest well (use the DAPI channel, level 1)")
+        print("Task 5 ok: brightest well is", brightest)
+        """),
+    Exercise(
+        task="""
+        ### Task 6: no secret in what you share
+
+        Put together the text of everything you might paste into a chat with a colleague (the
+        repr of the plate, of your credential and an error message) into a list `shared`; the
+        check makes sure the password is in none of them.
+        """,
+        answer="""
+        shared = ...   # a list of texts: repr(plate), repr(a credential), str(an error)
+        """,
+        solution="""
+        shared = [repr(plate), repr(kit.BasicAuth("student", server.password))]
+        try:
+            kit.open(url)
+        except kit.KitError as exc:
+            shared.append(str(exc))
+        """,
+        check="""
+        # check
+        answered("Task 6", shared)
+        expect(len(shared) >= 3, "Task 6: put at least three texts in the list")
+        expect(not any(server.password in s for s in shared), "Task 6: a text holds the password!")
+        print("Task 6 ok")
+        """),
+]
+
+EXERCISES_INTRO = """
     # Exercises: exploring a remote plate
 
-    Each task has a cell for your answer and a **check** cell right after it. The solutions are
-    filled in (hidden cells in JupyterLab: click the `...` to reveal them); clear them and try
-    yourself first. Run the setup cell, then work top to bottom.
+    Each task has an **answer cell** with `...` placeholders and a **check** cell right after
+    it. Replace the `...` with your answer and run both: until the answer is right, the check
+    stops with a one-line hint marked ✗. The solutions are in
+    [05_teaching_solutions.ipynb](05_teaching_solutions.ipynb): try yourself first.
+    Run the setup cell, then work top to bottom.
+    """
+SOLUTIONS_INTRO = """
+    # Exercises: the solutions
+
+    The tasks of [05_teaching_exercises.ipynb](05_teaching_exercises.ipynb), each answer cell
+    filled in and followed by the same check cell, which passes.
+    """
+EXERCISES_START = """
+    import numpy as np
+    from kit.demo.exercises import answered, expect   # the checks' one-line hints
+
+    plate = kit.open(url, auth=kit.BasicAuth("student", server.password))
+    plate
+    """
+
+
+def exercise_cells(solutions: bool) -> list:
+    """The learner's notebook (``solutions=False``) or the solutions, from ``EXERCISES``."""
+    cells = [md(SOLUTIONS_INTRO if solutions else EXERCISES_INTRO), code(SETUP),
+             code(EXERCISES_START)]
+    for ex in EXERCISES:
+        cells += [md(ex.task), code(ex.solution if solutions else ex.answer,
+                                    tag="solution" if solutions else "answer"),
+                  code(ex.check, tag="check")]
+    return [*cells, code(TEARDOWN)]
+
+
+# -- 06 ---------------------------------------------------------------------------------------
+
+SERVER_CELL = '''\
+# THE SERVER CELL: everything below uses only `url` (and the credential registered for it).
+# Here: the kit's demo server on this machine, serving the subset that ships with the kit.
+# In a class, replace this cell by the address your instructor's relay printed, e.g.
+#     url = "http://10.0.0.5:8765/"
+#     kit.login(url, kind="token")          # then type your student token into the form
+import os, secrets
+
+import kit
+from kit.demo.real import subset_path
+from kit.demo.server import DemoServer
+
+server = DemoServer(subset_path(), auth="bearer",
+                    token=os.environ.get("NGFF_KIT_DEMO_TOKEN") or secrets.token_urlsafe(16))
+server.start()
+url = server.url
+kit.credentials.register(url, kit.BearerToken(server.token))   # what kit.login does on sign-in
+print("demo server:", url)'''
+
+REAL = [
+    md("""
+    # Real data: a Fractal plate of differentiating stem cells
+
+    Human iPS cells on their way to cardiomyocytes, imaged in three channels: **DAPI** (DNA,
+    every nucleus), **nanog** (a stem-cell marker that fades as cells differentiate) and
+    **Lamin B1** (the nuclear envelope). The plate was processed by
+    [Fractal](https://fractal-analytics-platform.github.io/): maximum-intensity projection,
+    pyramid, nucleus segmentation and per-nucleus measurements, all in one OME-Zarr.
+
+    The kit ships a small piece of it (well B/03, pyramid levels 2-4, the nuclei labels, two
+    tables; under 3 MB, see `kit/demo/data/README.md`), so this notebook runs offline.
     """),
-    code(SETUP),
+    code(SERVER_CELL, tag="server"),
+    md("## Open the plate: one request per metadata document, no pixels yet"),
     code("""
     import numpy as np
-    plate = kit.open(url, auth=kit.BasicAuth("student", server.password))
+    import pandas as pd
+    from IPython.display import Image as PNG
+    from kit.render import to_png
+
+    plate = kit.open(url)
     plate
     """),
     md("""
-    ### Task 1: how many wells hold data?
+    ## The plate overview
 
-    Some wells listed in the plate's rows/columns have no images. Store the number of wells
-    with data in `n_wells`.
+    One thumbnail per well, from the coarsest pyramid level. The grey position is well B/05:
+    it is in the original plate but not in the subset shipped here.
     """),
     code("""
-    # solution
-    n_wells = len(plate.wells)
-    """, hidden=True),
+    PNG(to_png(kit.plate_overview(plate, max_size=600, progress=False)))
+    """),
+    md("## The image: channels and the pyramid"),
     code("""
-    # check
-    assert n_wells == len(plate.rows) * len(plate.columns) - 1, "one position of the 2x3 grid is empty"
-    print("Task 1 ok:", n_wells, "wells")
+    image = plate["B/03/0"]
+    for ch in image.channels:
+        w = ch.window
+        print(f"{ch.label:9s} colour #{ch.color}  display window {w.start:g}-{w.end:g}")
+    for lv in image.levels:
+        x, y = lv.shape[-1], lv.shape[-2]
+        print(f"level {lv.path}: {x} x {y} pixels, {lv.scale[-1]:g} µm per pixel")
+    print("labels:", list(image.labels), " tables:", {n: t.kind for n, t in image.tables.items()})
     """),
     md("""
-    ### Task 2: the pyramid
+    ## One field of view with its nuclei
 
-    For field `B/04/1`, store the shape of the **coarsest** level in `coarsest_shape` and the
-    pixel size in x at **level 1** (micrometres) in `pixel_x_level1`.
+    The well was imaged as two fields of view; the **ROI table** says where each one lies, in
+    micrometres. `roi=` previews just that region, and `labels=` outlines the segmented nuclei.
     """),
     code("""
-    # solution
-    img = plate["B/04/1"]
-    coarsest_shape = img.levels[-1].shape
-    pixel_x_level1 = img.levels[1].scale[img.axes.index("x")]
-    """, hidden=True),
-    code("""
-    # check
-    assert tuple(coarsest_shape) == (3, 3, 128, 128)
-    assert abs(pixel_x_level1 - 0.65) < 1e-9
-    print("Task 2 ok")
+    fovs = image.tables["FOV_ROI_table"].to_pandas()
+    display(fovs[["x_micrometer", "y_micrometer", "len_x_micrometer", "len_y_micrometer"]])
+    PNG(to_png(kit.preview(image, roi=fovs.loc["FOV_1"], labels="nuclei", max_size=512)))
     """),
     md("""
-    ### Task 3: one channel only
+    ## The measurements table, in pandas
 
-    Make a preview `rgb` of `B/04/1` showing only the GFP channel at `z=0`, at most 200 pixels.
-    GFP is drawn in green, so red and blue should stay empty.
+    Fractal measured every nucleus: one row per label value (`label`), with shape and
+    intensity features per channel, and the field of view it lies in (`ROI_name`).
     """),
     code("""
-    # solution
-    rgb = kit.preview(plate["B/04/1"], channels=["GFP"], z=0, max_size=200)
-    """, hidden=True),
-    code("""
-    # check
-    assert rgb.dtype == np.uint8 and rgb.shape[2] == 3 and max(rgb.shape[:2]) <= 200
-    assert rgb[..., 1].max() > 0 and rgb[..., 0].max() == 0 and rgb[..., 2].max() == 0
-    print("Task 3 ok")
+    nuclei = image.tables["measurements"].to_pandas()
+    cols = ["label", "ROI_name", "DAPI.mean_intensity", "nanog.mean_intensity"]
+    display(nuclei[cols].head())
+    print(len(nuclei), "nuclei measured;", nuclei.groupby("ROI_name").size().to_dict())
     """),
     md("""
-    ### Task 4: count nuclei two ways
+    ## Labels and table together: a map of one measurement
 
-    Count the nuclei of `B/03/0` from the **label image** (its distinct non-zero values, at
-    level 0: small nuclei can vanish from coarser levels) into `n_from_labels`, and from the
-    **feature table** `nuclei_features` into `n_from_table`.
+    The label image's values are the table's `label` column, so a lookup table turns the
+    label image into a map of any feature. The map of nanog shows a bright centre in each of
+    the two fields of view: a pattern that follows the fields (uneven illumination), not the
+    cells, which is worth correcting before comparing nuclei across a field.
     """),
     code("""
-    # solution
-    field = plate["B/03/0"]
-    lab = field.labels["nuclei"].to_dask(level=0).compute()
-    n_from_labels = len(np.unique(lab[lab > 0]))
-    n_from_table = len(field.tables["nuclei_features"].to_pandas())
-    """, hidden=True),
-    code("""
-    # check
-    assert n_from_labels == n_from_table > 0
-    print("Task 4 ok:", n_from_labels, "nuclei")
-    """),
-    md("""
-    ### Task 5: the brightest well
+    import io
+    from matplotlib.figure import Figure
 
-    Using level 1 of every first field (`"0"`), find the well whose mean DAPI intensity is the
-    highest. Store its path (like `"B/03"`) in `brightest`. Hint: `image.to_dask(1)[c].mean()`.
-    """),
-    code("""
-    # solution
-    means = {}
-    for path, well in plate.wells.items():
-        img = well.images["0"]
-        c = img.channel_names.index("DAPI")
-        means[path] = float(img.to_dask(level=1)[c].mean().compute())
-    brightest = max(means, key=means.get)
-    """, hidden=True),
-    code("""
-    # check (computed another way: level 1's zarr array, without dask)
-    expected = {p: float(np.asarray(w.images["0"].level_array(1)[0]).mean()) for p, w in plate.wells.items()}
-    assert brightest == max(expected, key=expected.get)
-    print("Task 5 ok: brightest well is", brightest)
-    """),
-    md("""
-    ### Task 6: no secret in what you share
+    nuclei_labels = image.labels["nuclei"]
+    lab = nuclei_labels.to_dask(level=0).compute()[0]            # (y, x), 0 = background
+    assert set(np.unique(lab[lab > 0])) == set(nuclei["label"].astype(int))  # one row per nucleus
+    lookup = np.full(int(lab.max()) + 1, np.nan)
+    lookup[nuclei["label"].astype(int)] = nuclei["nanog.mean_intensity"]
+    px = nuclei_labels.levels[0].scale[-1]                        # µm per pixel
 
-    Put together the text of everything you might paste into a chat with a colleague — the
-    repr of the plate, of your credential and an error message — and check that the password
-    is not in it.
-    """),
-    code("""
-    # solution
-    shared = [repr(plate), repr(kit.BasicAuth("student", server.password))]
-    try:
-        kit.open(url)
-    except kit.KitError as exc:
-        shared.append(str(exc))
-    """, hidden=True),
-    code("""
-    # check
-    assert len(shared) >= 3 and not any(server.password in s for s in shared)
-    print("Task 6 ok")
+    fig = Figure(figsize=(8, 3.8))
+    ax = fig.add_subplot()
+    ax.set_facecolor("black")
+    shown = ax.imshow(lookup[lab], cmap="viridis",
+                      extent=(0, lab.shape[1] * px, lab.shape[0] * px, 0))
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel("y (µm)")
+    ax.set_title("well B/03: each nucleus coloured by its mean nanog intensity")
+    fig.colorbar(shown, ax=ax, label="mean nanog intensity", shrink=0.8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", dpi=100)
+    PNG(buf.getvalue())
     """),
     code(TEARDOWN),
 ]
@@ -663,17 +880,20 @@ NOTEBOOKS = {
     "02_authenticated_http_and_s3.ipynb": AUTH,
     "03_plates_labels_tables.ipynb": PLATES,
     "04_lindi_dandi_refs.ipynb": REFS,
-    "05_teaching_exercises.ipynb": EXERCISES,
+    "05_teaching_exercises.ipynb": exercise_cells(solutions=False),
+    "05_teaching_solutions.ipynb": exercise_cells(solutions=True),
+    "06_real_fractal_plate.ipynb": REAL,
 }
+LEARNER = "05_teaching_exercises.ipynb"  # its checks fail by design: run with allow_errors
 
 
 def build(folder: Path = HERE) -> list[Path]:
     """Write every notebook (no outputs) into ``folder``; returns the paths."""
     written = []
     for name, cells in NOTEBOOKS.items():
-        nb = notebook(cells)
+        nb = notebook(copy.deepcopy(cells))
         for i, cell in enumerate(nb.cells):  # stable ids: rebuilding gives identical files
-            cell.id = f"{Path(name).stem[:2]}-{i:02d}"
+            cell.id = f"{Path(name).stem[:2]}{'s' if 'solutions' in name else ''}-{i:02d}"
         nbformat.validate(nb)
         path = folder / name
         path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
@@ -681,6 +901,136 @@ def build(folder: Path = HERE) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    for p in build(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
+# -- executed copies for readers (docs/notebooks) -----------------------------------------------
+# A reader of the repository sees every notebook with its outputs and pictures, without running
+# it. The copies are made by executing the sources, then made stable: demo secrets are made up
+# for the run and checked absent, widget views (unrenderable outside Jupyter) are reduced to
+# their text, and what differs between machines (loopback ports, temp and home folders) is
+# replaced by fixed stand-ins.
+
+DOCS = HERE.parent / "docs" / "notebooks"
+DEMO_SECRETS = ("NGFF_KIT_DEMO_PASSWORD", "NGFF_KIT_DEMO_TOKEN", "NGFF_KIT_DEMO_S3_SECRET")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+LOOPBACK_PORT = re.compile(r"(?<=127\.0\.0\.1:)\d+|(?<=localhost:)\d+")
+ADDRESS = re.compile(r" at 0x[0-9a-f]{6,}")
+
+
+def execute(path: Path, *, kernel_name: str = "python3", cwd: Path | None = None,
+            timeout: int = 300, store_widget_state: bool = False) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a fresh kernel (the learner's with errors allowed)."""
+    import nbclient
+
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="ngff-kit-nb-") as tmp:
+        client = nbclient.NotebookClient(
+            nb, timeout=timeout, kernel_name=kernel_name, record_timing=False,
+            allow_errors=path.name == LEARNER, store_widget_state=store_widget_state,
+            resources={"metadata": {"path": str(cwd or tmp)}})
+        client.execute()
+    return nb
+
+
+def _stable_text(text: str, ports: dict[str, str]) -> str:
+    for folder, stand_in in ((str(HERE.parent), "<repo>"), (tempfile.gettempdir(), "<tmp>"),
+                             (str(Path.home()), "~")):
+        text = re.sub(re.escape(folder) + r"(/[^/\s'\"<>]*ngff-kit-[^/\s'\"<>]*)?", stand_in, text)
+    text = LOOPBACK_PORT.sub(lambda m: ports.setdefault(m.group(0), str(8001 + len(ports))), text)
+    return ADDRESS.sub(" at 0x...", text)
+
+
+def _stable(value: object, ports: dict[str, str]) -> object:
+    if isinstance(value, str):
+        return _stable_text(value, ports)
+    if isinstance(value, list):
+        return [_stable(v, ports) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k.startswith("image/") else _stable(v, ports) for k, v in value.items()}
+    return value
+
+
+def stabilise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The executed notebook as stored for readers (see the comment above)."""
+    ports: dict[str, str] = {}
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.metadata.pop("execution", None)
+        merged: list = []  # a print's lines may arrive in one message or several
+        for out in cell.outputs:
+            out.get("data", {}).pop(WIDGET_VIEW, None)
+            if merged and out.output_type == "stream" == merged[-1].output_type and (
+                    out.name == merged[-1].name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        cell.outputs = nbformat.from_dict(_stable(merged, ports))
+    return nb
+
+
+def preview_cells(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices of the code cells that display a picture (their copies must hold a PNG)."""
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "PNG(" in c.source]
+
+
+def render_docs(folder: Path = DOCS, *, kernel_name: str = "python3") -> list[Path]:
+    """Execute every notebook with made-up demo secrets; store the stable copies in ``folder``."""
+    pinned = {var: f"{var.rsplit('_', 1)[-1].lower()}-{secrets.token_urlsafe(16)}"
+              for var in DEMO_SECRETS}
+    saved = {var: os.environ.get(var) for var in pinned}
+    os.environ.update(pinned)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        for name in NOTEBOOKS:
+            nb = stabilise(execute(HERE / name, kernel_name=kernel_name))
+            text = nbformat.writes(nb)
+            leaked = [var for var, value in pinned.items() if value in text]
+            if leaked:
+                raise RuntimeError(f"{name}: the executed copy holds {leaked}; not written")
+            missing = [i for i in preview_cells(nb) if not any(
+                "image/png" in o.get("data", {}) for o in nb.cells[i].outputs)]
+            if missing:
+                raise RuntimeError(f"{name}: preview cells {missing} drew no picture")
+            path = folder / name
+            path.write_text(text + "\n", encoding="utf-8")
+            written.append(path)
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+    (folder / "README.md").write_text(docs_index(), encoding="utf-8")
+    return written
+
+
+def docs_index() -> str:
+    """docs/notebooks/README.md: the executed notebooks, one line each."""
+    lines = ["# The tutorial notebooks, executed", "",
+             "Stored with their outputs so they can be read without running them. Generated by",
+             "`python notebooks/build.py --execute` from `notebooks/build.py`; do not edit by hand",
+             "(tests/test_notebooks.py checks they match the sources). To run them yourself, open",
+             "the copies in `notebooks/` (no outputs) or launch Binder (see docs/teaching.md).", ""]
+    for name, cells in NOTEBOOKS.items():
+        title = cells[0].source.splitlines()[0].lstrip("# ").strip()
+        lines.append(f"- [{title}]({name})")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=HERE,
+                        help="where to write the notebooks (default: notebooks/)")
+    parser.add_argument("--execute", action="store_true",
+                        help="also execute them; store the copies with outputs in docs/notebooks/")
+    args = parser.parse_args(argv)
+    for p in build(args.folder):
         print("wrote", p)
+    if args.execute:
+        for p in render_docs():
+            print("executed", p)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
