@@ -349,3 +349,28 @@ def test_first_preview_in_a_fresh_process_costs_the_round_trips_of_a_warm_one(tm
         warm = [s for s in srv.spans if s[0].startswith("/warm.zarr/")]
     assert len(cold) == len(warm) > 0
     assert waves(cold) == waves(warm) == 3  # image metadata, level metadata, chunks
+
+
+@pytest.mark.slow  # writing 1,536 images takes minutes on the shared machine
+def test_plate_overview_of_384_wells_of_4_fields_is_at_most_1545_requests(server, plate96,
+                                                                          issued):
+    """Issue 16.1 at screen scale: a 384-well plate of 4 fields, one chunk per level, shows
+    each well's first field: its well document, that field's metadata, the chosen level's
+    .zarray, one chunk (and the probe's second .zarray): 4 + 4 x 384 + 1 = 1,541 (<= 1,545;
+    it was 3,460). Each well's chain is at most 4 dependent trips as issued."""
+    rows = [chr(ord("A") + i) for i in range(16)]
+    write_plate(plate96 / "plate384x4.zarr", rows=rows, columns=[f"{c:02d}" for c in range(1, 25)],
+                fields=4, image_kwargs={"shape": (2, 1, 64, 64), "chunks": (2, 1, 64, 64),
+                                        "levels": 2, "labels": ()})
+    server.reset_log()
+    plate = kit.open(server.url + "plate384x4.zarr", auth=server.credential)
+    kit.plate_overview(plate, progress=False)
+    wells = 16 * 24
+    counts = {k: len(v) for k, v in stages(server, "/plate384x4.zarr").items()}
+    assert counts == {"plate": 4, "wells": wells, "fields": wells, "levels": wells + 1,
+                      "chunks": wells}
+    assert len(server.requests) == 4 + 4 * wells + 1 == 1541
+    assert max(Counter(r.path for r in server.requests).values()) == 1
+    spans = as_issued(server.spans, issued, "/plate384x4.zarr")
+    chains = per_well(spans, "/plate384x4.zarr")
+    assert len(chains) == wells and max(waves(s) for s in chains.values()) <= 4
