@@ -95,7 +95,8 @@ def plot(runs: list[Run], out: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     what = [("seconds", "wall s"), ("cpu_client", "client CPU s"), ("requests", "requests")]
-    styles = {"ngff-kit": "-", "ngio": "--"}
+    colors = {("ngff-kit", 1): "tab:blue", ("ngff-kit", 4): "tab:cyan",
+              ("ngio", 1): "tab:red", ("ngio", 4): "tab:orange"}
     keys = sorted({(r.reader, r.summary["plate"][1], r.latency) for r in runs if not r.error})
     for ax, (attr, label) in zip(axes, what):
         for reader, fields, latency in keys:
@@ -104,7 +105,8 @@ def plot(runs: list[Run], out: Path) -> None:
                          and r.summary["plate"][1] == fields)
             if attr == "requests" and latency != min(k[2] for k in keys):
                 continue  # the same requests at every latency
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], styles[reader], marker="o",
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "-" if latency else ":",
+                    color=colors.get((reader, fields), "grey"), marker="o" if latency else "s",
                     label=f"{reader}, {fields} field{'s' * (fields > 1)}"
                           + ("" if attr == "requests" else f", {latency * 1000:.0f} ms"))
         if attr == "seconds":
