@@ -38,7 +38,20 @@ def serve(jobs: dict[str, Job]) -> None:
                 "trace": traceback.format_exc()[-1500:]})
         return
     _reply({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - cpu0,
-            "summary": summary})
+            "rss_mb": peak_rss_mb(), "summary": summary})
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory (Linux VmHWM; ru_maxrss would carry the parent's
+    peak across fork + exec)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def _short(exc: BaseException) -> str:

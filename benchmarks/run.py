@@ -69,6 +69,7 @@ class Run:
     waves: int | None = None
     cpu_client: float | None = None
     cpu_server: float | None = None
+    rss_mb: float | None = None  # the reader's peak resident memory (VmHWM)
     error: str | None = None
     summary: dict = field(default_factory=dict)
     runs: list[float] = field(default_factory=list)
@@ -175,6 +176,7 @@ def run_once(srv, python: Path, script: Path, reader: str, job: str, remote: str
     out.error = payload.get("error")
     out.seconds = payload.get("seconds")
     out.cpu_client = payload.get("cpu")
+    out.rss_mb = payload.get("rss_mb")
     out.summary = payload.get("summary") or {}
     records = list(srv.requests)
     out.requests = len(records)

@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--gets", type=int, default=500)
+    parser.add_argument("--backends", nargs="+", choices=("obstore", "s3fs", "http"),
+                        default=["obstore", "s3fs", "http"])
     args = parser.parse_args(argv)
     local = plate(cache_dir())
     s3 = start_s3_server("bench")
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
                    "http": (http.url, "", "")}
         rows = {}
         for backend, (url, key, secret) in targets.items():
+            if backend not in args.backends:
+                continue
             runs = []
             for _ in range(args.repeat):
                 done = subprocess.run(

@@ -314,3 +314,63 @@ def test_preview_of_a_real_well_image_is_three_round_trips(real_plate):
         assert len(srv.requests) == 12
         assert waves(srv.spans) == 3  # on the wire too: 12 requests fit the limit
         assert all(r.authorization for r in srv.requests)
+
+
+COLD_WARM = r"""
+import os, sys
+import kit
+auth = kit.BasicAuth(os.environ["BENCH_USER"], os.environ["BENCH_PASSWORD"])
+url = sys.argv[1]
+for name in ("cold.zarr", "warm.zarr"):  # two copies: nothing of the first is cached for the second
+    assert kit.preview(kit.open(url + name, auth=auth), max_size=64).ndim == 3
+"""
+
+
+def test_first_preview_in_a_fresh_process_costs_the_round_trips_of_a_warm_one(tmp_path):
+    """Cold start (issue 16.5): right after ``import kit`` (aiohttp, zarr's codecs and the kit
+    loop not loaded yet) a preview takes as many dependent round trips as the next one."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from kit.demo.generate import write_image
+
+    write_image(tmp_path / "cold.zarr", shape=(2, 1, 64, 64), levels=2, labels=())
+    shutil.copytree(tmp_path / "cold.zarr", tmp_path / "warm.zarr")
+    with TimedServer(tmp_path, auth="basic", latency=LATENCY) as srv:
+        cred = srv.credential
+        env = {**os.environ, "PYTHONPATH": str(Path(kit.__file__).resolve().parent.parent),
+               "BENCH_USER": cred.username, "BENCH_PASSWORD": cred.password}
+        subprocess.run([sys.executable, "-c", COLD_WARM, srv.url],
+                       env=env, check=True, timeout=120)
+        cold = [s for s in srv.spans if s[0].startswith("/cold.zarr/")]
+        warm = [s for s in srv.spans if s[0].startswith("/warm.zarr/")]
+    assert len(cold) == len(warm) > 0
+    assert waves(cold) == waves(warm) == 3  # image metadata, level metadata, chunks
+
+
+@pytest.mark.slow  # writing 1,536 images takes minutes on the shared machine
+def test_plate_overview_of_384_wells_of_4_fields_is_at_most_1545_requests(server, plate96,
+                                                                          issued):
+    """Issue 16.1 at screen scale: a 384-well plate of 4 fields, one chunk per level, shows
+    each well's first field: its well document, that field's metadata, the chosen level's
+    .zarray, one chunk (and the probe's second .zarray): 4 + 4 x 384 + 1 = 1,541 (<= 1,545;
+    it was 3,460). Each well's chain is at most 4 dependent trips as issued."""
+    rows = [chr(ord("A") + i) for i in range(16)]
+    write_plate(plate96 / "plate384x4.zarr", rows=rows, columns=[f"{c:02d}" for c in range(1, 25)],
+                fields=4, image_kwargs={"shape": (2, 1, 64, 64), "chunks": (2, 1, 64, 64),
+                                        "levels": 2, "labels": ()})
+    server.reset_log()
+    plate = kit.open(server.url + "plate384x4.zarr", auth=server.credential)
+    kit.plate_overview(plate, progress=False)
+    wells = 16 * 24
+    counts = {k: len(v) for k, v in stages(server, "/plate384x4.zarr").items()}
+    assert counts == {"plate": 4, "wells": wells, "fields": wells, "levels": wells + 1,
+                      "chunks": wells}
+    assert len(server.requests) == 4 + 4 * wells + 1 == 1541
+    assert max(Counter(r.path for r in server.requests).values()) == 1
+    spans = as_issued(server.spans, issued, "/plate384x4.zarr")
+    chains = per_well(spans, "/plate384x4.zarr")
+    assert len(chains) == wells and max(waves(s) for s in chains.values()) <= 4

@@ -11,7 +11,7 @@ zarr's loop, which then hops to the kit loop once more for every chunk).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from zarr.core.array import AsyncArray
@@ -19,6 +19,9 @@ from zarr.core.buffer import default_buffer_prototype
 
 from kit.errors import InvalidData, KitError
 from kit.io.loop import run_sync
+
+if TYPE_CHECKING:
+    import dask.array as da
 
 _ND = default_buffer_prototype().nd_buffer
 
@@ -55,6 +58,18 @@ class CheckedArray:
 
     def __repr__(self) -> str:
         return f"CheckedArray({self.where!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+def dask_array(array: CheckedArray, chunks: Any, key: tuple[Any, ...],
+               meta: np.ndarray | None = None) -> da.Array:
+    """A lazy dask array of ``array`` named by ``key`` (the same data, the same name, so graphs
+    of one level merge). dask is imported here, on first use: it costs every other user of the
+    kit ~0.7 s of import."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    return da.from_array(array, chunks=chunks, name="kit-" + tokenize(*key), lock=False,
+                         asarray=True, fancy=False, meta=meta)
 
 
 def decode_failure(exc: Exception, selection: Any, where: str) -> InvalidData:

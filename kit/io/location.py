@@ -167,15 +167,37 @@ def _v3_group(doc: dict, where: str) -> GroupDoc:
 
 def _parse(cls, doc: dict, where: str):
     """``cls.from_dict(doc)`` with zarr's errors as InvalidMetadata and its warnings as one
-    KitWarning naming the array (zarr's own warnings name neither the array nor the kit)."""
+    KitWarning naming the array (zarr's own warnings name neither the array nor the kit).
+
+    The fields of a plate share one array document: a parsed document is reused (zarr's
+    metadata objects are frozen), which spares zarr's dtype and codec parsing per field."""
+    try:
+        text = json.dumps(doc, sort_keys=True)
+    except (TypeError, ValueError):
+        text = None
+    cached = _PARSED.get((cls, text)) if text is not None else None
+    if cached is None:
+        cached = _parse_new(cls, doc, where)
+        if text is not None:
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.pop(next(iter(_PARSED)))  # oldest first: a bounded memo
+            _PARSED[(cls, text)] = cached
+    metadata, said = cached
+    if said:
+        warnings.warn(f"{where}: array metadata read with warnings: {said}", KitWarning,
+                      stacklevel=2)
+    return metadata
+
+
+_PARSED: dict[tuple[type, str], tuple[object, str]] = {}
+_PARSED_MAX = 256
+
+
+def _parse_new(cls, doc: dict, where: str) -> tuple[object, str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             metadata = cls.from_dict(doc)
         except Exception as exc:  # noqa: BLE001 - zarr raises many types for bad metadata
             raise InvalidMetadata(f"invalid array metadata: {exc}", where=where) from None
-    if caught:
-        said = "; ".join(dict.fromkeys(str(w.message) for w in caught))
-        warnings.warn(f"{where}: array metadata read with warnings: {said}", KitWarning,
-                      stacklevel=2)
-    return metadata
+    return metadata, "; ".join(dict.fromkeys(str(w.message) for w in caught))

@@ -10,6 +10,10 @@ The sync facade (``run_sync``) waits at most ``DEFAULT_TIMEOUT`` seconds, like z
 ``sync()``, and re-raises the kit's typed errors with the frames of the loop thread trimmed
 (the cause stays attached): a notebook shows the user's call and one line, not 19 frames
 of kit internals. ``NGFF_KIT_DEBUG=1`` keeps the full traceback.
+
+The loop is uvloop's when uvloop is installed (the ``fast`` extra): its transports, callbacks
+and timers are C, and most of the kit's client CPU per request is event-loop and transport
+work. ``NGFF_KIT_UVLOOP=0`` keeps asyncio's own loop.
 """
 
 from __future__ import annotations
@@ -46,6 +50,19 @@ _loop: asyncio.AbstractEventLoop | None = None
 _pid: int | None = None
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop for the kit's thread: uvloop's when importable, unless
+    ``NGFF_KIT_UVLOOP=0``."""
+    if os.environ.get("NGFF_KIT_UVLOOP", "").strip().lower() not in ("0", "no", "off", "false"):
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def kit_loop() -> asyncio.AbstractEventLoop:
     """The kit's loop, started on first use (and again in a forked child process)."""
     global _loop, _pid
@@ -54,7 +71,7 @@ def kit_loop() -> asyncio.AbstractEventLoop:
         return loop  # every store call asks: no lock on the common path
     with _lock:
         if _loop is None or _pid != os.getpid() or not _loop.is_running():
-            loop = asyncio.new_event_loop()
+            loop = new_loop()
             started = threading.Event()
 
             def _run() -> None:

@@ -12,11 +12,8 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import dask.array as da
-from dask.base import tokenize
-
 from kit.errors import KitWarning, NotFound
-from kit.io.arrays import CheckedArray
+from kit.io.arrays import CheckedArray, dask_array
 from kit.ngff import LabelsMeta, SeriesMeta
 from kit.nodes.base import Node, NodeMap, load_node, register
 
@@ -110,9 +107,8 @@ class Group(Node):
         if kind != "array":
             return None
         array = loc.array_from(await loc.array_metadata())
-        return da.from_array(CheckedArray(array, loc.where()), chunks=array.chunks, lock=False,
-                             fancy=False, asarray=True,
-                             name="kit-" + tokenize(self.location.where(name), array.shape))
+        return dask_array(CheckedArray(array, loc.where()), array.chunks,
+                          (self.location.where(name), array.shape))
 
     def _summary(self) -> str:
         kind = self.meta.kind if self.meta.kind != "group" else "zarr"

@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
 import zarr
-from dask.base import tokenize
 from zarr.core.array import AsyncArray
 
 from kit.errors import InvalidMetadata, KitError, KitWarning, LevelNotFound, NotFound
 from kit.io import boxes
-from kit.io.arrays import CheckedArray
+from kit.io.arrays import CheckedArray, dask_array
 from kit.io.boxes import Box, aread_boxes
 from kit.io.loop import run_sync
 from kit.ngff import (
@@ -43,6 +41,7 @@ from kit.nodes.table import Table, load_tables
 from kit.nodes.to_xarray import data_array, data_tree, import_xarray
 
 if TYPE_CHECKING:
+    import dask.array as da
     import xarray
 
 
@@ -235,10 +234,9 @@ class Image(Node):
                            f"blocks (chunks=...) or a coarser level",
                            where=self.location.where(lv.path))
         array = CheckedArray(self._async_array(lv.index), self.location.where(lv.path))
-        name = "kit-" + tokenize(self.location.store.where(), self.path, lv.path, lv.shape,
-                                 str(lv.dtype), lv.chunks, blocks)
-        return da.from_array(array, chunks=blocks, name=name, lock=False, asarray=True,
-                             fancy=False, meta=np.empty((0,) * len(lv.shape), dtype=lv.dtype))
+        key = (self.location.store.where(), self.path, lv.path, lv.shape, str(lv.dtype),
+               lv.chunks, blocks)
+        return dask_array(array, blocks, key, meta=np.empty((0,) * len(lv.shape), lv.dtype))
 
     def to_xarray(self, level: int = 0, chunks: Any = None) -> xarray.DataArray:
         """One level as a lazy ``xarray.DataArray`` (needs the ``xarray`` extra).

@@ -13,13 +13,13 @@ import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-import dask.array as da
 import numpy as np
 
 from kit.errors import KitError
 from kit.ngff import Multiscale
 
 if TYPE_CHECKING:
+    import dask.array as da
     import xarray
 
 EXTRA = "pip install 'ngff-kit[xarray]'"
