@@ -57,21 +57,6 @@ def _run(mode: str, *extra: str) -> str:
     return out.stdout
 
 
-# Invalid cases the validator does not catch yet (issue 13 is open for them): scenes are not
-# parsed, projectAxis dimension checks and the 0.6 well-path rule are missing. The test fails
-# on any other failure and on one of these passing, so the list only shrinks.
-KNOWN_FAILURES = {
-    ("attributes", "-S"): {
-        *(f"spec/invalid/scene/scene_{name}" for name in (
-            "bijection_forward_missing_params", "bijection_inverse_missing_params",
-            "input_output_not_object", "missing_scene", "missing_transformations")),
-        *(f"spec/invalid/transforms/bad_projectAxis_{name}" for name in (
-            "insert_too_high_dim", "insert_too_many", "remove_too_high_dim", "remove_too_many")),
-        "spec/invalid/well/forbidden_path_3",
-    },
-}
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not RUNNER.is_file(), reason="the 0.6rc0 conformance runner is absent")
 @pytest.mark.parametrize("mode", ["attributes", "zarr"])
@@ -81,7 +66,7 @@ def test_official_conformance_runner_passes_every_case(mode: str, which: tuple) 
     results = [line.rsplit("\t", 1) for line in stdout.splitlines() if "\t" in line]
     assert results, stdout
     failed = {name for name, status in results if status != "pass"}
-    assert failed == KNOWN_FAILURES.get((mode, which[0]), set())
+    assert failed == set(), stdout
     assert len(results) > 10
 
 
