@@ -1,5 +1,6 @@
 """Pictures placed by affine transforms: a 0.6 scene's images composited in its coordinate
-system, and the resampling under it (numpy only).
+system, an image shown in one of its own coordinate systems (a rotated or affine one), and
+the resampling under them (numpy only).
 
 Every member is drawn as ``kit.preview`` draws it (its plane at the level covering the size),
 then placed: each output pixel centre is mapped back through the member's transform (from the
@@ -12,9 +13,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
     from kit.nodes import Image
     from kit.nodes.scene import Scene
 
-__all__ = ["Placed", "affine_sample", "composite_placed", "render_scene_rgb"]
+__all__ = ["Placed", "affine_sample", "composite_placed", "place", "render_in_system",
+           "render_scene_rgb"]
 
 
 def affine_sample(src: np.ndarray, matrix: np.ndarray, offset: Sequence[float],
@@ -144,28 +146,48 @@ def pixel_to_target(plane: Plane, picture_shape: tuple[int, int], affine: np.nda
     return np.vstack([full[list(target_yx)], [0, 0, 1]])
 
 
+def place(image: Image, spec: RenderSpec, size: int, affine_of_level: Callable[[int], Any],
+          target_axes: Sequence[str], name: str = "") -> Placed:
+    """One image drawn and placed: ``affine_of_level(level)`` gives the homogeneous matrix
+    from that level's indices to the target system (whose axes are ``target_axes``)."""
+    from kit.nodes import Label
+
+    rgb, plane = picture(image, spec, size)
+    affine = np.asarray(affine_of_level(plane.level.index), float)
+    to_target = pixel_to_target(plane, rgb.shape[:2], affine, image.axes, yx_axes(target_axes))
+    if abs(np.linalg.det(to_target)) < 1e-300:
+        raise KitError(f"the placement of {name or image.name!r} flattens its y/x plane",
+                       where=image.url)
+    return Placed(rgb, to_target, nearest=isinstance(image, Label) or bool(spec.labels),
+                  name=name)
+
+
+def render_in_system(image: Image, to: str, spec: RenderSpec | None = None,
+                     size: int = 512) -> np.ndarray:
+    """uint8 RGB of an image shown in its coordinate system ``to`` (one its multiscale's
+    transforms reach: a rotated or affine "world"), resampled like a scene's member."""
+    spec = spec if spec is not None else RenderSpec()
+    axes = next((cs.axes for cs in image.coordinate_systems if cs.name == to), None)
+    part = place(image, spec, size, lambda level: image.transform(level, to=to).affine,
+                 [a.name for a in axes] if axes else image.axes, image.name)
+    return composite_placed([part], size)[0]
+
+
 def render_scene_rgb(scene: Scene, spec: RenderSpec, size: int) -> np.ndarray:
     """uint8 RGB of a scene: every readable member placed in the scene's coordinate system
     (a member that cannot be placed is a KitWarning and left out)."""
     images = scene.images
     axes = scene_axes(scene)
-    target_yx = yx_axes(axes)
     parts = []
     for path, image in images.items():
+        def affine(level: int, path: str = path) -> np.ndarray:
+            return scene.placement(path, level).affine
+
         try:
-            rgb, plane = picture(image, spec, size)
-            affine = scene.placement(path, plane.level.index).affine
-            to_target = pixel_to_target(plane, rgb.shape[:2], affine, image.axes, target_yx)
-            if abs(np.linalg.det(to_target)) < 1e-300:
-                raise KitError(f"the placement of {path!r} flattens its y/x plane")
+            parts.append(place(image, spec, size, affine, axes, path))
         except KitError as exc:
             warnings.warn(f"{scene.url}: scene image {path!r} not shown: {exc.message}",
                           KitWarning, stacklevel=4)
-            continue
-        from kit.nodes import Label
-
-        parts.append(Placed(rgb, to_target, nearest=isinstance(image, Label) or bool(spec.labels),
-                            name=path))
     return composite_placed(parts, size)[0]
 
 
