@@ -176,3 +176,14 @@ def test_scene_transforms_name_their_field(tmp_path) -> None:
                        match=r"scene\.coordinateTransformations\[1\]\.translation"):
         kit.open(path)
     assert (path / "zarr.json").read_bytes() == before
+
+
+def test_browse_scene_lists_and_shows_its_images(tmp_path) -> None:
+    pytest.importorskip("ipywidgets")
+    browser = kit.browse(str(_tiles(tmp_path)), thumbnails=False)
+    assert browser.wait_idle(60)
+    assert "error" not in browser.message.value, browser.message.value
+    assert sorted(browser._members) == ["a", "b"]
+    browser.select_member("b")
+    assert browser.wait_idle(60)
+    assert bytes(browser.viewer.image.value).startswith(b"\x89PNG"), browser.message.value

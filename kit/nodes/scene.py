@@ -65,6 +65,11 @@ class Scene(Node):
                 raise result
         return images
 
+    @property
+    def members(self) -> dict[str, Image]:
+        """The images, as a group's members (what a browser lists)."""
+        return self.images
+
     def placement(self, path: str, level: int = 0) -> Mapping:
         """Mapping from image ``path``'s level indices to the scene's coordinate system."""
         return run_sync(self.aplacement(path, level))
