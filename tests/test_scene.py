@@ -187,3 +187,14 @@ def test_browse_scene_lists_and_shows_its_images(tmp_path) -> None:
     browser.select_member("b")
     assert browser.wait_idle(60)
     assert bytes(browser.viewer.image.value).startswith(b"\x89PNG"), browser.message.value
+
+
+def test_scene_member_in_an_unknown_system_warns_and_the_rest_shows(tmp_path) -> None:
+    path = _tiles(tmp_path, image_options={"omero": False})
+    doc = json.loads((path / "zarr.json").read_text())
+    doc["attributes"]["ome"]["scene"]["coordinateTransformations"][1]["input"]["name"] = "nope"
+    (path / "zarr.json").write_text(json.dumps(doc))
+    scene = kit.open(path)
+    with pytest.warns(KitWarning, match="scene image 'b' not shown: no coordinate system 'nope'"):
+        rgb = kit.preview(scene, max_size=64)
+    np.testing.assert_array_equal(rgb, kit.preview(scene.images["a"], max_size=64))
