@@ -103,7 +103,8 @@ def _open_location(
     if _is_refs_name(source):
         return _refs_location(source, auth=auth, storage_options=storage_options)
     scheme = urlsplit(source).scheme.lower()
-    zip_capable = scheme in ("http", "https", "file") or len(scheme) <= 1  # "" or a drive
+    zip_capable = (scheme in ("http", "https", "file") or len(scheme) <= 1  # "" or a drive
+                   or (scheme in CLOUD_SCHEMES and not storage_options))
     if zip_capable and is_zip_name(urlsplit(source).path if scheme else source):
         return _zip_location(source, auth, storage_options)
     if scheme in ("http", "https"):
@@ -160,13 +161,21 @@ def _http_store(url: str, auth: Credential | None, storage_options: dict | None,
 
 
 def _zip_location(source: str, auth: Credential | None, storage_options: dict | None) -> Location:
-    """A zipped OME-Zarr (RFC-9 ``.ozx``): a ZipStore reading byte ranges of one file."""
+    """A zipped OME-Zarr (RFC-9 ``.ozx``): a ZipStore reading byte ranges of one file (local,
+    http(s), or an s3/gs/az object)."""
     parts = urlsplit(source)
     if parts.scheme.lower() in ("http", "https"):
         folder, _, name = parts.path.rpartition("/")
         parent = urlunsplit(parts._replace(path=folder + "/", fragment=""))
         outer = _http_store(source, auth, storage_options, root=parent)
         zipped = ZipStore(outer, unquote(name), display=redact(source))
+        return Location(KitStore(zipped, display=zipped.display))
+    if parts.scheme.lower() in CLOUD_SCHEMES:  # the cloud store's range and suffix reads
+        from kit.io.objstore import cloud_store
+
+        folder, _, name = parts.path.rpartition("/")
+        cloud = cloud_store(urlunsplit(parts._replace(path=folder)), auth)
+        zipped = ZipStore(cloud, unquote(name), display=redact(source))
         return Location(KitStore(zipped, display=zipped.display))
     p = Path(parts.path if parts.scheme.lower() == "file" else source).expanduser()
     if not p.is_file():

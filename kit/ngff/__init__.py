@@ -1,4 +1,4 @@
-"""Pure OME-NGFF 0.4/0.5 metadata layer: attribute dicts in, frozen dataclasses out, no I/O."""
+"""Pure OME-NGFF 0.1-0.6 metadata layer: attribute dicts in, frozen dataclasses out, no I/O."""
 
 from .arrays import check_level_array, check_pyramid
 from .models import (
@@ -19,6 +19,8 @@ from .models import (
     Omero,
     Plate,
     PlateMeta,
+    Scene,
+    SceneMeta,
     SeriesMeta,
     Well,
     WellImage,
@@ -34,5 +36,5 @@ __all__ = [
     "ImageMeta", "LabelMeta", "PlateMeta", "WellMeta", "LabelsMeta", "Bioformats2rawMeta",
     "SeriesMeta", "Multiscale", "Axis", "Dataset",
     "Omero", "Channel", "Window", "ImageLabel", "Plate", "WellRef", "Acquisition", "Well",
-    "WellImage", "SUPPORTED_VERSIONS", "KINDS", "DEFAULT_LABEL_SOURCE",
+    "WellImage", "Scene", "SceneMeta", "SUPPORTED_VERSIONS", "KINDS", "DEFAULT_LABEL_SOURCE",
 ]

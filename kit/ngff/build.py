@@ -1,4 +1,4 @@
-"""Build NGFF 0.1-0.5 attribute dicts: the inverse of ``parse_attributes`` (pure, no I/O).
+"""Build NGFF 0.1-0.6rc0 attribute dicts: the inverse of ``parse_attributes`` (pure, no I/O).
 
 Writers (the demo generator, tests, a future converter) describe what they wrote and get the
 attributes each version prescribes: 0.1-0.4 keep the OME keys at the top level with per-block
@@ -178,5 +178,19 @@ def well(version: str, images: Sequence[str | tuple[str, int | None]]) -> dict[s
     return _versioned(version, {"images": entries})
 
 
+def scene(version: str, *, system: str, axes: Sequence[Mapping[str, str]],
+          placements: Mapping[str, Mapping[str, Any]], member_system: str = "physical"
+          ) -> dict[str, Any]:
+    """The 0.6 ``scene`` block: one coordinate system and, per member path, the transform
+    (a dict without input/output) from the member's ``member_system`` into it."""
+    if not check_version(version).startswith("0.6"):
+        raise ValueError(f"scenes exist from 0.6 on, not in {version}")
+    return {"coordinateSystems": [{"name": system, "axes": [dict(a) for a in axes]}],
+            "coordinateTransformations": [
+                {**t, "input": {"path": path, "name": member_system},
+                 "output": {"name": system}} for path, t in placements.items()]}
+
+
 __all__ = ["AXIS_TYPES", "DEFAULT_UNITS", "axes", "channel", "check_version", "dataset",
-           "image_label", "labels", "multiscales", "ome_attributes", "omero", "plate", "well"]
+           "image_label", "labels", "multiscales", "ome_attributes", "omero", "plate", "scene",
+           "well"]

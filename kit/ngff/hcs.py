@@ -27,7 +27,7 @@ from .version import LEGACY_VERSIONS, V06_VERSIONS
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
 #: 0.6 (dev3 on) relaxes field paths in a well: also '_', '-' and '.' (spec corpus case
-#: well/minimal_path_special_char)
+#: well/minimal_path_special_char), but not dots only nor a leading '__' (zarr reserves it)
 _FIELD_06 = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -188,8 +188,11 @@ def parse_well(value: Any, ctx: Ctx) -> Well:
         field = f"well.images[{i}]"
         im = require_dict(ctx, item, field)
         path = require_str(ctx, im, "path", field)
-        pattern = _FIELD_06 if ctx.version in V06_VERSIONS else _ALNUM
-        if not pattern.match(path) or path in (".", ".."):
+        if ctx.version in V06_VERSIONS:
+            if not _FIELD_06.match(path) or set(path) == {"."} or path.startswith("__"):
+                ctx.error(f"{field}.path", f"{path!r} must be letters, digits, '_', '-' or "
+                                           "'.', not only dots nor starting with '__'")
+        elif not _ALNUM.match(path):
             ctx.error(f"{field}.path", f"{path!r} must be alphanumeric")
         if any(other.path == path for other in images):
             ctx.error(f"{field}.path", f"{path!r} is listed twice (MUST be unique)")

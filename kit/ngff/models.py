@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 from .transforms import Transform
 
 #: Node kinds that `NodeMeta.kind` can take (one `NodeMeta` subclass each).
-KINDS = ("plate", "well", "image", "label", "labels", "bioformats2raw", "series", "group")
+KINDS = ("plate", "well", "image", "label", "labels", "bioformats2raw", "series", "scene",
+         "group")
 
 #: Where a label image finds its source image when `image-label.source.image` is absent.
 DEFAULT_LABEL_SOURCE = "../../"
@@ -162,6 +163,30 @@ class Well:
     images: tuple[WellImage, ...]
 
 
+@dataclass(frozen=True)
+class Scene:
+    """A 0.6 `scene`: coordinate systems of its own and the transforms that place images
+    (members named by `input_path`/`output_path`) in them."""
+
+    coordinate_systems: tuple[CoordinateSystem, ...]
+    transforms: tuple[Transform, ...]
+
+    @property
+    def image_paths(self) -> tuple[str, ...]:
+        """Every member group a transform names, in order of first mention."""
+        paths = [p for t in self.transforms for p in (t.input_path, t.output_path) if p]
+        return tuple(dict.fromkeys(paths))
+
+    @property
+    def target(self) -> tuple[str, str]:
+        """(member path, "" for the scene's own; name) of the system the scene shows: its
+        first own one, else the one most transforms reach."""
+        if self.coordinate_systems:
+            return "", self.coordinate_systems[0].name
+        outs = [(t.output_path or "", t.output or "") for t in self.transforms]
+        return max(dict.fromkeys(outs), key=outs.count)
+
+
 @dataclass(frozen=True, kw_only=True)
 class NodeMeta:
     """What the OME attributes of one zarr group say, validated; one subclass per kind.
@@ -256,3 +281,11 @@ class WellMeta(NodeMeta):
     kind: ClassVar[str] = "well"
     well: Well
 
+
+
+@dataclass(frozen=True, kw_only=True)
+class SceneMeta(NodeMeta):
+    """A 0.6 scene group: its `scene` block."""
+
+    kind: ClassVar[str] = "scene"
+    scene: Scene

@@ -1,7 +1,7 @@
 """`parse_attributes`: one group's attributes in, one validated model of its kind out
 (`ImageMeta`, `PlateMeta`, ...; no I/O).
 
-Dispatch by keys: plate > well > multiscales (+image-label = label) > labels >
+Dispatch by keys: plate > well > scene > multiscales (+image-label = label) > labels >
 bioformats2raw.layout > series > plain group. Every OME block that is present is validated,
 not only the winning one, so broken metadata never hides behind a sibling key.
 """
@@ -23,11 +23,13 @@ from .models import (
     LabelsMeta,
     NodeMeta,
     PlateMeta,
+    SceneMeta,
     SeriesMeta,
     WellMeta,
 )
 from .multiscales import parse_multiscales
 from .omero import parse_omero
+from .scene import parse_scene
 from .version import NgffVersion, detect_version
 
 
@@ -64,6 +66,7 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
     layout = (parse_layout(block["bioformats2raw.layout"], ctx)
               if "bioformats2raw.layout" in block else None)
     series = parse_series(block["series"], ctx) if "series" in block else ()
+    scene = parse_scene(block["scene"], ctx) if "scene" in block else None
 
     cls: type[NodeMeta]
     own: dict[str, Any]
@@ -71,6 +74,8 @@ def parse_attributes(attrs: dict, *, zarr_format: int | None, where: str,
         cls, own = PlateMeta, {"plate": plate}
     elif well is not None:
         cls, own = WellMeta, {"well": well}
+    elif scene is not None:
+        cls, own = SceneMeta, {"scene": scene}
     elif multiscales and image_label is not None:
         cls, own = LabelMeta, {"multiscales": multiscales, "omero": omero,
                                "image_label": image_label}

@@ -41,6 +41,9 @@ class Transform:
     input: str | None = None
     output: str | None = None
     name: str | None = None
+    #: the group holding the input/output coordinate system (rc0 `{"path"}`; scenes)
+    input_path: str | None = None
+    output_path: str | None = None
     #: scale/translation vector, mapAxis/projectAxis indices; matrices in `matrix`
     vector: tuple[float, ...] = ()
     matrix: tuple[tuple[float, ...], ...] = ()
@@ -72,8 +75,9 @@ def parse_transform(value: Any, ctx: Ctx, field: str) -> Transform:
     if kind == "inverseOf" and ctx.version not in ("0.6.dev1", "0.6.dev2"):
         ctx.error(f"{field}.type", "'inverseOf' was removed in 0.6.dev3")
     name = optional_str(ctx, tr, "name", field)
-    inp, out = _io(tr, "input", ctx, field), _io(tr, "output", ctx, field)
-    common = {"type": kind, "input": inp, "output": out, "name": name, "field": field}
+    (inp, inp_path), (out, out_path) = _io(tr, "input", ctx, field), _io(tr, "output", ctx, field)
+    common = {"type": kind, "input": inp, "output": out, "name": name, "field": field,
+              "input_path": inp_path, "output_path": out_path}
     if "path" in tr:
         allowed = DEV2_PATH_PARAMS if ctx.version in ("0.6.dev1", "0.6.dev2") else PATH_PARAMS
         if kind not in allowed:
@@ -93,9 +97,11 @@ def parse_transform(value: Any, ctx: Ctx, field: str) -> Transform:
     if kind == "mapAxis":
         return Transform(**common, vector=_indices(tr, "mapAxis", ctx, field))
     if kind == "projectAxis":
-        key = "droppedInputs" if "droppedInputs" in tr else "createdOutputs"
-        return Transform(**common, vector=_indices(tr, key, ctx, field),
-                         matrix=((1.0,),) if key == "createdOutputs" else ())
+        if "droppedInputs" not in tr and "createdOutputs" not in tr:
+            ctx.error(field, "a projectAxis needs droppedInputs or createdOutputs (MUST)")
+        dropped, created = (tuple(int(i) for i in _indices(tr, key, ctx, field))
+                            if key in tr else () for key in ("droppedInputs", "createdOutputs"))
+        return Transform(**common, axes=((dropped, created),))
     if kind in ("sequence", "byDimension"):
         items = require_list(ctx, tr.get("transformations"), f"{field}.transformations")
         if kind == "sequence":
@@ -125,16 +131,17 @@ def parse_transform(value: Any, ctx: Ctx, field: str) -> Transform:
     return Transform(**common)  # identity
 
 
-def _io(tr: dict, key: str, ctx: Ctx, field: str) -> str | None:
-    """`input`/`output`: a string (0.6.dev2/dev3) or {"name", "path"} (dev4 on); both read."""
+def _io(tr: dict, key: str, ctx: Ctx, field: str) -> tuple[str | None, str | None]:
+    """`input`/`output` as (name, path): a string (0.6.dev2/dev3) or {"name", "path"} (dev4
+    on); both read. A level's input gives only a path (its array): that is the name too."""
     value = tr.get(key)
     if value is None:
-        return None
+        return None, None
     if isinstance(value, str):
         if ctx.version not in STRING_IO_DIALECTS:
             ctx.normalise(f"{field}.{key}", f"written as a string (0.6.dev form) in "
                                             f"{ctx.version}; read as {{'name': {value!r}}}")
-        return value
+        return value, None
     if isinstance(value, dict):
         name, path = value.get("name"), value.get("path")
         if name is not None and not isinstance(name, str):
@@ -143,7 +150,7 @@ def _io(tr: dict, key: str, ctx: Ctx, field: str) -> str | None:
             ctx.error(f"{field}.{key}.path", f"must be a string, got {path!r}")
         if name is None and path is None:
             ctx.error(f"{field}.{key}", "needs a 'name' (or a 'path')")
-        return name if name is not None else path
+        return (name, path) if name is not None else (path, None)
     ctx.error(f"{field}.{key}", f"must be an object {{name, path}} or a string, got {value!r}")
 
 
@@ -253,18 +260,16 @@ def affine_of(t: Transform, n_in: int, load: Loader | None = None) -> np.ndarray
         m[-1, -1] = 1.0
         return m
     if t.type == "projectAxis":
-        picked = {int(i) for i in t.vector}
-        if t.matrix:  # createdOutputs: new zero coordinates at those output indices
-            n_out = n_in + len(picked)
-            keep = [o for o in range(n_out) if o not in picked]
-            m = np.zeros((n_out + 1, n_in + 1))
-            for i, o in enumerate(keep):
-                m[o, i] = 1.0
-        else:
-            keep = [i for i in range(n_in) if i not in picked]
-            m = np.zeros((len(keep) + 1, n_in + 1))
-            for o, i in enumerate(keep):
-                m[o, i] = 1.0
+        dropped, created = ({int(i) for i in a} for a in t.axes[0])
+        n_out = n_in - len(dropped) + len(created)
+        problem = dimension_problem(t, n_in, n_out)
+        if problem:
+            raise NotAffine(f"{t.field}: {problem}")
+        kept = [i for i in range(n_in) if i not in dropped]
+        kept_out = [o for o in range(n_out) if o not in created]  # new coordinates are zero
+        m = np.zeros((n_out + 1, n_in + 1))
+        for i, o in zip(kept, kept_out):
+            m[o, i] = 1.0
         m[-1, -1] = 1.0
         return m
     if t.type == "sequence":
@@ -289,6 +294,28 @@ def affine_of(t: Transform, n_in: int, load: Loader | None = None) -> np.ndarray
                 m[int(axis_out), -1] = sub[r, -1]
         return m
     raise NotAffine(f"{t.field}: {t.type} is not supported")
+
+
+def dimension_problem(t: Transform, n_in: int, n_out: int) -> str | None:
+    """Why `t` cannot map `n_in` input axes to `n_out` output axes (None when it can); only
+    the index-based types (mapAxis, projectAxis) are checked, the others by `affine_of`."""
+    if t.type == "mapAxis":
+        idx = [int(i) for i in t.vector]
+        if len(idx) != n_in or len(idx) != n_out:
+            return (f"mapAxis has {len(idx)} indices; the input has {n_in} axes and the "
+                    f"output {n_out} (MUST be equal)")
+        if sorted(idx) != list(range(n_in)):
+            return f"mapAxis {idx} is not a permutation of the {n_in} input axes"
+    if t.type == "projectAxis":
+        dropped, created = ([int(i) for i in a] for a in t.axes[0])
+        if any(i >= n_in for i in dropped):
+            return f"droppedInputs {dropped}: the input has {n_in} axes"
+        if any(o >= n_out for o in created):
+            return f"createdOutputs {created}: the output has {n_out} axes"
+        if n_in - len(dropped) + len(created) != n_out:
+            return (f"{n_in} input axes - {len(dropped)} dropped + {len(created)} created "
+                    f"!= the output's {n_out} axes")
+    return None
 
 
 def _load(t: Transform, load: Loader | None) -> np.ndarray:

@@ -19,7 +19,7 @@ from ._context import (
 )
 from .fields import dataset_path, parse_axis
 from .models import CoordinateSystem, Dataset, Multiscale
-from .transforms import Transform, parse_transform
+from .transforms import Transform, dimension_problem, parse_transform
 
 
 def parse_v06_multiscale(ms: dict, ctx: Ctx, field: str,
@@ -31,7 +31,7 @@ def parse_v06_multiscale(ms: dict, ctx: Ctx, field: str,
             ctx.error(f"{field}.coordinateSystems", "missing: 0.6 replaces multiscales 'axes' "
                                                     "with named coordinateSystems")
         ctx.error(f"{field}.coordinateSystems", "missing (MUST)")
-    systems = _coordinate_systems(ms["coordinateSystems"], ctx, f"{field}.coordinateSystems")
+    systems = coordinate_systems_of(ms["coordinateSystems"], ctx, f"{field}.coordinateSystems")
     if "datasets" not in ms:
         ctx.error(f"{field}.datasets", "missing (MUST)")
     items = require_list(ctx, ms["datasets"], f"{field}.datasets")
@@ -98,6 +98,7 @@ def parse_v06_multiscale(ms: dict, ctx: Ctx, field: str,
             for key in ("input", "output"):
                 if getattr(t, key) is None:
                     ctx.error(f"{t.field}.{key}", "missing (MUST name a coordinate system)")
+            check_dimensions(t, by_name, ctx)
     metadata = ms.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         ctx.error(f"{field}.metadata", f"must be an object, got {type(metadata).__name__}")
@@ -113,7 +114,17 @@ def parse_v06_multiscale(ms: dict, ctx: Ctx, field: str,
                       coordinate_systems=ordered, transforms=transforms)
 
 
-def _coordinate_systems(value: Any, ctx: Ctx, field: str) -> tuple[CoordinateSystem, ...]:
+def check_dimensions(t: Transform, systems: dict[str, CoordinateSystem], ctx: Ctx) -> None:
+    """A transform between two systems of this document MUST fit their numbers of axes."""
+    if t.input_path or t.output_path or t.input not in systems or t.output not in systems:
+        return  # a system of another group: checked where that group is read
+    assert t.input is not None and t.output is not None
+    problem = dimension_problem(t, len(systems[t.input].axes), len(systems[t.output].axes))
+    if problem:
+        ctx.error(t.field, f"{problem} ({t.input!r} -> {t.output!r})")
+
+
+def coordinate_systems_of(value: Any, ctx: Ctx, field: str) -> tuple[CoordinateSystem, ...]:
     items = require_list(ctx, value, field)
     systems: list[CoordinateSystem] = []
     for i, item in enumerate(items):

@@ -14,6 +14,7 @@ from typing import Any
 from kit.errors import InvalidMetadata, KitWarning
 
 from .parse import parse_attributes
+from .version import OME_KEYS
 
 
 @dataclass(frozen=True)
@@ -68,4 +69,13 @@ def validate_attributes(attrs: Any, *, strict: bool = False, where: str = "attri
             return Report(False, (issue_of(exc),))
     if meta.version is None:
         return Report(False, (Issue("attributes", "no OME-NGFF metadata", where),))
+    if meta.kind == "group":
+        return Report(False, (no_node(where, zarr_format),))
     return Report(True, (), meta.warnings, str(meta.version))
+
+
+def no_node(where: str, zarr_format: int | None = None) -> Issue:
+    """A versioned document that is none of the kinds (the schema's anyOf matches nothing)."""
+    keys = ", ".join(k for k in OME_KEYS if k != "omero")
+    return Issue("ome" if zarr_format != 2 else "attributes",
+                 f"no OME-Zarr node: none of {keys}", where)

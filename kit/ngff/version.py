@@ -56,7 +56,7 @@ class NgffVersion(str):
 
 #: Top-level keys that make a group an OME-NGFF node.
 OME_KEYS = ("multiscales", "omero", "image-label", "labels", "plate", "well",
-            "bioformats2raw.layout", "series")
+            "bioformats2raw.layout", "series", "scene")
 
 
 def inner_versions(block: dict) -> Iterator[tuple[str, Any]]:

@@ -12,7 +12,7 @@ import warnings
 from typing import Any
 
 from kit.errors import InvalidMetadata, KitWarning, NotFound
-from kit.ngff.validate import Issue, Report, issue_of, validate_attributes
+from kit.ngff.validate import Issue, Report, issue_of, no_node, validate_attributes
 from kit.ngff.version import V06_VERSIONS
 from kit.nodes.image import Image
 from kit.nodes.opening import open as kit_open
@@ -34,6 +34,8 @@ def validate(source: Any, strict: bool = False, *, auth: Any = None,
         meta = node.meta
         if meta.version is None:
             return Report(False, (Issue("attributes", "no OME-NGFF metadata", node.url),))
+        if meta.kind == "group":
+            return Report(False, (no_node(node.url),))
         if strict:
             wrapped = str(meta.version) in ("0.5",) + V06_VERSIONS  # read from `ome`
             raw = {"ome": meta.raw} if wrapped else meta.raw

@@ -19,6 +19,7 @@ from kit.render.describe import (
     GroupSummary,
     ImageSummary,
     PlateSummary,
+    SceneSummary,
     Summary,
     TableInfo,
     WellSummary,
@@ -258,6 +259,21 @@ def group_card(group: Any) -> str:
     return _frame(_title(group), _rows(pairs))
 
 
+def scene_card(scene: Any) -> str:
+    """A 0.6 scene: its coordinate system, its images (missing ones named), a thumbnail."""
+    s = describe(scene)
+    assert isinstance(s, SceneSummary)
+    images = "<br>".join(f"<code>{_e(im.path)}</code>: {_e(''.join(im.axes))}"
+                         for im in s.images) or "—"
+    missing = ", ".join(f"<code>{_e(p)}</code>" for p in s.missing)
+    pairs = [("url", f"<code>{_e(s.url)}</code>"), ("coordinate system", _e(s.system)),
+             ("images", _part(s, "images", lambda: images))]
+    if missing:
+        pairs.append(("missing", f"<span style='color:#c00'>{missing}</span>"))
+    thumb = _safe(lambda: _img(preview(scene, max_size=THUMBNAIL_SIZE), f"scene {scene.name}"))
+    return _frame(_title(scene), _rows(pairs), thumb)
+
+
 # -- tables and the labels / tables mappings ---------------------------------------------------
 
 def table_card(table: Any) -> str:
@@ -337,7 +353,7 @@ def _mapping_of(value: Any) -> str | None:
 def card_html(node: Any) -> str:
     """The HTML card of any node, a Table, or a labels / tables mapping (installed as
     ``kit.nodes.base.html_renderer``, which their ``_repr_html_`` call)."""
-    from kit.nodes import Image, Plate, Table, Well
+    from kit.nodes import Image, Plate, Scene, Table, Well
 
     try:
         if isinstance(node, Table):
@@ -355,6 +371,8 @@ def card_html(node: Any) -> str:
             return well_card(node)
         if isinstance(node, Image):
             return image_card(node)
+        if isinstance(node, Scene):
+            return scene_card(node)
         return group_card(node)
     except Exception as exc:  # noqa: BLE001 - a repr must not raise in a notebook
         title = _title(node) if hasattr(node, "version") else _e(type(node).__name__)
@@ -368,6 +386,7 @@ __all__ = [
     "image_card",
     "labels_card",
     "plate_card",
+    "scene_card",
     "table_card",
     "tables_card",
     "well_card",

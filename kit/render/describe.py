@@ -25,6 +25,7 @@ __all__ = [
     "ImageSummary",
     "LevelInfo",
     "PlateSummary",
+    "SceneSummary",
     "Summary",
     "TableInfo",
     "WellSummary",
@@ -199,6 +200,20 @@ class GroupSummary(Summary):
         return {**super().to_dict(), "members": [member(m) for m in self.members]}
 
 
+@dataclass
+class SceneSummary(Summary):
+    """A 0.6 scene: the system it is shown in and its member images (missing ones listed)."""
+
+    system: str = ""
+    axes: list[str] = field(default_factory=list)
+    images: list[ImageSummary] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "coordinate_system": self.system, "axes": self.axes,
+                "images": [im.image_dict() for im in self.images], "missing": self.missing}
+
+
 # -- reading ------------------------------------------------------------------------------------
 
 class _Parts:
@@ -352,9 +367,23 @@ def _group(group: Any, strict: bool, deep: bool) -> GroupSummary:
     return out
 
 
+def _scene(scene: Any, strict: bool, deep: bool) -> SceneSummary:
+    parts = _Parts(strict)
+    out = SceneSummary(**_base(scene, parts))
+    out.system = scene.target
+    images = parts.get("images", lambda: dict(scene.images), {})
+    out.missing = [p for p in scene.meta.scene.image_paths if p not in images]
+    _prefetch(list(images.values()), deep)
+    out.images = [_image(im, strict, deep, path) for path, im in images.items()]
+    out.axes = [a.name for cs in scene.coordinate_systems if cs.name == scene.target
+                for a in cs.axes]
+    return out
+
+
 def describe(node: Any, *, deep: bool = False, strict: bool = False,
              wells: bool = True) -> Summary:
-    """The summary of ``node`` (Plate, Well, Image, Label, Group, or a group's dask array).
+    """The summary of ``node`` (Plate, Well, Image, Label, Scene, Group, or a group's dask
+    array).
 
     Metadata documents only, fetched concurrently; no chunk is read. ``deep`` also describes
     what lies below (every well's fields of a plate, every field of a well, each label's
@@ -362,8 +391,10 @@ def describe(node: Any, *, deep: bool = False, strict: bool = False,
     the first error instead of keeping it in ``problems``. ``wells=False`` spares a plate's
     summary the well documents (``present`` stays None).
     """
-    from kit.nodes import Group, Image, Plate, Well
+    from kit.nodes import Group, Image, Plate, Scene, Well
 
+    if isinstance(node, Scene):
+        return _scene(node, strict, deep)
     if isinstance(node, Plate):
         return _plate(node, strict, deep, wells)
     if isinstance(node, Well):
@@ -463,6 +494,14 @@ def text_lines(d: dict[str, Any]) -> list[str]:
         return lines
     if kind in ("image", "label"):
         return [d["source"]] + _image_lines(d, "  ")
+    if kind == "scene":
+        axes = f" ({' '.join(d['axes'])})" if d["axes"] else ""
+        lines = [f"{d['source']}  scene in {d['coordinate_system']}{axes}, "
+                 f"{len(d['images'])} image(s), NGFF {d['version']}"]
+        for im in d["images"]:
+            lines += _image_lines(im, "  ")
+        lines += [f"  {path}  missing (not shown)" for path in d["missing"]]
+        return lines
     if kind == "array":
         return [d["source"], _array_line(d, "  ")]
     if kind == "group":

@@ -33,6 +33,7 @@ from kit.render.overview import overview_of
 from kit.render.plane import Plane, plan_plane
 from kit.render.plate_reads import SharedLayout, afirst_field
 from kit.render.resample import output_shape, resize_nearest
+from kit.render.scene import render_scene_rgb
 from kit.render.spec import NotRenderable, RenderSpec, Window
 
 if TYPE_CHECKING:
@@ -133,10 +134,13 @@ def annotated(rendered: Rendered, source: Image, legend: list[LegendEntry]) -> R
 
 
 def render(node: Any, spec: RenderSpec | None = None) -> Rendered:
-    """Dispatch on the node kind (Plate, Well, Label, Image); ``annotate`` off by default."""
-    from kit.nodes import Image, Label, Plate, Well
+    """Dispatch on the node kind (Scene, Plate, Well, Label, Image); ``annotate`` off by
+    default."""
+    from kit.nodes import Image, Label, Plate, Scene, Well
 
     spec = spec if spec is not None else RenderSpec()
+    if isinstance(node, Scene):
+        return Rendered(render_scene_rgb(node, spec, spec.size(PREVIEW_SIZE)))
     if isinstance(node, Plate):
         # a preview's default size, not the overview's: kit.preview(plate) is 512 px wide
         return Rendered(overview_of(node, spec.with_(max_size=spec.size(PREVIEW_SIZE)),
@@ -152,8 +156,8 @@ def render(node: Any, spec: RenderSpec | None = None) -> Rendered:
         if spec.annotated(False) and rendered.job is not None:
             return annotated(rendered, node, legend_entries(rendered.job))
         return rendered
-    raise NotRenderable(f"cannot preview a {type(node).__name__}: give an Image, Label, Well "
-                        "or Plate")
+    raise NotRenderable(f"cannot preview a {type(node).__name__}: give an Image, Label, Well, "
+                        "Plate or Scene")
 
 
 def preview(node: Any, spec: RenderSpec | None = None, **options: Unpack[RenderOptions]

@@ -13,6 +13,7 @@ import pytest
 import kit
 from kit.cli.app import main
 from kit.demo.generate import write_image
+from kit.ngff.validate import validate_attributes
 
 from ngff_shared import SPEC
 
@@ -57,22 +58,80 @@ def _run(mode: str, *extra: str) -> str:
     return out.stdout
 
 
-# Invalid cases the validator does not catch yet (issue 13 is open for them): scenes are not
-# parsed, projectAxis dimension checks and the 0.6 well-path rule are missing. The test fails
-# on any other failure and on one of these passing, so the list only shrinks.
-KNOWN_FAILURES = {
-    ("attributes", "-S"): {
-        *(f"spec/invalid/scene/scene_{name}" for name in (
-            "bijection_forward_missing_params", "bijection_inverse_missing_params",
-            "input_output_not_object", "missing_scene", "missing_transformations")),
-        *(f"spec/invalid/transforms/bad_projectAxis_{name}" for name in (
-            "insert_too_high_dim", "insert_too_many", "remove_too_high_dim", "remove_too_many")),
-        "spec/invalid/well/forbidden_path_3",
-    },
-}
+ATTRIBUTE_CASES = sorted((SPEC / "0.6rc0" / "tests" / "attributes").rglob("*.json"))
+
+
+@pytest.mark.skipif(not ATTRIBUTE_CASES, reason="the 0.6rc0 corpus is absent")
+def test_every_06rc0_attributes_case_in_process() -> None:
+    """The runner's attributes verdicts without a process per case (fast): every case."""
+    root = SPEC / "0.6rc0" / "tests" / "attributes"
+    wrong = []
+    for path in ATTRIBUTE_CASES:
+        strictness, validity, *_ = path.relative_to(root).parts
+        report = validate_attributes(json.loads(path.read_text()), strict=strictness == "strict",
+                                     where=str(path))
+        if report.valid != (validity == "valid"):
+            wrong.append((str(path.relative_to(root)), report.message))
+    assert wrong == []
+    assert len(ATTRIBUTE_CASES) > 140
+
+
+@pytest.mark.parametrize("transform, said", [
+    ({"createdOutputs": [5]}, "createdOutputs [5]: the output has 4 axes"),
+    ({"createdOutputs": [0, 1, 2]}, "2 input axes - 0 dropped + 3 created != the output's 4"),
+    ({"droppedInputs": [0, 1, 2]}, "droppedInputs [0, 1, 2]: the input has 2 axes"),
+    ({"createdOutputs": [0], "droppedInputs": [0]}, "2 input axes - 1 dropped + 1 created"),
+    ({}, "needs droppedInputs or createdOutputs"),
+])
+def test_project_axis_must_fit_its_systems(transform: dict, said: str) -> None:
+    axes = [{"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
+    doc = {"ome": {"version": "0.6rc0", "multiscales": [{
+        "name": "m", "coordinateSystems": [
+            {"name": "world", "axes": [{"name": "c", "type": "channel"}] + axes},
+            {"name": "physical", "axes": axes[1:]}],
+        "datasets": [{"path": "s0", "coordinateTransformations": [{
+            "type": "scale", "scale": [1, 1], "input": {"path": "s0"},
+            "output": {"name": "physical"}}]}],
+        "coordinateTransformations": [{"type": "projectAxis", "input": {"name": "physical"},
+                                       "output": {"name": "world"}, **transform}]}]}}
+    report = validate_attributes(doc)
+    assert not report.valid
+    assert report.errors[0].field == "ome.multiscales[0].coordinateTransformations[0]"
+    assert said in report.message
+
+
+@pytest.mark.parametrize("path, valid", [
+    ("0", True), ("field_1.a-b", True), ("__something", False), ("..", False), ("...", False),
+    ("a/b", False),
+])
+def test_06_well_field_paths(path: str, valid: bool) -> None:
+    doc = {"ome": {"version": "0.6rc0", "well": {"images": [{"path": path}]}}}
+    report = validate_attributes(doc)
+    assert report.valid is valid, report.message
+    if not valid:
+        assert report.errors[0].field == "ome.well.images[0].path"
+
+
+@pytest.mark.parametrize("scene, field", [
+    ({"coordinateSystems": []}, "ome.scene.coordinateTransformations"),
+    ({"coordinateTransformations": [{"type": "identity", "input": {"path": "a"},
+                                     "output": {"name": "w"}}]},
+     "ome.scene.coordinateTransformations[0].input.name"),
+    ({"coordinateTransformations": [{"type": "identity", "output": {"name": "w"}}]},
+     "ome.scene.coordinateTransformations[0].input"),
+])
+def test_scene_rules_name_their_field(scene: dict, field: str) -> None:
+    report = validate_attributes({"ome": {"version": "0.6rc0", "scene": scene}})
+    assert not report.valid and report.errors[0].field == field, report.message
+
+
+def test_a_versioned_document_of_no_kind_is_invalid() -> None:
+    report = validate_attributes({"ome": {"version": "0.6rc0", "coordinateSystems": []}})
+    assert not report.valid and "no OME-Zarr node" in report.message and "scene" in report.message
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # one process per case: minutes on a loaded machine
 @pytest.mark.skipif(not RUNNER.is_file(), reason="the 0.6rc0 conformance runner is absent")
 @pytest.mark.parametrize("mode", ["attributes", "zarr"])
 @pytest.mark.parametrize("which", [("-S",), ("-p", "^strict/")])
@@ -81,7 +140,7 @@ def test_official_conformance_runner_passes_every_case(mode: str, which: tuple) 
     results = [line.rsplit("\t", 1) for line in stdout.splitlines() if "\t" in line]
     assert results, stdout
     failed = {name for name, status in results if status != "pass"}
-    assert failed == KNOWN_FAILURES.get((mode, which[0]), set())
+    assert failed == set(), stdout
     assert len(results) > 10
 
 
