@@ -7,10 +7,12 @@ with their token and does a lesson: open the plate, preview a field, read one ta
 second well. Student processes start (and import the kit) before the clock starts, then each
 begins its lesson at its arrival time.
 
-Runs, each on a fresh relay unless said:
+Runs, each on a fresh relay with an empty persistent cache (``--cache DIR``) unless said:
   one      one student alone (what one student costs the upstream through a relay)
   class    N students arriving over --arrival seconds (default 30 over 60 s)
-  warm     the same class again on the same relay (its memory cache warm), arriving in --burst s
+  warm     the same class again on the same relay (memory and disk warm), arriving in --burst s
+  restart  the same class again on a new relay process over the class's cache folder (the
+           documents are revalidated once: conditional requests, answered 304)
   burst    N students within --burst seconds (default 5 s) on a fresh relay
   direct   N students straight to the upstream, no relay, within --burst seconds (and one alone)
 
@@ -135,13 +137,14 @@ class Students:
 
 
 class RelayProcess:
-    def __init__(self, upstream_url: str, tokens_file: Path, log: Path) -> None:
+    def __init__(self, upstream_url: str, tokens_file: Path, log: Path, cache: Path) -> None:
         env = {**os.environ, "UPSTREAM_PW": UP_PASSWORD,
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kit.cli", "serve", "--mirror", upstream_url,
              "--upstream-user", UP_USER, "--upstream-password-env", "UPSTREAM_PW",
-             "--students", str(tokens_file), "--port", "0", "--access-log", str(log)],
+             "--students", str(tokens_file), "--port", "0", "--access-log", str(log),
+             "--cache", str(cache)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline()
@@ -193,9 +196,11 @@ def relay_run(students: Students, upstream, relay: RelayProcess, auths: list[lis
     before, up_before = relay.status(), upstream.count()
     results = students.run(relay.url, auths, window, seed)
     after = relay.status()
+    not_modified = sum(r.status == 304 for r in upstream.requests[up_before:])
     requests = after["requests"] - before["requests"] - 1  # minus the status request itself
     cpu = after["cpu_s"] - before["cpu_s"]
     return {**summary(results), "upstream_requests": upstream.count() - up_before,
+            "upstream_304": not_modified,
             "relay_requests": requests, "relay_cpu_s": round(cpu, 3),
             "relay_cpu_ms_per_request": round(1000 * cpu / max(requests, 1), 3),
             "hit_rate": after["hit_rate"]}
@@ -229,7 +234,7 @@ def main() -> int:
 
     out: dict[str, Any] = {"students": n, "arrival_s": arrival, "burst_s": burst,
                            "upstream_latency_s": LATENCY, "cpus": os.cpu_count(),
-                           "relay_cache": "memory (the relay's in-memory LRU; no --cache)"}
+                           "relay_cache": "--cache DIR (disk) under a 64 MiB memory hot layer"}
     with tempfile.TemporaryDirectory(prefix="ngff-kit-classroom-") as tmp_name:
         tmp = Path(tmp_name)
         if args.quick:  # two wells of small fields: the same lesson, a shorter walk
@@ -248,9 +253,10 @@ def main() -> int:
         upstream = DemoServer(plate, auth="basic", username=UP_USER, password=UP_PASSWORD,
                               latency=LATENCY).start()
         try:
-            def fresh_relay(name: str) -> tuple[RelayProcess, dict]:
+            def fresh_relay(name: str, cache: str | None = None) -> tuple[RelayProcess, dict]:
                 start_count = upstream.count()
-                relay = RelayProcess(upstream.url, tokens_file, tmp / f"{name}.log")
+                relay = RelayProcess(upstream.url, tokens_file, tmp / f"{name}.log",
+                                     tmp / f"cache-{cache or name}")
                 t = time.perf_counter()
                 status = relay.wait_ready()
                 return relay, {"consolidate_s": round(time.perf_counter() - t, 2),
@@ -273,6 +279,13 @@ def main() -> int:
             relay.stop()
             save("class")
 
+            relay, walk = fresh_relay("restart", cache="class")
+            rst = relay_run(students, upstream, relay, auths, burst, 7)
+            out["restart"] = {**rst, **walk, "upstream_total": rst["upstream_requests"]
+                              + walk["consolidate_upstream_requests"]}
+            relay.stop()
+            save("restart")
+
             relay, walk = fresh_relay("burst")
             bst = relay_run(students, upstream, relay, auths, burst, 4)
             out["burst"] = {**bst, **walk, "upstream_total": bst["upstream_requests"]
@@ -293,6 +306,8 @@ def main() -> int:
             upstream.stop()
     out["class_vs_one_student"] = round(out["class"]["upstream_total"]
                                         / out["one"]["upstream_total"], 3)
+    out["class_vs_one_student_direct"] = round(out["class"]["upstream_total"]
+                                               / out["direct_one"]["upstream_requests"], 3)
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))

@@ -1,5 +1,6 @@
 """The classroom load test runs (``benchmarks/classroom.py --quick``): every run without an
-error, the warm second run with no upstream request, the relay cheaper for the upstream."""
+error, the warm second run with no upstream request, a restarted relay answered from its disk
+cache (the upstream sees only revalidations), the relay cheaper for the upstream."""
 
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ def test_classroom_quick_run(tmp_path):
                           timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(out.read_text())
-    for run in ("one", "class", "warm", "burst", "direct_one", "direct"):
+    for run in ("one", "class", "warm", "restart", "burst", "direct_one", "direct"):
         assert result[run]["errors"] == [], (run, result[run]["errors"])
     assert result["warm"]["upstream_requests"] == 0
     assert result["class"]["upstream_requests"] == result["one"]["upstream_requests"]
     assert result["class_vs_one_student"] <= 1.2
+    assert result["restart"]["upstream_304"] > 0  # revalidated, not fetched again
+    assert result["restart"]["upstream_total"] < result["one"]["upstream_total"]
+    assert result["class_vs_one_student_direct"] < 2  # a small plate: the walk is most of it
     assert result["class"]["relay_cpu_ms_per_request"] > 0

@@ -39,7 +39,8 @@ def test_a_teacher_starts_the_relay_and_stops_it_with_sigterm(plate, tmp_path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "kit.cli", "serve", "--mirror", up.url,
              "--upstream-token-env", "UPTOK", "--user", "class", "--password-env", "CLASSPW",
-             "--port", "0", "--host", "0.0.0.0", "--access-log", str(log)],
+             "--port", "0", "--host", "0.0.0.0", "--access-log", str(log),
+             "--cache", str(tmp_path / "cache")],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert proc.stdout is not None
@@ -56,6 +57,9 @@ def test_a_teacher_starts_the_relay_and_stops_it_with_sigterm(plate, tmp_path):
     text = first + rest + err + log.read_text()
     assert UP_TOKEN not in text and CLASS_PW not in text
     assert " GET /.zattrs 200 " in log.read_text()
+    assert kit.cache.info(tmp_path / "cache").entries > 0  # --cache DIR: kept on disk
+    on_disk = b"".join(p.read_bytes() for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert UP_TOKEN.encode() not in on_disk
 
 
 @pytest.mark.parametrize(("args", "said"), [

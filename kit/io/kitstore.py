@@ -6,7 +6,8 @@ what the reader needs everywhere, once:
 - one concurrency limit shared by every call (zarr's own limit is per operation);
 - a session cache of metadata documents, positive and negative, so no key is fetched twice,
   with concurrent requests for the same document merged into one;
-- consolidated metadata seeding: when the root has it, documents below it are answered from it;
+- consolidated metadata seeding: when the root has it, documents below it are answered from it
+  (except below the groups it names in ``LAZY_GROUPS``: their members are read from the store);
 - the zarr format, pinned once known, so later opens probe one key instead of four;
 - a metadata body that is a web page (a "soft 404": 200 with HTML for a missing file) is absent,
   and one larger than ``kit.io.jsondoc.MAX_DOCUMENT_BYTES`` is an error, not read whole;
@@ -37,6 +38,9 @@ from kit.io.jsondoc import load_json
 from kit.io.loop import on_kit_loop
 
 METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
+#: A consolidated document's list of groups whose own documents it holds but whose members' it
+#: leaves out (the classroom relay's AnnData tables): those are read from the store when asked.
+LAZY_GROUPS = "ngff_kit_lazy_groups"
 DEFAULT_CONCURRENCY = 256  # a 96-well plate's stage (96-192 documents) fits in one round trip
 # A metadata document (zarr.json, .zattrs, ...) larger than kit.io.jsondoc.MAX_DOCUMENT_BYTES
 # is refused and not read whole: real ones are kilobytes, and a hostile one must not fill the
@@ -107,12 +111,14 @@ class KitStore(Store):
         self._documents: dict[str, bytes | None] = {}
         self._pending: dict[str, asyncio.Future] = {}
         self._consolidated_roots: set[str] = set()
+        self._lazy_groups: set[str] = set()
         self._semaphore: asyncio.Semaphore | None = None
 
     # -- pickling: the cache and loop-bound objects stay behind ------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for name in ("_documents", "_pending", "_consolidated_roots", "_semaphore"):
+        for name in ("_documents", "_pending", "_consolidated_roots", "_lazy_groups",
+                     "_semaphore"):
             state.pop(name, None)
         return state
 
@@ -135,14 +141,19 @@ class KitStore(Store):
         return f"{base}/{key}" if key else base
 
     # -- consolidated metadata -------------------------------------------------------------
-    def seed(self, documents: dict[str, bytes], *, root: str) -> None:
-        """Answer every metadata key below ``root`` from ``documents`` (consolidated metadata)."""
+    def seed(self, documents: dict[str, bytes], *, root: str, lazy: Iterable[str] = ()) -> None:
+        """Answer every metadata key below ``root`` from ``documents`` (consolidated metadata),
+        but those of the members of the ``lazy`` groups (paths below ``root``)."""
         self._documents.update(documents)
         self._consolidated_roots.add(root)
+        self._lazy_groups.update(join(root, g) for g in lazy)
+
+    def _in_lazy_group(self, path: str) -> bool:
+        return any(path == g or path.startswith(g + "/") for g in self._lazy_groups)
 
     def consolidated_children(self, path: str) -> list[str] | None:
         """Names of the members of ``path`` known from consolidated metadata, else None."""
-        if not self._covered_by_consolidated(join(path, "x")):
+        if self._in_lazy_group(path) or not self._covered_by_consolidated(join(path, "x")):
             return None
         prefix = path + "/" if path else ""
         names = set()
@@ -154,6 +165,9 @@ class KitStore(Store):
         return sorted(names)
 
     def _covered_by_consolidated(self, key: str) -> bool:
+        folder = key.rpartition("/")[0]
+        if folder and self._in_lazy_group(folder.rpartition("/")[0]):
+            return False  # a member's document of a lazy group
         return any(r == "" or key.startswith(r + "/") for r in self._consolidated_roots)
 
     # -- reads ------------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
 from kit.errors import InvalidMetadata, KitWarning, NotFound, UnsupportedVersion
-from kit.io.kitstore import KitStore, join
+from kit.io.kitstore import LAZY_GROUPS, KitStore, join
+
+
+def _lazy(consolidated: dict) -> list[str]:
+    """The groups a consolidated document leaves the members of out (``LAZY_GROUPS``)."""
+    names = consolidated.get(LAZY_GROUPS)
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ class Location:
                 self.store.seed(
                     {join(self.path, p, "zarr.json"): json.dumps(d).encode()
                      for p, d in inline["metadata"].items()},
-                    root=self.path,
+                    root=self.path, lazy=_lazy(inline),
                 )
             return group
         if attrs is None and zgroup is None and consolidated is None:
@@ -107,7 +113,7 @@ class Location:
                                       where=self.where(".zmetadata"))
             self.store.seed(
                 {join(self.path, k): json.dumps(v).encode() for k, v in meta.items()},
-                root=self.path,
+                root=self.path, lazy=_lazy(consolidated),
             )
             attrs = meta.get(".zattrs", attrs)
         return GroupDoc(attrs or {}, 2)

@@ -3,7 +3,7 @@ class as a plain zarr/OME-Zarr HTTP tree behind a class password or per-student 
 
 - ``app``: ``Relay``, the aiohttp application on the kit loop (routing, HTTP semantics);
 - ``upstream``: reads through the kit's store layer, one request per key however many ask;
-- ``memcache``: the bounded in-memory LRU of answers;
+- ``memcache``: the in-memory LRU of answers (a small hot layer over the persistent cache);
 - ``consolidated``: consolidated metadata synthesised from the NGFF documents, never by listing;
 - ``students``: who is asking (class password or tokens file);
 - ``ratelimit``: a token bucket per student;

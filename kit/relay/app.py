@@ -30,7 +30,7 @@ from kit.io.loop import kit_loop
 from kit.relay import consolidated
 from kit.relay.accesslog import AccessLog
 from kit.relay.byteranges import UNSATISFIABLE, parse_range
-from kit.relay.memcache import DEFAULT_BYTES, Entry, MemoryCache
+from kit.relay.memcache import Entry, MemoryCache, size_for
 from kit.relay.paths import BadPath, key_for
 from kit.relay.ratelimit import DEFAULT_BURST, DEFAULT_RATE, RateLimiter, retry_after_header
 from kit.relay.status import RelayStats, render_html
@@ -53,7 +53,7 @@ class Relay:
     def __init__(self, location: Location, *, students: Students, host: str = "127.0.0.1",
                  port: int = 0, access_log: AccessLog | None = None,
                  log: Callable[[str], None] = _stderr, secrets: Iterable[str] = (),
-                 memory_bytes: int = DEFAULT_BYTES, rate: float = DEFAULT_RATE,
+                 memory_bytes: int | None = None, rate: float = DEFAULT_RATE,
                  burst: int = DEFAULT_BURST, consolidate: bool = True,
                  upstream_concurrency: int | None = None) -> None:
         self.students = students
@@ -63,7 +63,8 @@ class Relay:
         self.log = log
         self.limiter = RateLimiter(rate, burst)
         extra = {} if upstream_concurrency is None else {"concurrency": upstream_concurrency}
-        self.upstream = Upstream(location, cache=MemoryCache(memory_bytes), stats=self.stats,
+        memory = MemoryCache(memory_bytes if memory_bytes is not None else size_for(location.store))
+        self.upstream = Upstream(location, cache=memory, stats=self.stats,
                                  log=log, secrets=[*secrets, *students.secrets()], **extra)
         self.consolidate = consolidate
         self.root_document: tuple[str, Entry] | None = None  # (key, answer) once built

@@ -4,15 +4,20 @@ A student's ``kit.open`` seeds its document cache from consolidated metadata (za
 root ``.zmetadata``; zarr v3: ``consolidated_metadata`` inline in the root ``zarr.json``, the
 format ``kit.consolidate`` writes), so with it the whole plate costs the root's round trip.
 The relay builds that document once, in the background, from what the metadata names, never
-by listing an HTTP server:
+by listing an HTTP server, and reads only what a student's kit reads there:
 
-- a plate names its wells (and their row groups), a well its images, an image its levels,
-  ``labels`` and ``tables`` (probed), a labels group its label images, a tables group its
-  tables, a bioformats2raw root its series;
-- an AnnData table is followed by its encoding (``obs``/``var``/``X``..., a dataframe's
-  ``_index`` and ``column-order``, categorical, nullable and sparse parts); its ``dict``
-  elements (``uns``, ``obsm``, ...) name no members, so they are listed only where the store
-  can list (local, S3, refs) and otherwise left out (the kit never reads them).
+- a plate names its wells (and their row groups) and a ``tables`` group (probed), a well its
+  images, an image its levels, ``labels`` and ``tables`` (probed), a labels group its label
+  images, a tables group its tables, a bioformats2raw root its series;
+- zarr v2: a group's ``.zattrs`` (its ``.zgroup``, which holds nothing but the format, is
+  written alongside, or read when there is no ``.zattrs``), a pyramid level's ``.zarray`` (the
+  kit reads levels without their attributes); zarr v3: each node's ``zarr.json``;
+- the walk stops at each table (and at any AnnData element): its own group documents are in,
+  its members (an AnnData table's columns: two documents each, most of a plate's documents)
+  are not. Those groups are listed under ``kit.io.kitstore.LAZY_GROUPS`` in the document, so a
+  student's kit reads their members from the relay when a table is read (coalesced, cached).
+  A client that trusts consolidated metadata and knows nothing of that list (zarr-python
+  opening the root) sees those tables without members; opening a table's own URL reads it.
 
 A dataset that already has consolidated metadata is used as it is.
 """
@@ -26,22 +31,15 @@ from collections.abc import Awaitable, Callable
 
 from kit.errors import InvalidMetadata, KitError
 from kit.io.jsondoc import load_json
-from kit.io.kitstore import join
+from kit.io.kitstore import LAZY_GROUPS, join
 from kit.io.location import Location
 
 FetchJson = Callable[[str], Awaitable[dict | None]]
 MAX_NODES = 100_000  # a hostile document cannot make the walk endless
 V2_ZMETADATA = ".zmetadata"
 
-ANNDATA_PARTS = ("X", "obs", "var", "raw")  # what names its own members
-ANNDATA_DICTS = ("obsm", "varm", "obsp", "varp", "layers", "uns")  # members known by listing only
-ENCODING_PARTS = {
-    "anndata": ANNDATA_PARTS, "raw": ("X", "var"),
-    "categorical": ("categories", "codes"),
-    "nullable-integer": ("values", "mask"), "nullable-boolean": ("values", "mask"),
-    "nullable-string-array": ("values", "mask"),
-    "csr_matrix": ("data", "indices", "indptr"), "csc_matrix": ("data", "indices", "indptr"),
-}
+ARRAY, GROUP, TABLE = "array", "group", "table"  # what a parent's metadata says a member is
+V2_ZGROUP = {"zarr_format": 2}  # a zarr v2 group's .zgroup: nothing but the format
 
 
 def fetch_json_from(get_bytes: Callable[[str], Awaitable[bytes | None]]) -> FetchJson:
@@ -78,8 +76,9 @@ async def build(fetch: FetchJson, location: Location | None = None,
             if doc.get("node_type") == "group":
                 doc["consolidated_metadata"] = None
         ordered = dict(sorted(nodes.items(), key=lambda kv: (kv[0].count("/"), kv[0])))
-        top = {**v3, "consolidated_metadata": {"kind": "inline", "must_understand": False,
-                                               "metadata": ordered}}
+        inline = {"kind": "inline", "must_understand": False, "metadata": ordered,
+                  **_lazy_entry(walk)}
+        top = {**v3, "consolidated_metadata": inline}
         return "zarr.json", json.dumps(top).encode(), len(ordered)
     if zmeta is not None and isinstance(zmeta.get("metadata"), dict):
         return V2_ZMETADATA, json.dumps(zmeta).encode(), len(zmeta["metadata"])
@@ -87,31 +86,36 @@ async def build(fetch: FetchJson, location: Location | None = None,
         raise KitError("no zarr group at the upstream's root (no zarr.json, .zgroup or .zattrs)")
     walk = Walk(fetch, 2, location)
     await walk.visit("")
-    doc = {"zarr_consolidated_format": 1, "metadata": dict(sorted(walk.docs.items()))}
+    doc = {"zarr_consolidated_format": 1, "metadata": dict(sorted(walk.docs.items())),
+           **_lazy_entry(walk)}
     return V2_ZMETADATA, json.dumps(doc).encode(), len(walk.docs)
 
 
 class Walk:
-    """Every metadata document the NGFF and AnnData metadata lead to, from the root down."""
+    """The metadata documents a student's kit reads, from the root down (``visit("")``)."""
 
     def __init__(self, fetch: FetchJson, zarr_format: int, location: Location | None) -> None:
         self.fetch, self.zarr_format, self.location = fetch, zarr_format, location
         self.docs: dict[str, dict] = {}  # relative key -> document
+        self.lazy: set[str] = set()  # groups whose members are left out (tables)
         self._seen: set[str] = set()
 
     async def visit(self, path: str, kind: str | None = None) -> None:
-        """Record ``path``'s documents and walk on; ``kind`` ("array", "group") is what the
-        parent's metadata says it is (zarr v2: the other kind's document is not asked for)."""
+        """Record ``path``'s documents and walk on; ``kind`` is what the parent's metadata says
+        it is: ``ARRAY``, ``GROUP``, ``TABLE`` (recorded, its members left out) or None."""
         if path in self._seen or len(self._seen) >= MAX_NODES:
             return
         self._seen.add(path)
         attrs = await self._group_attrs(path, kind)
         if attrs is None:
             return
-        names, arrays = await self._children(path, attrs)
-        await asyncio.gather(*(
-            self.visit(child, "array" if name in arrays else None)
-            for name, child in self._inside(path, names)))
+        a = {**attrs, **attrs["ome"]} if isinstance(attrs.get("ome"), dict) else attrs
+        if kind == TABLE or "encoding-type" in a:
+            self.lazy.add(path)
+            return
+        await asyncio.gather(*(self.visit(child, child_kind)
+                               for child, child_kind in self._inside(path, await
+                                                                     self._children(path, a))))
 
     async def _group_attrs(self, path: str, kind: str | None = None) -> dict | None:
         """The group's attributes after recording its documents (None: an array, or nothing)."""
@@ -123,59 +127,58 @@ class Walk:
             attrs = doc.get("attributes")
             return (attrs if isinstance(attrs, dict) else {}) \
                 if doc.get("node_type") == "group" else None
+        if kind == ARRAY:
+            zarray = await self.fetch(join(path, ".zarray"))
+            if zarray is not None:
+                self.docs[join(path, ".zarray")] = zarray
+            return None
+        if kind is not None:  # a group the metadata names: what the kit's Location.group reads
+            zattrs = await self.fetch(join(path, ".zattrs"))
+            zgroup = V2_ZGROUP if zattrs is not None else await self.fetch(join(path, ".zgroup"))
+            if zgroup is None:
+                return None
+            self._record(path, (".zgroup", zgroup), (".zattrs", zattrs))
+            return zattrs or {}
         names = (".zarray", ".zgroup", ".zattrs")
-        skip = {"array": ".zgroup", "group": ".zarray"}.get(kind or "")
-        found = await asyncio.gather(*(self._none() if n == skip else self.fetch(join(path, n))
-                                       for n in names))
-        for name, doc in zip(names, found, strict=True):
-            if doc is not None:
-                self.docs[join(path, name)] = doc
+        found = await asyncio.gather(*(self.fetch(join(path, n)) for n in names))
+        self._record(path, *zip(names, found, strict=True))
         zarray, zgroup, zattrs = found
         if zarray is not None or (zgroup is None and zattrs is None):
             return None
         return zattrs or {}
 
-    @staticmethod
-    async def _none() -> None:
-        return None
+    def _record(self, path: str, *docs: tuple[str, dict | None]) -> None:
+        for name, doc in docs:
+            if doc is not None:
+                self.docs[join(path, name)] = doc
 
-    async def _children(self, path: str, attrs: dict) -> tuple[list[str], set[str]]:
-        """(member names, those the metadata says are arrays: pyramid levels)."""
-        a = {**attrs, **attrs["ome"]} if isinstance(attrs.get("ome"), dict) else attrs
-        names: list[str] = []
-        arrays: set[str] = set()
+    async def _children(self, path: str, a: dict) -> list[tuple[str, str | None]]:
+        """(member name, its kind) of the group at ``path`` with (``ome``-merged) attrs ``a``."""
+        names: list[tuple[str, str | None]] = []
         plate, well = a.get("plate"), a.get("well")
         if isinstance(plate, dict):
             for w in _list(plate.get("wells")):
                 p = w.get("path") if isinstance(w, dict) else None
                 if isinstance(p, str):
-                    names += [p.split("/")[0], p]
-            names.append("tables")
+                    names += [(p.split("/")[0], GROUP), (p, GROUP)]
+            names.append(("tables", GROUP))
         if isinstance(well, dict):
-            names += [i["path"] for i in _list(well.get("images"))
+            names += [(i["path"], GROUP) for i in _list(well.get("images"))
                       if isinstance(i, dict) and isinstance(i.get("path"), str)]
-            names.append("tables")
+            names.append(("tables", GROUP))
         for ms in _list(a.get("multiscales")):
             if isinstance(ms, dict):
-                levels = [d["path"] for d in _list(ms.get("datasets"))
+                names += [(d["path"], ARRAY) for d in _list(ms.get("datasets"))
                           if isinstance(d, dict) and isinstance(d.get("path"), str)]
-                names += [*levels, "labels", "tables"]
-                arrays.update(levels)
-        names += [n for n in _list(a.get("labels")) if isinstance(n, str)]
-        names += [n for n in _list(a.get("tables")) if isinstance(n, str)]
+                if "image-label" not in a:  # a label image has no labels or tables of its own
+                    names += [("labels", GROUP), ("tables", GROUP)]
+        names += [(n, GROUP) for n in _list(a.get("labels")) if isinstance(n, str)]
+        names += [(n, TABLE) for n in _list(a.get("tables")) if isinstance(n, str)]
         if "bioformats2raw.layout" in a:
-            names += await self._series(path)
-        encoding = a.get("encoding-type")
-        names += list(ENCODING_PARTS.get(encoding, ())) if isinstance(encoding, str) else []
-        if encoding == "dataframe":
-            index = a.get("_index")
-            names += ([index] if isinstance(index, str) else []) + [
-                c for c in _list(a.get("column-order")) if isinstance(c, str)]
-        if encoding == "anndata" and self._can_list():
-            names += list(ANNDATA_DICTS)
-        if encoding == "dict" or (not names and not a):
-            names += await self._listed(path)
-        return names, arrays
+            names += [(n, GROUP) for n in await self._series(path)]
+        if not names and not a:
+            names += [(n, None) for n in await self._listed(path)]
+        return names
 
     def _can_list(self) -> bool:
         return self.location is not None and self.location.store.supports_listing
@@ -211,15 +214,20 @@ class Walk:
         except Exception:  # noqa: BLE001 - a listing is a bonus: without it the member is left out
             return []
 
-    def _inside(self, path: str, names: list[str]) -> list[tuple[str, str]]:
-        """(name, key below the root) of ``names``; a name that leaves the dataset is skipped."""
+    def _inside(self, path: str, names: list[tuple[str, str | None]]
+                ) -> list[tuple[str, str | None]]:
+        """(key below the root, kind) of ``names``; a name that leaves the dataset is skipped."""
         out = []
-        for name in dict.fromkeys(names):
+        for name, kind in dict.fromkeys(names):
             joined = posixpath.normpath(posixpath.join("/" + path, name)).lstrip("/")
             if name.startswith("/") or joined.startswith("..") or joined in ("", "."):
                 continue
-            out.append((name, joined))
+            out.append((joined, kind))
         return out
+
+
+def _lazy_entry(walk: Walk) -> dict:
+    return {LAZY_GROUPS: sorted(walk.lazy)} if walk.lazy else {}
 
 
 def _list(value: object) -> list:

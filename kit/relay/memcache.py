@@ -2,6 +2,12 @@
 
 Only final answers go in: data, or a 404 from the upstream. Errors are never stored, so a
 failing upstream is asked again by the next student.
+
+Over the persistent cache (``--cache DIR``) it is a small hot layer, not a second copy of the
+dataset: the disk holds everything and survives a restart; the memory holds the few hundred
+answers a lesson repeats (30 students asking for the same preview chunks within seconds), each
+with its ETag computed once, so those are answered without a thread hop, a file read and two
+digests each. Without a disk cache it is the only cache, so it is larger (``size_for``).
 """
 
 from __future__ import annotations
@@ -9,7 +15,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-DEFAULT_BYTES = 512 * 2**20  # the answers of a teaching dataset; a chunk over a quarter is skipped
+DEFAULT_BYTES = 512 * 2**20  # alone: a teaching dataset's answers (a chunk over a quarter: skipped)
+HOT_BYTES = 64 * 2**20  # over a disk cache: a lesson's working set
 MISSING_COST = 64  # bytes an absent key is counted as
 
 
@@ -19,6 +26,14 @@ class Entry:
 
     data: bytes | None
     etag: str | None
+
+
+def size_for(store: object) -> int:
+    """The memory layer's size over ``store`` (the upstream ``KitStore``): small over a disk
+    cache, larger when it is the only cache."""
+    from kit.cache.store import CachedStore
+
+    return HOT_BYTES if isinstance(getattr(store, "inner", None), CachedStore) else DEFAULT_BYTES
 
 
 class MemoryCache:

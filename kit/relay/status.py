@@ -23,7 +23,7 @@ class RelayStats:
     memory_hits: int = 0
     coalesced: int = 0
     synthesised: int = 0
-    upstream_requests: int = 0
+    upstream_requests: int = 0  # reads past the memory layer: the disk cache (--cache) or upstream
     upstream_errors: int = 0
     rate_limited: int = 0
     unauthorized: int = 0

@@ -147,15 +147,8 @@ def credential_secrets(credential: object) -> tuple[str, ...]:
 
 
 def open_upstream(url: str, credential: object = None, *, cache: str | None = None) -> Location:
-    """The upstream's root ``Location``, read with ``credential``; ``cache`` (a folder) is
-    passed to ``open_location`` only when given (the kit's persistent cache)."""
+    """The upstream's root ``Location``, read with ``credential``; ``cache`` (a folder) puts the
+    kit's persistent cache under it (None follows ``NGFF_KIT_CACHE``, as ``kit.open`` does)."""
     from kit.io.sources import open_location
 
-    extra: dict = {"cache": cache} if cache is not None else {}
-    try:
-        return open_location(url, auth=credential, **extra)  # type: ignore[arg-type]
-    except TypeError as exc:
-        if cache is not None and "cache" in str(exc):
-            raise KitError("this version of ngff-kit has no persistent cache: run the relay "
-                           "without --cache (it keeps answers in memory)") from None
-        raise
+    return open_location(url, auth=credential, cache=cache)  # type: ignore[arg-type]
