@@ -82,7 +82,8 @@ def test_each_kind_has_its_own_frozen_picklable_model(plate_path):
 
 def test_nodes_are_found_through_the_registry():
     assert {k: c.__name__ for k, c in NODE_CLASSES.items()} == {
-        "group": "Group", "plate": "Plate", "well": "Well", "image": "Image", "label": "Label"}
+        "group": "Group", "plate": "Plate", "well": "Well", "image": "Image", "label": "Label",
+        "scene": "Scene"}
 
 
 def _function_imports(path: Path) -> list[str]:
