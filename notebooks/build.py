@@ -756,22 +756,34 @@ def exercise_cells(solutions: bool) -> list:
 
 SERVER_CELL = '''\
 # THE SERVER CELL: everything below uses only `url` (and the credential registered for it).
-# Here: the kit's demo server on this machine, serving the subset that ships with the kit.
+# Here, on this machine, as in a class: the kit's demo server plays the archive (it wants the
+# instructor's token), and a classroom relay in front of it (what `ngff-kit serve --mirror`
+# runs) serves the class behind a class password. The instructor's token never reaches us.
 # In a class, replace this cell by the address your instructor's relay printed, e.g.
 #     url = "http://10.0.0.5:8765/"
-#     kit.login(url, kind="token")          # then type your student token into the form
+#     kit.login(url)          # then type the class password (or your token) into the form
 import os, secrets
 
 import kit
 from kit.demo.real import subset_path
 from kit.demo.server import DemoServer
+from kit.relay import ClassPassword, Relay
+from kit.relay.upstream import open_upstream
 
-server = DemoServer(subset_path(), auth="bearer",
-                    token=os.environ.get("NGFF_KIT_DEMO_TOKEN") or secrets.token_urlsafe(16))
-server.start()
+archive = DemoServer(subset_path(), auth="bearer",
+                     token=os.environ.get("NGFF_KIT_DEMO_TOKEN") or secrets.token_urlsafe(16))
+archive.start()
+class_password = secrets.token_urlsafe(12)
+server = Relay(open_upstream(archive.url, kit.BearerToken(archive.token)),
+               students=ClassPassword("class", class_password), log=lambda line: None).start()
 url = server.url
-kit.credentials.register(url, kit.BearerToken(server.token))   # what kit.login does on sign-in
-print("demo server:", url)'''
+kit.credentials.register(url, kit.BasicAuth("class", class_password))  # what kit.login does
+print("classroom relay:", url)'''
+
+REAL_TEARDOWN = '''\
+server.stop()
+archive.stop()
+print("relay and archive stopped")'''
 
 REAL = [
     md("""
@@ -872,7 +884,7 @@ REAL = [
     fig.savefig(buf, format="png", bbox_inches="tight", dpi=100)
     PNG(buf.getvalue())
     """),
-    code(TEARDOWN),
+    code(REAL_TEARDOWN),
 ]
 
 NOTEBOOKS = {
