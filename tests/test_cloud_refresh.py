@@ -193,3 +193,27 @@ def test_misuse_is_refused_and_the_callable_travels_in_a_pickle():
     assert back.refresh is dict and back.region == "eu-west-1"
     with pytest.raises((pickle.PicklingError, AttributeError)):
         pickle.dumps(kit.S3Credentials.refreshing(lambda: {}))
+
+
+class Issuer:
+    """A picklable refresh callable (module level, plain fields): what a worker can carry."""
+
+    def __init__(self, key: str, secret: str) -> None:
+        self.key, self.secret = key, secret
+
+    def __call__(self):
+        return {"key": self.key, "secret": self.secret,
+                "expires_at": now() + timedelta(hours=1)}
+
+
+def test_an_unpickled_store_renews_with_its_own_copy_of_the_callable(s3):
+    """As on a dask worker: the callable travels with the credential, the client and its
+    cached secret do not; the copy reads by calling the callable itself."""
+    server, _ = s3
+    store = cloud_store("s3://renew-bucket/plate.zarr", kit.S3Credentials.refreshing(
+        Issuer(server.key, server.secret), endpoint_url=server.endpoint))
+    assert get(store) is not None
+    payload = pickle.dumps(store)
+    assert server.secret.encode() in payload  # inside the payload, as for every credential
+    copy = pickle.loads(payload)
+    assert copy._client is None and get(copy).to_bytes() == get(store).to_bytes()
