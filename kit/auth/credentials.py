@@ -8,8 +8,9 @@ notebook cell output, a log line or an exception message without leaking.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any, ClassVar
 
 from kit.auth.env import DANDI_KEY_VARIABLES, dandi_key
@@ -73,6 +74,27 @@ class Credential:
 
 def _secret(**kw: Any) -> Any:
     return field(metadata={"secret": True}, **kw)
+
+
+#: What a ``refresh`` callable returns: the credential's secret fields by their kit names and
+#: ``expires_at`` (a timezone-aware datetime, or None for "never").
+Refresh = Callable[[], Mapping[str, Any]]
+
+
+def _check_expiring(c: Any, secrets: tuple[str, ...]) -> None:
+    """Shared checks of ``expires_at`` and ``refresh`` (never echoing a secret)."""
+    name = type(c).__name__
+    if c.expires_at is not None and (not isinstance(c.expires_at, datetime)
+                                     or c.expires_at.tzinfo is None):
+        raise ValueError(f"{name} expires_at must be a timezone-aware datetime, e.g. "
+                         "datetime.now(timezone.utc) + timedelta(hours=1)")
+    if c.refresh is not None:
+        if not callable(c.refresh):
+            raise TypeError(f"{name} refresh must be a callable returning the fresh credential")
+        given = [s for s in secrets if getattr(c, s) is not None]
+        if given or c.anon or c.expires_at is not None:
+            raise ValueError(f"{name}.refreshing(...) takes its {', '.join(secrets)} and "
+                             "expires_at from the callable, not as arguments (nor anon)")
 
 
 @dataclass(frozen=True, repr=False)
@@ -158,6 +180,12 @@ class S3Credentials(Credential):
     S3-compatible host; ``path_style`` (the default) addresses ``endpoint/bucket/key``, False
     ``bucket.endpoint/key``. A plain-http endpoint is refused unless ``allow_http=True`` or it
     is on loopback: signed requests and the data would travel in clear.
+
+    Temporary credentials: ``expires_at`` (timezone-aware) marks a static session token's end;
+    after it a read is an ``AuthenticationError`` naming the bucket and the time, before any
+    request. ``S3Credentials.refreshing(fn, ...)`` renews instead: ``fn()`` returns
+    ``{"key", "secret", "token", "expires_at"}`` (an STS AssumeRole, a lab's token service)
+    and is called again when the value in use is within 5 minutes of its expiry.
     """
 
     kind: ClassVar[str] = "S3Credentials"
@@ -169,9 +197,24 @@ class S3Credentials(Credential):
     region: str | None = None
     allow_http: bool = False
     path_style: bool = True
+    expires_at: datetime | None = None
+    refresh: Refresh | None = field(default=None, metadata={"secret": True})
+
+    def __post_init__(self) -> None:
+        _check_expiring(self, ("key", "secret", "token"))
+
+    @classmethod
+    def refreshing(cls, refresh: Refresh, **options: Any) -> S3Credentials:
+        """Credentials renewed by ``refresh()`` (see the class docstring); ``options`` are the
+        non-secret fields (``endpoint_url``, ``region``, ``allow_http``, ``path_style``)."""
+        return cls(refresh=refresh, **options)
 
     def storage_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``s3fs.S3FileSystem``."""
+        """Keyword arguments for ``s3fs.S3FileSystem`` (which cannot renew: refused for a
+        refreshing credential)."""
+        if self.refresh is not None:
+            raise TypeError("S3Credentials.refreshing(...) renews through obstore (s3:// "
+                            "without storage_options); s3fs takes only fixed credentials")
         opts: dict[str, Any] = {}
         if self.anon:
             opts["anon"] = True
@@ -195,6 +238,8 @@ class GCSCredentials(Credential):
     with none of them, application-default credentials (``GOOGLE_APPLICATION_CREDENTIALS``,
     gcloud's ADC file, the metadata server). ``endpoint_url`` points at an emulator or a
     GCS-compatible host (plain http only with ``allow_http=True`` or on loopback).
+    A ``token`` may carry ``expires_at``; ``GCSCredentials.refreshing(fn)`` renews it from
+    ``fn()`` returning ``{"token", "expires_at"}`` (as ``S3Credentials.refreshing``).
     """
 
     kind: ClassVar[str] = "GCSCredentials"
@@ -204,6 +249,17 @@ class GCSCredentials(Credential):
     anon: bool = False
     endpoint_url: str | None = None
     allow_http: bool = False
+    expires_at: datetime | None = None
+    refresh: Refresh | None = field(default=None, metadata={"secret": True})
+
+    def __post_init__(self) -> None:
+        _check_expiring(self, ("service_account_file", "service_account_key", "token"))
+
+    @classmethod
+    def refreshing(cls, refresh: Refresh, **options: Any) -> GCSCredentials:
+        """A bearer token renewed by ``refresh()``; ``options``: ``endpoint_url``,
+        ``allow_http``."""
+        return cls(refresh=refresh, **options)
 
 
 @dataclass(frozen=True, repr=False)
@@ -216,7 +272,8 @@ class AzureCredentials(Credential):
     none, the Azure environment chain (``AZURE_STORAGE_*`` variables, managed identity,
     the Azure CLI). ``emulator=True`` targets Azurite (its well-known dev account when no key
     is given); ``endpoint_url`` any other host (plain http only with ``allow_http=True`` or on
-    loopback).
+    loopback). A ``sas_token`` may carry ``expires_at``; ``AzureCredentials.refreshing(fn,
+    account=...)`` renews it from ``fn()`` returning ``{"sas_token", "expires_at"}``.
     """
 
     kind: ClassVar[str] = "AzureCredentials"
@@ -227,6 +284,17 @@ class AzureCredentials(Credential):
     endpoint_url: str | None = None
     allow_http: bool = False
     emulator: bool = False
+    expires_at: datetime | None = None
+    refresh: Refresh | None = field(default=None, metadata={"secret": True})
+
+    def __post_init__(self) -> None:
+        _check_expiring(self, ("account_key", "sas_token"))
+
+    @classmethod
+    def refreshing(cls, refresh: Refresh, **options: Any) -> AzureCredentials:
+        """A SAS token renewed by ``refresh()``; ``options``: ``account``, ``endpoint_url``,
+        ``allow_http``, ``emulator``."""
+        return cls(refresh=refresh, **options)
 
 
 #: Known DANDI instances: name -> (API base URL, env variables for the token, in order).

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -169,9 +170,9 @@ def _s3_client(target: Target, credential: S3Credentials | None, where: str) -> 
         if not (c.key and c.secret):
             raise KitError("kit.S3Credentials needs both key and secret (or anon=True)",
                            where=where)
-        key, secret, token = c.key, c.secret, c.token
-        provider = _static(lambda: {"access_key_id": key, "secret_access_key": secret,
-                                    "token": token, "expires_at": None})
+        provider = _Provider(_given(c, "key", "secret", "token"), _s3_form, c, where)
+    elif c.refresh is not None:
+        provider = _Provider(c.refresh, _s3_form, c, where)
     elif first_env(auth_env.AWS_PROFILE_VARIABLE) and not first_env(auth_env.AWS_KEY_VARIABLE):
         provider = _profile_provider()
     # else: obstore's own chain (AWS_* variables, web identity, container, instance metadata)
@@ -192,9 +193,8 @@ def _gcs_client(target: Target, credential: GCSCredentials | None, where: str) -
     provider: Any = None
     if c.anon:
         config["skip_signature"] = True
-    elif c.token:
-        token = c.token
-        provider = _static(lambda: {"token": token, "expires_at": None})
+    elif c.token or c.refresh is not None:
+        provider = _Provider(c.refresh or _given(c, "token"), _gcs_form, c, where)
     elif c.service_account_key:
         config["service_account_key"] = c.service_account_key
     elif c.service_account_file:
@@ -211,8 +211,6 @@ AZURITE_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
 
 
 def _azure_client(target: Target, credential: AzureCredentials | None, where: str) -> Any:
-    from urllib.parse import unquote
-
     from obstore.store import AzureStore
 
     c = credential or AzureCredentials()
@@ -231,23 +229,101 @@ def _azure_client(target: Target, credential: AzureCredentials | None, where: st
     if c.anon:
         config["skip_signature"] = True
     elif key:
-        provider = _static(lambda: {"access_key": key, "expires_at": None})
-    elif c.sas_token:
-        sas = [(k, unquote(v)) for k, _, v in
-               (p.partition("=") for p in c.sas_token.lstrip("?").split("&") if "=" in p)]
-        provider = _static(lambda: {"sas_token": sas, "expires_at": None})
+        provider = _Provider(lambda: {"access_key": key, "expires_at": c.expires_at},
+                             lambda got: {"access_key": got["access_key"]}, c, where)
+    elif c.sas_token or c.refresh is not None:
+        provider = _Provider(c.refresh or _given(c, "sas_token"), _azure_sas_form, c, where)
     return AzureStore(target.bucket, prefix=target.prefix or None, client_options=client,
                       retry_config=RETRY, credential_provider=provider, **config)
 
 
-class _static:
-    """A credential provider around a closure holding a secret; its repr shows none."""
+#: A refreshing credential is renewed when the value in use is this close to its expiry.
+REFRESH_MARGIN = timedelta(minutes=5)
 
-    def __init__(self, make: Any) -> None:
-        self._make = make
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _given(c: Credential, *names: str) -> Callable[[], Mapping[str, Any]]:
+    """The static secret fields of ``c`` (and its ``expires_at``) as a refresh would give."""
+    return lambda: {**{n: getattr(c, n) for n in names}, "expires_at": c.expires_at}  # type: ignore[attr-defined]
+
+
+def _s3_form(got: Mapping[str, Any]) -> dict[str, Any]:
+    if not (got.get("key") and got.get("secret")):
+        raise KeyError("key and secret")
+    return {"access_key_id": got["key"], "secret_access_key": got["secret"],
+            "token": got.get("token")}
+
+
+def _gcs_form(got: Mapping[str, Any]) -> dict[str, Any]:
+    if not got.get("token"):
+        raise KeyError("token")
+    return {"token": got["token"]}
+
+
+def _azure_sas_form(got: Mapping[str, Any]) -> dict[str, Any]:
+    from urllib.parse import unquote
+
+    text = got.get("sas_token")
+    if not text:
+        raise KeyError("sas_token")
+    return {"sas_token": [(k, unquote(v)) for k, _, v in
+                          (p.partition("=") for p in str(text).lstrip("?").split("&")
+                           if "=" in p)]}
+
+
+class _Provider:
+    """obstore's credential provider: hands over the secret (never in the client's config)
+    and renews it. obstore caches what this returns until its ``expires_at`` and then calls
+    again; it is told ``REFRESH_MARGIN`` before the real expiry for a refreshing credential
+    (the real one for a static one), so ``fetch`` runs again before the old value dies. A
+    credential past its expiry is refused here, before any request, and ``failure`` says why
+    (``CloudStore`` turns it into the ``AuthenticationError``). Its repr shows no secret."""
+
+    def __init__(self, fetch: Callable[[], Mapping[str, Any]],
+                 form: Callable[[Mapping[str, Any]], dict[str, Any]], c: Credential,
+                 where: str) -> None:
+        self._fetch, self._form, self._where = fetch, form, where
+        self._renews = getattr(c, "refresh", None) is not None
+        self._kind = c.kind
+        self._value: dict[str, Any] | None = None
+        self._until: datetime | None = None
+        self.failure: str | None = None
 
     def __call__(self) -> dict[str, Any]:
-        return self._make()
+        now = _now()
+        if self._value is None or (self._until is not None and now >= self._until):
+            self._value = None
+            self._renew(now)
+        assert self._value is not None
+        return {**self._value, "expires_at": self._until}
+
+    def _renew(self, now: datetime) -> None:
+        what = f"{self._kind}.refreshing(...)" if self._renews else self._kind
+        try:
+            got = self._fetch()
+            value = self._form(got)
+            expires = got.get("expires_at")
+        except Exception as exc:  # noqa: BLE001 - the user's callable; never quote its text
+            self.failure = (f"{what} could not give credentials ({type(exc).__name__}"
+                            f"{' ' + str(exc) if isinstance(exc, KeyError) else ''})")
+            raise RuntimeError(self.failure) from None
+        if expires is not None and (not isinstance(expires, datetime) or expires.tzinfo is None):
+            self.failure = f"{what} gave an expires_at that is not a timezone-aware datetime"
+            raise RuntimeError(self.failure)
+        if expires is not None and expires <= now:
+            stamp = expires.astimezone(UTC).isoformat(timespec="seconds")
+            self.failure = (f"the {self._kind} expired at {stamp}" + (
+                " (the refresh callable returned an expired credential)" if self._renews else
+                "; give fresh ones, or renew them with "
+                f"kit.{self._kind}.refreshing(fn)"))
+            raise RuntimeError(self.failure)
+        renew_at = expires
+        if expires is not None and self._renews and expires - REFRESH_MARGIN > now:
+            renew_at = expires - REFRESH_MARGIN
+        self._value, self._until, self.failure = value, renew_at, None
 
     def __repr__(self) -> str:
         return "<credential provider>"
@@ -360,6 +436,9 @@ class CloudStore(Store):
         status = int(status_match.group(1)) if status_match else None
         where = self.where(key)
         cloud = self.target.cloud
+        failure = getattr(getattr(self._client, "credential_provider", None), "failure", None)
+        if failure and isinstance(exc, UnauthenticatedError):
+            return AuthenticationError(failure, where=where)
         if not self.anonymous and (code in BAD_CREDENTIAL_CODES or _FAILED_AUTHENTICATION in text
                                    or isinstance(exc, UnauthenticatedError)):
             return AuthenticationError(
