@@ -164,7 +164,7 @@ def test_settings_survive_another_well_and_field(browser):
     assert after.channels == (0, 2)
     assert after.windows[0] == window0
     assert (after.labels, after.label_style, after.opacity) == (("nuclei",), "fill", 0.8)
-    assert v.shown_colors()[1] == "#ff8800"
+    assert after.colors[1] == (0xff, 0x88, 0x00)
     assert [r.visible.value for r in v.shown_rows] == [True, False, True]
 
     # a ROI zoom keeps them too, and does not recompute a window from the ROI's pixels

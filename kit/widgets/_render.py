@@ -5,19 +5,16 @@ opacity, ROI), drawn through the render layer's own pipeline (``plan_image``, on
 ``read_boxes``, ``ImageJob.finish``) like any ``kit.preview``. The viewer also needs what a
 preview throws away: the statistics of the pixels shown (slider ranges, auto contrast,
 histograms, from ``kit.render.contrast``), the level and windows used, and whether the level
-holds no data at all. Colours chosen in the viewer replace the omero ones (the spec has no
-colours). Everything here runs in a worker thread; nothing touches a widget.
+holds no data at all. Everything here runs in a worker thread; nothing touches a widget.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kit.io.boxes import read_boxes
 from kit.io.loop import run_sync
-from kit.render.color import hex_to_rgb
 from kit.render.contrast import ChannelStats, channel_stats
 from kit.render.job import load_metadata, plan_image
 from kit.render.png import to_png
@@ -41,12 +38,10 @@ class ViewResult:
     note: str = ""
 
 
-def render_view(node: Any, spec: RenderSpec,
-                colors: Sequence[str | None] | None = None) -> ViewResult:
+def render_view(node: Any, spec: RenderSpec) -> ViewResult:
     """Render the view ``spec`` describes (blocking; call it off the main thread).
 
-    ``colors``: a hex colour (or None for the metadata's) per shown channel. Every channel
-    switched off is a black picture of the right size, with no chunk read.
+    Every channel switched off is a black picture of the right size, with no chunk read.
     """
     if node.kind == "label":
         rendered = render(node, spec)
@@ -56,8 +51,6 @@ def render_view(node: Any, spec: RenderSpec,
         return ViewResult(to_png(blank.rgb), blank.rgb.shape[:2], blank.level or 0)
     chosen = run_sync(load_metadata(node, spec.labels))
     job = plan_image(node, spec, chosen, max_size=spec.size(PREVIEW_SIZE))
-    if colors is not None:
-        job.colors = [hex_to_rgb(c) or own for c, own in zip(colors, job.colors)]
     results = read_boxes(job.boxes_to_read())
     plane, _ = job.split(results)
     windows = job.resolved_windows(plane)

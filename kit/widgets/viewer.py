@@ -25,6 +25,7 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
+from kit.render.color import hex_to_rgb
 from kit.render.contrast import ChannelStats, slider_range
 from kit.render.spec import RenderSpec, Window
 from kit.widgets._messages import esc, status_html
@@ -335,6 +336,8 @@ class ViewerPane(w.HBox):
             channels=chans if not is_label else None,
             windows=tuple(self._setting(i).window or self._defaults.get(i) for i in chans)
             if not is_label else None,
+            colors=tuple(hex_to_rgb(r.color.value) for r in rows if r.visible.value)
+            if not is_label else None,
             z=self.z_slider.value if has_z else None,
             t=self.t_slider.value if has_t else None,
             level=None if level == AUTO else int(level),
@@ -345,18 +348,14 @@ class ViewerPane(w.HBox):
             roi=self.roi,
         )
 
-    def shown_colors(self) -> tuple[str, ...]:
-        """The colour (hex) of each channel ``snapshot()`` shows, in its order."""
-        return tuple(r.color.value for r in self.shown_rows if r.visible.value)
-
     def request(self) -> None:
         """Render the current view in the background; a newer request makes this one stale."""
         image = self.node
         if image is None:
             return
-        req, colors = self.snapshot(), self.shown_colors()
+        req = self.snapshot()
         self.status.value = _one_line(status_html("Loading preview …", "busy", spinner=True))
-        self.worker.submit("preview", lambda: render_view(image, req, colors),
+        self.worker.submit("preview", lambda: render_view(image, req),
                            on_result=lambda r: self._apply(r, req),
                            on_error=lambda msg, _exc: self._failed(msg))
 

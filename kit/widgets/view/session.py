@@ -146,7 +146,8 @@ class TileSession:
         self.windows: list[Window] = [] if self.image.kind == "label" else \
             resolve_windows(self.image, spec, self._coarsest_plane(spec))
         text = repr((self.renderer.data_key(), self.windows, self.renderer.colors()
-                     if self.image.kind != "label" else (), spec.label_style, spec.opacity))
+                     if self.image.kind != "label" else (), spec.gamma, spec.label_style,
+                     spec.opacity))
         self.spec_key = hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def _coarsest_plane(self, spec: RenderSpec) -> np.ndarray | None:
