@@ -175,8 +175,8 @@ class TileSession:
         with self._lock:
             dk, renderer = self.renderer.data_key(), self.renderer
             read = [(k, self._data.get_fresh((dk, k))) for k in keys]
-        parts = [renderer.plan(k).split(d.results)[0] for k, d in read if d is not None]
-        parts = [p.reshape(p.shape[0], -1) for p in parts if p is not None]
+        planes = [renderer.plan(k).split(d.results)[0] for k, d in read if d is not None]
+        parts = [p.reshape(p.shape[0], -1) for p in planes if p is not None]
         return np.concatenate(parts, axis=1) if parts else None
 
     def coarsest_data(self) -> np.ndarray | None:

@@ -139,15 +139,17 @@ class PanZoomView(anywidget.AnyWidget):
     def zoom_to(self, box: tuple[float, float, float, float] | None) -> None:
         """Show ``box`` (x0, y0, x1, y1 in level-0 pixels) fitted in the view; None: the
         whole image."""
+        shown: list[float] | None = None
         if box is not None:
             x0, y0, x1, y1 = (float(v) for v in box)
             if not (x1 > x0 and y1 > y0):
                 raise ValueError(f"an empty box to zoom to: {box!r}")
+            shown = [x0, y0, x1, y1]
             self.last_view = self._fitted((x0, y0, x1, y1))
         else:
             self.last_view = None
-        self.focus = {"box": None if box is None else [x0, y0, x1, y1],
-                      "n": int(self.focus.get("n", 0)) + 1}
+        focus: dict[str, Any] = {"box": shown, "n": int(self.focus.get("n") or 0) + 1}
+        self.focus = focus
 
     def _fitted(self, box: tuple[float, float, float, float] | None = None) -> View:
         """The view of ``box`` (None: the whole image) fitted in the widget, as the front end
