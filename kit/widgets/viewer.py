@@ -43,6 +43,7 @@ __all__ = ["ChannelSetting", "ViewerPane"]
 
 _DEFAULT_COLOR = "#888888"
 CONTROLS_WIDTH = "360px"
+VIEW_BAR = 28  # the view's bar (title, zoom readout, Fit) above its canvas, in px
 _ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
 
 
@@ -56,6 +57,19 @@ def roi_box(image: Any, roi: Any) -> tuple[float, float, float, float]:
     crop = image.roi_slices(roi, 0)
     ys, xs = crop[iy], crop[ix]
     return (float(xs.start or 0), float(ys.start or 0), float(xs.stop), float(ys.stop))
+
+
+def is_fill(image: Any, level: int, data: np.ndarray) -> bool:
+    """Whether every pixel of ``data`` (read from ``level``) is the array's fill value."""
+    try:
+        fill = image.level_array(level).fill_value
+    except Exception:  # noqa: BLE001 - no fill value known: nothing to say
+        return False
+    if fill is None or data.size == 0:
+        return False
+    if isinstance(fill, float) and np.isnan(fill):
+        return bool(np.isnan(data).all())
+    return bool((data == fill).all())
 
 
 def _one_line(html: str, title: str = "") -> str:
@@ -369,8 +383,8 @@ class ViewerPane(w.HBox):
         try:
             view = self.view
             if view is None:
-                view = PanZoomView(image, spec, width=self.max_size, height=self.max_size,
-                                   prefetch=self.prefetch)
+                view = PanZoomView(image, spec, width=self.max_size,
+                                   height=self.max_size - VIEW_BAR, prefetch=self.prefetch)
                 view.on_view = self._viewed
                 self.view = view
                 fresh = True
@@ -410,6 +424,12 @@ class ViewerPane(w.HBox):
                 return
         else:
             self._stats_level = key
+            if is_fill(session.image, level, data):  # nothing stored: say so, keep the stats
+                note = (f"level {level} stores no data here: every pixel read is the fill "
+                        "value (its chunks are missing); zoom out for a coarser level")
+                self.status.value = _one_line(status_html(note, "warn"), note)
+                return
+            self._show_status(session.image)
         chans = shown_channels(session.image, session.spec)
         self.show_stats(chans, session.windows, [channel_stats(d) for d in data])
 
