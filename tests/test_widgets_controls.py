@@ -336,8 +336,9 @@ def test_a_control_change_redraws_the_view_from_the_data_already_read(data_root,
         v.rows[0].window.value = (v.rows[0].window.min, v.rows[0].window.min + 5)
         v.rows[1].color.value = "#ff00ff"
         v.label_dropdown.value = ""
+        v.gamma_slider.value = 0.5
         assert b.wait_idle(WAIT)
-        assert view.spec.windows[0] == v.rows[0].current_window
+        assert view.spec.windows[0] == v.rows[0].current_window and view.spec.gamma == 0.5
         assert view.spec.colors[1] == (255, 0, 255) and view.spec_key != key
         assert front_view(view, (0, 0, 96, 96))  # the front end asks again: redrawn tiles
         assert not np.array_equal(pixels(view), shown)

@@ -137,11 +137,15 @@ class ViewerPane(w.HBox):
                                   layout=w.Layout(width="130px"))
         self.roi_reset.on_click(lambda _b: self.clear_roi())
         self.roi_box = w.HBox([self.roi_html, self.roi_reset])
-        for control in (self.z_slider, self.t_slider, self.label_dropdown,
+        self.gamma_slider = w.FloatLogSlider(description="gamma", value=1.0, base=10, min=-0.7,
+                                             max=0.7, step=0.05, continuous_update=False,
+                                             readout_format=".2f", layout=w.Layout(width="100%"))
+        for control in (self.z_slider, self.t_slider, self.gamma_slider, self.label_dropdown,
                         self.label_style, self.opacity_slider):
             control.observe(self._changed, names="value")
         self.controls = w.VBox([
-            self.channel_box, self.z_slider, self.t_slider, self.label_box, self.roi_box,
+            self.channel_box, self.gamma_slider, self.z_slider, self.t_slider, self.label_box,
+            self.roi_box,
         ], layout=w.Layout(width="100%", display="none"))
         self.controls.add_class("ngff-kit-controls")
         self.side = w.Tab(children=[self.controls] + [widget for _, widget in tabs],
@@ -244,6 +248,7 @@ class ViewerPane(w.HBox):
         for row in self.rows[len(names):]:
             row.layout.display = "none"
         self.channel_box.layout.display = "" if names else "none"
+        self.gamma_slider.layout.display = "" if names else "none"
 
     def _limits(self, index: int) -> tuple[float | None, float | None]:
         """The omero window's min/max: the data range the metadata declares."""
@@ -358,6 +363,7 @@ class ViewerPane(w.HBox):
             if not is_label else None,
             z=self.z_slider.value if has_z else None,
             t=self.t_slider.value if has_t else None,
+            gamma=float(self.gamma_slider.value),
             labels=(label,) if label and not is_label else None,
             opacity=float(self.opacity_slider.value),
             label_style=self.label_style.value,
