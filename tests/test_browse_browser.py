@@ -5,6 +5,7 @@ shows a kit.login prompt; Playwright drives Debian's Chromium at a 1280x800 view
 - the whole browse widget fits the screen (its bounding box), and a screenshot is kept;
 - a channel's "auto" button changes the picture;
 - a channel switched off and a window set in one well are still so in the next well;
+- the picture is the pan/zoom view: the wheel zooms it, and the zoom stays in the next well;
 - a password typed and not submitted is in no saved widget state: the page's widget manager
   serialises its models with ``get_state_sync({drop_defaults: true})``, the call JupyterLab's
   "save widget state" makes on every save, and the result is written into the notebook's
@@ -93,22 +94,26 @@ def page(tmp_path_factory):
             voila.wait(5)
 
 
+VIEW = ".ngff-kit-viewer .ngffkit-view"
+
+
 def picture_src(page) -> str:
-    return page.evaluate("() => { const i = document.querySelector('.ngff-kit-viewer img');"
-                         " return i && i.naturalWidth > 0 ? i.src : ''; }")
+    """The spec the browse viewer's pan/zoom view shows complete ('' while it loads)."""
+    return page.evaluate(f"() => {{ const v = document.querySelector('{VIEW}');"
+                         " return v && v.dataset.complete === '1' ? v.ngffkit.st.spec : ''; }")
 
 
 def wait_for_new_picture(page, old: str) -> str:
     page.wait_for_function(
-        "(old) => { const i = document.querySelector('.ngff-kit-viewer img');"
-        " return i && i.src && i.src !== old && i.naturalWidth > 0; }", arg=old)
+        f"(old) => {{ const v = document.querySelector('{VIEW}');"
+        " return v && v.dataset.complete === '1' && v.ngffkit.st.spec !== old; }", arg=old)
     return picture_src(page)
 
 
 def open_well(page, name: str) -> str:
     old = picture_src(page)
     page.locator(".ngff-kit-well", has_text=name).click()
-    page.locator(".ngff-kit-viewer", has_text=f"{name[0]}/{name[1:]}/0: level").wait_for()
+    page.locator(".ngff-kit-viewer", has_text=f"{name[0]}/{name[1:]}/0: ").wait_for()
     return wait_for_new_picture(page, old)
 
 
@@ -132,7 +137,7 @@ def test_placeholder_then_the_whole_widget_fits_a_1280x800_screen(page):
     assert box["height"] <= SCREEN["height"], box
     assert box["x"] + box["width"] <= SCREEN["width"], box
     # picture and controls side by side: the controls start right of the picture's left edge
-    picture = page.locator(".ngff-kit-viewer img").bounding_box()
+    picture = page.locator(VIEW).bounding_box()
     controls = page.locator(".ngff-kit-controls").bounding_box()
     assert controls["x"] >= picture["x"] + picture["width"] - 1, (picture, controls)
 
@@ -170,6 +175,30 @@ def test_settings_are_kept_in_the_next_well(page):
     assert not checks.nth(1).is_checked()
     assert checks.nth(0).is_checked() and checks.nth(2).is_checked()
     assert page.locator(".ngff-kit-channel .widget-readout").first.inner_text() == dapi_window
+
+
+def test_the_picture_zooms_with_the_wheel_and_keeps_the_zoom_in_the_next_well(page):
+    if not picture_src(page):
+        open_well(page, "B03")
+    state = f"() => document.querySelector('{VIEW}').ngffkit.state()"
+    fitted = page.evaluate(state)
+    canvas = page.locator(f"{VIEW} canvas")
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(2):  # to level 1 (the real plate's copy here stores no level-0 chunks)
+        page.mouse.wheel(0, -240)
+    page.wait_for_function(f"() => {{ const s = ({state})(); return s.scale > {fitted['scale']}"
+                           " * 2 && s.complete; }")
+    zoomed = page.evaluate(state)
+    assert zoomed["level"] <= fitted["level"]
+    open_well(page, "B05" if "B/05" not in page.locator(".ngff-kit-viewer").inner_text()
+              else "B03")
+    kept = page.evaluate(state)
+    assert kept["scale"] == pytest.approx(zoomed["scale"])  # same field size: same zoom
+    assert (kept["x0"], kept["y0"]) == pytest.approx((zoomed["x0"], zoomed["y0"]))
+    shot = page.workdir / "browse-zoomed.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.locator(f"{VIEW} .ngffkit-reset").click()  # Fit: back to the whole field
 
 
 def test_a_typed_password_is_in_no_saved_widget_state(page):

@@ -2,7 +2,7 @@
 
 The notebook starts an authenticated DemoServer over kit.demo.generate data; the password
 reaches the kernel only through its environment, never the notebook source. Chromium types the
-password into the prompt, opens a well, toggles a channel and sees the preview <img> change.
+password into the prompt, opens a well, toggles a channel and sees the viewer's picture change.
 Then nbclient executes the same notebook with widget state stored (a script fills the prompt the
 way a user would) and the saved .ipynb, the Voila page and the server log must hold no trace of
 the password. Everything listens on 127.0.0.1; every wait is bounded.
@@ -55,7 +55,7 @@ NOTEBOOK_CELLS = [
     "    assert browser.wait_idle(120)\n"
     "    browser.viewer.channel_toggles[0].value = False\n"
     "    assert browser.wait_idle(120)\n"
-    "    print(len(bytes(browser.viewer.picture.value)) > 0, 'channels shown:',\n"
+    "    print(bool(browser.viewer.picture.picture().any()), 'channels shown:',\n"
     "          [t.description for t in browser.viewer.channel_toggles if t.value])",
 ]
 
@@ -200,28 +200,23 @@ def _drive(page, password: str) -> str:
     well = page.locator(".ngff-kit-well", has_text="B03")
     well.wait_for(state="visible")
     well.click()
-    image = page.locator(".ngff-kit-viewer img")
-    page.wait_for_function(
-        "() => { const i = document.querySelector('.ngff-kit-viewer img');"
-        " return i && i.src && i.naturalWidth > 0; }")
-    before_src = image.get_attribute("src")
+    view = ".ngff-kit-viewer .ngffkit-view"  # the browse viewer's pan/zoom view
+    done = (f"(old) => {{ const v = document.querySelector('{view}');"
+            " return v && v.dataset.complete === '1' && v.ngffkit.st.spec !== old; }")
+    page.wait_for_function(done, arg="")
+    before_spec = page.evaluate(f"() => document.querySelector('{view}').ngffkit.st.spec")
     before = _image_bytes(page)
     toggle = page.locator(".ngff-kit-viewer .ngff-kit-channel-on input[type=checkbox]").first
     toggle.uncheck()
-    page.wait_for_function(
-        "(old) => { const i = document.querySelector('.ngff-kit-viewer img');"
-        " return i && i.src !== old && i.naturalWidth > 0; }", arg=before_src)
+    page.wait_for_function(done, arg=before_spec)
     after = _image_bytes(page)
     assert after != before and after[:4] == b"\x89PNG"[:4]
     return page.inner_text("body")
 
 
 def _image_bytes(page) -> bytes:
+    """The PNG of what the browse viewer's canvas shows."""
     data = page.evaluate(
-        """async () => {
-            const img = document.querySelector('.ngff-kit-viewer img');
-            const buf = await (await fetch(img.src)).arrayBuffer();
-            let s = ''; for (const b of new Uint8Array(buf)) s += String.fromCharCode(b);
-            return btoa(s);
-        }""")
+        "() => document.querySelector('.ngff-kit-viewer .ngffkit-view canvas')"
+        ".toDataURL('image/png').split(',')[1]")
     return base64.b64decode(data)

@@ -254,6 +254,21 @@ def test_preview_level_and_plane_options(tczyx, tmp_path, run):
     assert "--z 9" in line and "0-2" in line
 
 
+def test_preview_colors_and_gamma(czyx, tmp_path, run):
+    from matplotlib.image import imread
+
+    out = tmp_path / "red.png"
+    result = run("preview", czyx, "-o", out, "--channels", "0", "--colors", "ff0000",
+                 "--gamma", "0.5", "--no-annotate")
+    assert result.returncode == 0, result.stderr
+    rgb = imread(out)[..., :3]
+    assert rgb[..., 0].max() > 0 and rgb[..., 1].max() == 0 and rgb[..., 2].max() == 0
+    bad = run("preview", czyx, "-o", out, "--colors", "reddish")
+    line = assert_one_line_error(bad, 2)
+    assert "colour" in line and "reddish" in line
+    assert assert_one_line_error(run("preview", czyx, "-o", out, "--gamma", "0"), 2)
+
+
 # -- issue 18: options the data cannot honour are usage errors, said in one line ------------
 
 

@@ -205,3 +205,34 @@ def test_a_plate_overview_of_missing_chunks_warns_once(tmp_path):
     with pytest.warns(kit.KitWarning, match="no data stored there") as caught:
         kit.plate_overview(plate, max_size=64, progress=False)
     assert len([w for w in caught if "no data" in str(w.message)]) == 1
+
+
+# -- colours and gamma are part of the one spec -------------------------------------------------
+
+@pytest.mark.parametrize("options, match", [
+    ({"colors": ["nothex"]}, "colour"),
+    ({"colors": [(1, 2)]}, "colour"),
+    ({"colors": [(0, 0, 256)]}, "colour"),
+    ({"colors": "FF0000"}, "colors"),
+    ({"gamma": 0}, "gamma"),
+    ({"gamma": "x"}, "gamma"),
+    ({"gamma": float("inf")}, "gamma"),
+])
+def test_bad_colours_and_gamma_are_typed_errors(options, match):
+    with pytest.raises(InvalidRenderSpec, match=match):
+        RenderSpec(**options)
+
+
+def test_colours_and_gamma_change_the_preview(image_path):
+    image = kit.open(image_path)
+    spec = RenderSpec(max_size=64, channels=[0])
+    plain = kit.preview(image, spec)
+    red = kit.preview(image, spec.with_(colors=["#ff0000"]))
+    assert RenderSpec(colors=["#FF0000", (0, 255, 0), None]).colors == (
+        (255, 0, 0), (0, 255, 0), None)
+    assert red[..., 0].max() > 0 and red[..., 1].max() == 0 and red[..., 2].max() == 0
+    assert np.array_equal(kit.preview(image, spec.with_(colors=[None])), plain)
+    bright = kit.preview(image, spec.with_(gamma=0.5))
+    assert bright.astype(int).sum() > plain.astype(int).sum()  # v ** 0.5 >= v on [0, 1]
+    with pytest.raises(InvalidRenderSpec, match="colors gives 2"):
+        kit.preview(image, spec.with_(colors=["ff0000", "00ff00"]))

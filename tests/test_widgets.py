@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import ipywidgets
 import pytest
@@ -22,8 +23,9 @@ from ipywidgets.widgets import widget as widget_module
 import kit
 from kit.demo.generate import write_image, write_plate
 from kit.demo.server import DemoServer
+from kit.render.png import to_png
+from kit.render.tiles import View
 from kit.widgets import Browser, LoginWidget
-from kit.widgets import viewer as viewer_module
 from kit.widgets._worker import Worker
 from kit.widgets.browser import TABLE_TAB
 
@@ -58,8 +60,14 @@ def server(data_root, password, serve):
     return serve(data_root, auth="basic", username="demo", password=password)
 
 
-def png(widget: ipywidgets.Image) -> bytes:
-    return bytes(widget.value)
+def png(widget: Any) -> bytes:
+    """PNG bytes of an Image widget, or of what the viewer's pan/zoom view shows now (the
+    tiles of the level it reads, put together; b"" before the first image)."""
+    if widget is None:
+        return b""
+    if isinstance(widget, ipywidgets.Image):
+        return bytes(widget.value)
+    return to_png(widget.picture())
 
 
 def open_plate_browser(path) -> Browser:
@@ -181,7 +189,8 @@ def test_all_channels_off_shows_black(browser):
         t.value = False
     assert browser.wait_idle(WAIT)
     assert png(browser.viewer.picture).startswith(b"\x89PNG")
-    assert browser.viewer.last_result.windows == []
+    assert browser.viewer.view.session.windows == []
+    assert not browser.viewer.picture.picture().any()  # black
 
 
 def test_z_and_t_sliders(browser):
@@ -204,7 +213,7 @@ def test_contrast_level_and_label_controls(browser):
     assert browser.wait_idle(WAIT)
     contrast = png(v.picture)
     assert contrast != before
-    assert v.last_result.windows[0] == pytest.approx(s.value)
+    assert v.view.session.windows[0] == pytest.approx(s.value)
 
     v.label_dropdown.value = "nuclei"
     assert browser.wait_idle(WAIT)
@@ -218,48 +227,41 @@ def test_contrast_level_and_label_controls(browser):
     assert browser.wait_idle(WAIT)
     assert png(v.picture) != fill
 
-    levels = [val for _, val in v.level_dropdown.options]
-    assert levels == [viewer_module.AUTO, 0, 1]
-    v.level_dropdown.value = 1
-    assert browser.wait_idle(WAIT)
-    assert v.last_result.level == 1
-    v.level_dropdown.value = viewer_module.AUTO
-    assert browser.wait_idle(WAIT)
-    assert "(auto)" in v.status.value
+    # the level follows the zoom: the whole 96 px image in 512 px shows level 0; a view of
+    # it in 40 px reads level 1 (the coarsest whose pixels are no larger than the screen's)
+    assert not hasattr(v, "level_dropdown")
+    assert v.view.session.plan_view(View(0, 0, 96, 96, 512, 512))[0] == 0
+    assert v.view.session.plan_view(View(0, 0, 96, 96, 40, 40))[0] == 1
+    assert "2 level(s)" in v.status.value
 
 
 def test_label_chosen_through_the_browser_drives_the_overlay(browser):
     browser.select_label("nuclei")
     assert browser.wait_idle(WAIT)
     assert browser.viewer.label_dropdown.value == "nuclei"
-    assert browser.viewer.last_result is not None
+    assert browser.viewer.view.spec.labels == ("nuclei",)
 
 
 def test_stale_preview_is_dropped_when_changes_race(browser, monkeypatch):
-    """z=0 renders slowly, z=3 fast: the z=0 picture must never replace the z=3 one."""
-    real = viewer_module.render_view
+    """z=0 is applied slowly, z=3 fast: the z=0 spec must never replace the z=3 one."""
+    session = browser.viewer.view.session
+    real = session.set_spec
     applied: list[int | None] = []
-    original_apply = browser.viewer._apply
 
-    def slow_for_z0(image, req, colors=None):
-        if req.z == 0:
+    def slow_for_z0(spec):
+        if spec.z == 0:
             time.sleep(1.0)
-        return real(image, req, colors)
+        real(spec)
+        applied.append(spec.z)
 
-    def recording_apply(result, req):
-        applied.append(req.z)
-        original_apply(result, req)
-
-    monkeypatch.setattr(viewer_module, "render_view", slow_for_z0)
-    monkeypatch.setattr(browser.viewer, "_apply", recording_apply)
     browser.viewer.z_slider.value = 3
     assert browser.wait_idle(WAIT)
     expected = png(browser.viewer.picture)
-    applied.clear()
+    monkeypatch.setattr(session, "set_spec", slow_for_z0)
     browser.viewer.z_slider.value = 0   # slow
     browser.viewer.z_slider.value = 3   # fast, newer
     assert browser.wait_idle(WAIT)
-    assert applied == [3]
+    assert applied and applied[-1] == 3 and browser.viewer.view.spec.z == 3
     assert png(browser.viewer.picture) == expected
 
 
@@ -280,7 +282,7 @@ def test_table_pane_and_roi_zoom(browser):
     assert browser.table_pane.rows.layout.display == "none"  # not a ROI table
     assert browser.tabs.selected_index == TABLE_TAB
 
-    whole = browser.viewer.last_result
+    whole = png(browser.viewer.picture)
     browser.navigation.tables.value = "FOV_ROI_table"
     assert browser.wait_idle(WAIT)
     assert "roi_table" in browser.table_pane.status.value
@@ -290,12 +292,13 @@ def test_table_pane_and_roi_zoom(browser):
     assert browser.wait_idle(WAIT)
     assert browser.viewer.roi is not None
     assert "Zoomed to ROI" in browser.viewer.roi_html.value
-    zoomed = browser.viewer.last_result
-    assert zoomed.png != whole.png
+    zoomed = png(browser.viewer.picture)
+    assert zoomed != whole
+    assert browser.viewer.view.focus["box"] is not None  # the view moved, nothing re-rendered
     browser.viewer.roi_reset.click()
     assert browser.wait_idle(WAIT)
-    assert browser.viewer.roi is None
-    assert png(browser.viewer.picture) == whole.png
+    assert browser.viewer.roi is None and browser.viewer.view.focus["box"] is None
+    assert png(browser.viewer.picture) == whole
 
 
 def test_table_read_failure_is_a_readable_message(browser, monkeypatch):

@@ -7,32 +7,39 @@ Headless like tests/test_widgets.py: ipywidgets' dummy comm, traits set and read
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
+from typing import Any
 
 import ipywidgets
 import numpy as np
 import pytest
 from ipywidgets.widgets import widget as widget_module
-from matplotlib.image import imread
 
 import kit
 from kit.demo.generate import write_image, write_plate
 from kit.render.contrast import auto_window, channel_stats, slider_range
+from kit.render.png import to_png
 from kit.widgets import Browser
 from kit.widgets.channels import histogram_svg
+from kit.widgets.viewer import roi_box
 
 pytestmark = pytest.mark.usefixtures("no_machine_credentials")
 
 WAIT = 60.0
 
 
-def png(widget: ipywidgets.Image) -> bytes:
-    return bytes(widget.value)
+def png(widget: Any) -> bytes:
+    """PNG bytes of an Image widget, or of what the viewer's pan/zoom view shows now (the
+    tiles of the level it reads, put together; b"" before the first image)."""
+    if widget is None:
+        return b""
+    if isinstance(widget, ipywidgets.Image):
+        return bytes(widget.value)
+    return to_png(widget.picture())
 
 
-def pixels(widget: ipywidgets.Image) -> np.ndarray:
-    return np.rint(imread(io.BytesIO(png(widget)), format="png")[..., :3] * 255).astype(np.int16)
+def pixels(view: Any) -> np.ndarray:
+    return view.picture().astype(np.int16)
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +171,7 @@ def test_settings_survive_another_well_and_field(browser):
     assert after.channels == (0, 2)
     assert after.windows[0] == window0
     assert (after.labels, after.label_style, after.opacity) == (("nuclei",), "fill", 0.8)
-    assert v.shown_colors()[1] == "#ff8800"
+    assert after.colors[1] == (0xff, 0x88, 0x00)
     assert [r.visible.value for r in v.shown_rows] == [True, False, True]
 
     # a ROI zoom keeps them too, and does not recompute a window from the ROI's pixels
@@ -172,8 +179,9 @@ def test_settings_survive_another_well_and_field(browser):
     browser.zoom_to_roi(table.to_pandas().iloc[0], "FOV_1")
     assert browser.wait_idle(WAIT)
     zoomed = v.snapshot()
-    assert zoomed.roi is not None and zoomed.windows == after.windows
-    assert v.last_result.windows == list(after.windows)
+    assert v.roi is not None and zoomed.windows == after.windows
+    assert v.view.session.windows == list(after.windows)
+    assert v.view.focus["box"] is not None  # the view moved to the ROI's box
 
 
 def test_colour_picker_changes_the_picture(browser):
@@ -192,14 +200,14 @@ def test_colour_picker_changes_the_picture(browser):
 # -- only the controls that do something ---------------------------------------------------------
 
 
-def test_a_2d_single_level_image_without_labels_shows_no_z_level_or_label_controls(data_root):
+def test_a_2d_single_level_image_without_labels_shows_no_z_or_label_controls(data_root):
     b = kit.browse(str(data_root / "flat.zarr"))
     try:
         assert b.wait_idle(WAIT), b.message.value
         v = b.viewer
         assert png(v.picture).startswith(b"\x89PNG")
         assert v.z_slider.layout.display == "none" and v.t_slider.layout.display == "none"
-        assert v.level_dropdown.layout.display == "none"  # one level: nothing to choose
+        assert not hasattr(v, "level_dropdown")  # the view picks the level from the zoom
         assert v.label_box.layout.display == "none"
         assert len(v.shown_rows) == 2
     finally:
@@ -208,7 +216,7 @@ def test_a_2d_single_level_image_without_labels_shows_no_z_level_or_label_contro
 
 def test_label_style_and_opacity_show_only_with_a_label(browser):
     v = browser.viewer
-    assert v.z_slider.layout.display == "" and v.level_dropdown.layout.display == ""
+    assert v.z_slider.layout.display == ""
     assert v.label_box.layout.display == ""
     assert v.label_style.layout.display == "none" and v.opacity_slider.layout.display == "none"
     v.label_dropdown.value = "nuclei"
@@ -238,12 +246,13 @@ def test_no_broken_image_before_a_well_is_chosen(data_root):
     b = open_browser(data_root / "plate.zarr", well=None)
     try:
         v = b.viewer
-        assert v.picture.layout.display == "none" and png(v.picture) == b""
-        assert v.placeholder.layout.display == "" and "Choose a well" in v.placeholder.value
+        assert v.picture is None and png(v.picture) == b""
+        assert v.picture_box.children == (v.placeholder,) and "Choose a well" in \
+            v.placeholder.value
         assert b.navigation.thumbnails == {}  # thumbnails=False: no empty image slots either
         b.select_well("B/03")
         assert b.wait_idle(WAIT)
-        assert v.picture.layout.display == "" and v.placeholder.layout.display == "none"
+        assert v.picture_box.children == (v.picture,)  # the view, not the placeholder
         assert "nowrap" in b.title.value and "ellipsis" in b.title.value
         assert b.title.layout.min_width == "0"  # may shrink below its text: no reflow
     finally:
@@ -290,3 +299,73 @@ def test_twelve_image_changes_create_no_widgets(browser):
     assert sum(end.values()) - sum(start.values()) <= 0, grown
     assert len(browser.viewer.channel_toggles) == 3
     assert end.get("ToggleButton", 0) == 0  # the old code had 36 after 12 changes
+
+
+# -- the picture is the pan/zoom view: controls set its spec, wells its image -------------------
+
+
+def front_view(view: Any, box: tuple[float, float, float, float], size: int = 512) -> list:
+    """Send ``view`` a "view" message as the front end does; the tiles it answers with."""
+    got: list = []
+    view.send = lambda content, buffers=None: got.append(content)
+    x0, y0, x1, y1 = box
+    view._on_msg(view, {"type": "view", "id": 1, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
+                        "width": size, "height": size, "spec": view.spec_key, "have": []}, [])
+    assert view.wait_idle(WAIT)
+    return [t for c in got if c["type"] == "tiles" for t in c["tiles"]]
+
+
+def chunk_gets(server: Any) -> list[str]:
+    return [r.path for r in server.requests if r.method == "GET"
+            and not r.path.rsplit("/", 1)[-1].startswith(".") and "zarr.json" not in r.path]
+
+
+def test_a_control_change_redraws_the_view_from_the_data_already_read(data_root, serve):
+    server = serve(data_root)
+    b = kit.browse(server.url + "plate.zarr", thumbnails=False)
+    try:
+        assert b.wait_idle(WAIT)
+        b.select_well("B/03")
+        assert b.wait_idle(WAIT)
+        v = b.viewer
+        view = v.picture
+        assert view is not None and v.picture_box.children == (view,)
+        assert front_view(view, (0, 0, 96, 96))  # the front end's first view: tiles read
+        before, key = len(chunk_gets(server)), view.spec_key
+        shown = pixels(view)
+        v.rows[0].window.value = (v.rows[0].window.min, v.rows[0].window.min + 5)
+        v.rows[1].color.value = "#ff00ff"
+        v.label_dropdown.value = ""
+        v.gamma_slider.value = 0.5
+        assert b.wait_idle(WAIT)
+        assert view.spec.windows[0] == v.rows[0].current_window and view.spec.gamma == 0.5
+        assert view.spec.colors[1] == (255, 0, 255) and view.spec_key != key
+        assert front_view(view, (0, 0, 96, 96))  # the front end asks again: redrawn tiles
+        assert not np.array_equal(pixels(view), shown)
+        assert len(chunk_gets(server)) == before, chunk_gets(server)[before:]  # no new reads
+        assert v.picture is view  # one view, reused
+    finally:
+        b.close()
+
+
+def test_another_well_keeps_the_zoom_and_a_roi_moves_the_view(browser):
+    v = browser.viewer
+    view = v.picture
+    zoom = (24.0, 24.0, 48.0, 48.0)
+    front_view(view, zoom)  # the user zoomed in on a quarter of the image
+    zoomed = view.current_view()
+    assert (zoomed.x0, zoomed.x1) == (24.0, 48.0)
+    browser.select_well("B/04")
+    assert browser.wait_idle(WAIT)
+    assert browser.node.path.endswith("B/04/0") and view.image is browser.node
+    assert v.picture is view and view.current_view() == zoomed  # same size: same zoom
+    assert pixels(view).shape[:2] == (24, 24)  # level 0, the zoomed box only
+
+    table = browser._tables["FOV_ROI_table"]
+    row = table.to_pandas().iloc[0]
+    browser.zoom_to_roi(row, "FOV_1")
+    assert browser.wait_idle(WAIT)
+    box = view.focus["box"]
+    x0, y0, x1, y1 = roi_box(browser.node, row)
+    assert box == [x0, y0, x1, y1] and "FOV_1" in v.status.value
+    assert view.current_view().x0 <= x0 and view.current_view().x1 >= x1

@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-style", choices=LABEL_STYLES,
                    help="draw the labels as outlines or filled; auto (default) fills objects "
                         "smaller than a few pixels at the picture's scale, outlines the others")
+    p.add_argument("--colors", nargs="+", metavar="RRGGBB",
+                   help="a colour per shown channel (hex, or - for the metadata's)")
+    p.add_argument("--gamma", type=float, default=1.0,
+                   help="gamma of every channel after its window (default 1; below 1 lifts "
+                        "faint signal)")
     p.add_argument("--size", type=positive_int, default=512,
                    help="longest side in pixels (default 512)")
     p.add_argument("--level", type=index_int,

@@ -96,7 +96,8 @@ def spec_from_args(args: argparse.Namespace) -> RenderSpec:
     return RenderSpec.from_kwargs(
         max_size=args.size, channels=parse_channels(args.channels), z=args.z, t=args.t,
         level=args.level, labels=args.labels, label_style=args.label_style or "auto",
-        fields=args.fields, annotate=args.annotate)
+        fields=args.fields, annotate=args.annotate, gamma=args.gamma,
+        colors=None if args.colors is None else [None if c == "-" else c for c in args.colors])
 
 
 def check_options(node: Any, spec: RenderSpec) -> None:

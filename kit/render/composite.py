@@ -12,8 +12,11 @@ import numpy as np
 
 
 def composite(planes: np.ndarray, colors: Sequence[tuple[int, int, int]],
-              windows: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Float RGB (H, W, 3) in [0, 1] from ``planes`` (C, H, W), one colour and window per plane."""
+              windows: Sequence[tuple[float, float]], gamma: float = 1.0) -> np.ndarray:
+    """Float RGB (H, W, 3) in [0, 1] from ``planes`` (C, H, W), one colour and window per plane.
+
+    ``gamma`` is applied to each windowed channel (v ** gamma, v in [0, 1]) before tinting.
+    """
     planes = np.asarray(planes)
     if planes.ndim != 3:
         raise ValueError(f"expected channel planes (C, H, W), got shape {planes.shape}")
@@ -29,6 +32,8 @@ def composite(planes: np.ndarray, colors: Sequence[tuple[int, int, int]],
             v = (plane.astype(np.float64) - float(start)) / span
         np.clip(v, 0.0, 1.0, out=v)
         v[~np.isfinite(v)] = 0.0
+        if gamma != 1.0:
+            np.power(v, gamma, out=v)
         rgb += v[..., None].astype(np.float32) * (np.asarray(color, np.float32) / 255.0)
     return np.clip(rgb, 0.0, 1.0, out=rgb)
 

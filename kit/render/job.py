@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -92,6 +93,7 @@ class ImageJob:
     labels: list[LabelPart] = field(default_factory=list)
     label_style: LabelStyle = "auto"
     opacity: float | None = None
+    gamma: float = 1.0
 
     def boxes_to_read(self) -> list[Box]:
         return [self.plane.box] + [p.box for p in self.labels if p.box is not None]
@@ -137,7 +139,7 @@ class ImageJob:
                windows: list[Window] | None = None) -> np.ndarray:
         """uint8 RGB of the computed arrays; ``windows`` overrides the per-image windows."""
         plane, label_data = self.split(results)
-        rgb = composite(plane, self.colors, windows or self.resolved_windows(plane))
+        rgb = composite(plane, self.colors, windows or self.resolved_windows(plane), self.gamma)
         rgb = resize(rgb, *self.out_shape)
         for part, data in zip(self.labels, label_data):
             rgb = overlay(rgb, part.finish(data), part.label.colors, style=self.label_style,
@@ -171,5 +173,17 @@ def plan_image(image: Image, spec: RenderSpec, labels: dict[str, Label] | None =
                                     f"{len(plane.channels)} shown channel(s) {plane.channels}")
         windows = [w if w is not None else o for w, o in zip(spec.windows, windows)]
     n = len(channel_names(image, plane.level)) if "c" in image.axes else 1
-    return ImageJob(image, plane, out, channel_colors(image, plane.channels, n), windows, parts,
-                    spec.label_style, spec.opacity)
+    colors = apply_colors(channel_colors(image, plane.channels, n), spec, plane.channels)
+    return ImageJob(image, plane, out, colors, windows, parts, spec.label_style, spec.opacity,
+                    spec.gamma)
+
+
+def apply_colors(own: list[tuple[int, int, int]], spec: RenderSpec,
+                 channels: Sequence[int]) -> list[tuple[int, int, int]]:
+    """The spec's colours (one per shown channel, None: keep) over the metadata's ``own``."""
+    if spec.colors is None:
+        return own
+    if len(spec.colors) != len(channels):
+        raise InvalidRenderSpec(f"colors gives {len(spec.colors)} colour(s) for "
+                                f"{len(channels)} shown channel(s) {list(channels)}")
+    return [c if c is not None else o for c, o in zip(spec.colors, own)]

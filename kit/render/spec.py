@@ -33,6 +33,7 @@ ChannelSpec = int | str | Sequence[int | str] | None
 LabelSpec = bool | str | Sequence[str] | None
 LabelStyle = Literal["auto", "outline", "fill"]
 Window = tuple[float, float]
+RGB = tuple[int, int, int]
 LABEL_STYLES = ("auto", "outline", "fill")
 FIELDS = ("first", "all")
 
@@ -51,6 +52,8 @@ class RenderOptions(TypedDict, total=False):
     max_size: int
     channels: ChannelSpec
     windows: Sequence[Window | None] | None
+    colors: Sequence[str | Sequence[int] | None] | None
+    gamma: float
     z: int | None
     t: int | None
     level: int | None
@@ -122,6 +125,28 @@ def _labels(value: Any) -> bool | tuple[str, ...] | None:
     raise _fail(f"labels must be True, a label name or a list of names, not {value!r}")
 
 
+def _color(value: Any) -> RGB | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lstrip("#")
+        if len(text) == 6:
+            try:
+                return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))
+            except ValueError:
+                pass
+        raise _fail(f"a colour is 'RRGGBB' / '#rrggbb' or (r, g, b) in 0-255, not {value!r}")
+    try:
+        rgb = tuple(value)
+        ok = len(rgb) == 3 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                   and 0 <= int(v) <= 255 for v in rgb)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise _fail(f"a colour is 'RRGGBB' / '#rrggbb' or (r, g, b) in 0-255, not {value!r}")
+    return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+
+
 def _window(value: Any) -> Window | None:
     if value is None:
         return None
@@ -140,7 +165,10 @@ class RenderSpec:
 
     ``max_size`` None means the caller's default (512 for a preview, 1024 for a plate
     overview). ``windows`` holds one (start, end) or None (the omero window, else percentiles
-    of the data) per *shown* channel, in the order ``channels`` selects them. ``roi`` is a ROI
+    of the data) per *shown* channel, in the order ``channels`` selects them; ``colors``
+    likewise one colour ("RRGGBB", "#rrggbb" or (r, g, b), kept as (r, g, b)) or None (the
+    omero colour) per shown channel. ``gamma`` bends each channel's windowed intensity
+    (v ** gamma after the window: below 1 lifts faint signal, above 1 darkens it). ``roi`` is a ROI
     table row (x/y/z_micrometer, len_*_micrometer): only that part of an image is drawn.
     ``fields`` is for plates: each well's first field, or all of them tiled.
     ``label_style`` "auto" fills objects smaller than a few shown pixels (outlines of them
@@ -153,6 +181,8 @@ class RenderSpec:
     max_size: int | None = None
     channels: int | str | tuple[int | str, ...] | None = None
     windows: tuple[Window | None, ...] | None = None
+    colors: tuple[RGB | None, ...] | None = None
+    gamma: float = 1.0
     z: int | None = None
     t: int | None = None
     level: int | None = None
@@ -176,6 +206,18 @@ class RenderSpec:
                 raise _fail(f"windows must be a list of (start, end) or None, not "
                             f"{self.windows!r}")
             put(self, "windows", tuple(_window(w) for w in self.windows))
+        if self.colors is not None:
+            if isinstance(self.colors, (str, Mapping)) or not isinstance(self.colors, Sequence):
+                raise _fail(f"colors must be a list of colours (one per shown channel) or None, "
+                            f"not {self.colors!r}")
+            put(self, "colors", tuple(_color(c) for c in self.colors))
+        try:
+            gamma = float(self.gamma)
+        except (TypeError, ValueError):
+            raise _fail(f"gamma must be a positive number, not {self.gamma!r}") from None
+        if not (math.isfinite(gamma) and gamma > 0):
+            raise _fail(f"gamma must be a positive number, not {self.gamma!r}")
+        put(self, "gamma", gamma)
         check_label_style(self.label_style)
         if self.opacity is not None:
             put(self, "opacity", _opacity(self.opacity))

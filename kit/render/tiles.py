@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kit.io.boxes import Box
-from kit.render.color import hex_to_rgb, robust_window
+from kit.render.color import robust_window
 from kit.render.composite import composite, to_uint8
-from kit.render.job import channel_colors, channel_windows, select_labels
+from kit.render.job import apply_colors, channel_colors, channel_windows, select_labels
 from kit.render.labelplane import LabelPart, plan_label
 from kit.render.overlay import colorize, outline_mask, overlay
 from kit.render.plane import Plane, axis_transform, channel_names, plan_plane, yx_axes
@@ -276,17 +276,10 @@ class TileRenderer:
         return TilePlan(key, (y0, y1, x0, x1), None if blank else grid, parts)
 
     def colors(self) -> list[tuple[int, int, int]]:
+        """The shown channels' colours: the spec's where it gives one, else the metadata's."""
         chans = shown_channels(self.image, self.spec)
         n = len(channel_names(self.image, self.image.level(0))) if "c" in self.image.axes else 1
-        # a spec may carry chosen colours, one per shown channel: "RRGGBB" or (r, g, b)
-        given = getattr(self.spec, "colors", None) or ()
-        colors = channel_colors(self.image, chans, n)
-        for k, c in enumerate(list(given)[:len(colors)]):
-            rgb = hex_to_rgb(c) if isinstance(c, str) else (
-                (int(c[0]), int(c[1]), int(c[2])) if c is not None else None)
-            if rgb is not None:
-                colors[k] = rgb
-        return colors
+        return apply_colors(channel_colors(self.image, chans, n), self.spec, chans)
 
     def draw(self, plan: TilePlan, results: list[np.ndarray],
              windows: Sequence[Window]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -303,7 +296,7 @@ class TileRenderer:
         if data is None:
             rgb = np.zeros(shape + (3,), np.float32)
         else:
-            rgb = composite(data, self.colors(), list(windows))
+            rgb = composite(data, self.colors(), list(windows), self.spec.gamma)
         values: dict[str, np.ndarray] = {}
         for name, lab in zip(self.labels, label_data):
             rgb = draw_label(rgb, lab, self.labels[name].colors, self.spec)

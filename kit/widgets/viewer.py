@@ -1,16 +1,18 @@
-"""The viewer pane: a picture rendered in the kernel, and the controls that shape it, side by side.
+"""The viewer pane: a pan/zoom view of the image, and the controls that shape it, side by side.
 
-Pixels are rendered in the kernel and sent as PNG bytes to a core ``widgets.Image``
-(``ViewerPane.picture``, the one widget that shows pixels: a pan/zoom view can take its place,
-fed by the same ``snapshot()``): kernel credentials keep working, and it renders in Lab,
-Notebook 7, Voila, VS Code and Colab without custom JavaScript. Every control change takes a
-snapshot of all controls on the main thread and hands it to the worker's "preview" slot, so
-only the newest picture is ever shown. Sliders use ``continuous_update=False``: one render per
-release, not one per pixel dragged.
+The picture is ``kit.view``'s ``PanZoomView`` (``ViewerPane.picture``): wheel, drag and keys
+move it, and it reads only the tiles it shows at the level the screen needs. Every control
+change takes a snapshot of all controls on the main thread (a ``RenderSpec``: channels,
+windows, colours, z, t, labels, style, opacity) and hands it to the worker's "preview" slot,
+which sets it as the view's spec, so only the newest applies: a new window, colour, style or
+opacity redraws from the data already read, another well or field sets the view's image (the
+zoom stays when the size is the same), a ROI moves the view to its box. Slider ranges and
+histograms come from the pixels the view read at the level it shows. Sliders use
+``continuous_update=False``: one redraw per release, not one per pixel dragged.
 
 What the user chose survives the next image: channel on/off, window and colour are kept per
 channel label (the index when a channel has none), the label overlay, its style and opacity,
-z, t and level stay as they are when the next image has them. The controls are built once and
+z and t stay as they are when the next image has them. The controls are built once and
 reused; only the ones that do something for the image shown are displayed.
 """
 
@@ -20,28 +22,54 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import numpy as np
 
-from kit.render.contrast import ChannelStats, slider_range
+from kit.render.color import hex_to_rgb
+from kit.render.contrast import ChannelStats, channel_stats, slider_range
+from kit.render.plane import yx_axes
 from kit.render.spec import RenderSpec, Window
-from kit.widgets._messages import esc, status_html
-from kit.widgets._render import ViewResult, render_view
+from kit.render.tiles import shown_channels
+from kit.widgets._messages import esc, readable_error, status_html
 from kit.widgets._worker import Worker
 from kit.widgets.channels import ChannelRow
 
+if TYPE_CHECKING:
+    from kit.widgets.view.widget import PanZoomView
+
 __all__ = ["ChannelSetting", "ViewerPane"]
 
-AUTO = -1
 _DEFAULT_COLOR = "#888888"
 CONTROLS_WIDTH = "360px"
+VIEW_BAR = 28  # the view's bar (title, zoom readout, Fit) above its canvas, in px
 _ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
 
 
 def _hex(color: str | None) -> str:
     return f"#{color.lower()}" if color and len(color) == 6 else _DEFAULT_COLOR
+
+
+def roi_box(image: Any, roi: Any) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) in level-0 pixels of a ROI table row on ``image``."""
+    iy, ix = yx_axes(image.axes)
+    crop = image.roi_slices(roi, 0)
+    ys, xs = crop[iy], crop[ix]
+    return (float(xs.start or 0), float(ys.start or 0), float(xs.stop), float(ys.stop))
+
+
+def is_fill(image: Any, level: int, data: np.ndarray) -> bool:
+    """Whether every pixel of ``data`` (read from ``level``) is the array's fill value."""
+    try:
+        fill = image.level_array(level).fill_value
+    except Exception:  # noqa: BLE001 - no fill value known: nothing to say
+        return False
+    if fill is None or data.size == 0:
+        return False
+    if isinstance(fill, float) and np.isnan(fill):
+        return bool(np.isnan(data).all())
+    return bool((data == fill).all())
 
 
 def _one_line(html: str, title: str = "") -> str:
@@ -60,30 +88,30 @@ class ChannelSetting:
 
 
 class ViewerPane(w.HBox):
-    """Picture (left) with channel, contrast, z/t, level and label controls (right).
+    """Picture (left) with channel, contrast, z/t and label controls (right).
 
     ``tabs``: more panes (title, widget) shown as tabs beside the controls ("Display"), so the
     browser's details and table share the column instead of stacking below the picture.
     """
 
-    def __init__(self, worker: Worker, *, max_size: int = 512,
+    def __init__(self, worker: Worker, *, max_size: int = 512, prefetch: int = 1,
                  tabs: Sequence[tuple[str, w.Widget]] = ()) -> None:
         self.worker = worker
         self.max_size = max_size
+        self.prefetch = prefetch
+        self.view: PanZoomView | None = None
+        self._stats_level: tuple | None = None
         self.node: Any = None
         self.roi: Any = None
         self.roi_name: str = ""
-        self.last_result: ViewResult | None = None
         self.settings: dict[str, ChannelSetting] = {}
         self._defaults: dict[int, Window] = {}  # windows the first picture of this image used
         self._quiet = threading.local()
         self.on_error: Callable[[str], None] | None = None
 
         side = f"{max_size}px"
-        self.picture = w.Image(format="png", layout=w.Layout(
-            max_width="100%", max_height="100%", object_fit="contain", display="none"))
         self.placeholder = w.HTML("<i>Choose an image to preview.</i>")
-        self.picture_box = w.Box([self.placeholder, self.picture], layout=w.Layout(
+        self.picture_box = w.Box([self.placeholder], layout=w.Layout(
             width=side, height=side, align_items="center", justify_content="center",
             border="1px solid #ddd", overflow="hidden"))
         self.status = w.HTML("", layout=w.Layout(width=side, height="24px", overflow="hidden"))
@@ -94,8 +122,6 @@ class ViewerPane(w.HBox):
                                     layout=w.Layout(width="100%"))
         self.t_slider = w.IntSlider(description="t", min=0, max=0, continuous_update=False,
                                     layout=w.Layout(width="100%"))
-        self.level_dropdown = w.Dropdown(description="level", options=[("auto", AUTO)],
-                                         value=AUTO, layout=w.Layout(width="100%"))
         self.label_dropdown = w.Dropdown(description="labels", options=[("none", "")], value="",
                                          layout=w.Layout(width="100%"))
         self.label_style = w.ToggleButtons(options=["outline", "fill"], value="outline",
@@ -111,12 +137,15 @@ class ViewerPane(w.HBox):
                                   layout=w.Layout(width="130px"))
         self.roi_reset.on_click(lambda _b: self.clear_roi())
         self.roi_box = w.HBox([self.roi_html, self.roi_reset])
-        for control in (self.z_slider, self.t_slider, self.level_dropdown, self.label_dropdown,
+        self.gamma_slider = w.FloatLogSlider(description="gamma", value=1.0, base=10, min=-0.7,
+                                             max=0.7, step=0.05, continuous_update=False,
+                                             readout_format=".2f", layout=w.Layout(width="100%"))
+        for control in (self.z_slider, self.t_slider, self.gamma_slider, self.label_dropdown,
                         self.label_style, self.opacity_slider):
             control.observe(self._changed, names="value")
         self.controls = w.VBox([
-            self.channel_box, self.z_slider, self.t_slider, self.level_dropdown,
-            self.label_box, self.roi_box,
+            self.channel_box, self.gamma_slider, self.z_slider, self.t_slider, self.label_box,
+            self.roi_box,
         ], layout=w.Layout(width="100%", display="none"))
         self.controls.add_class("ngff-kit-controls")
         self.side = w.Tab(children=[self.controls] + [widget for _, widget in tabs],
@@ -173,11 +202,10 @@ class ViewerPane(w.HBox):
         with self._programmatic():
             self._show_channels(image)
             self._show_axes(image)
-            self._show_levels(image)
             self._show_labels(list(labels) if image.kind != "label" else [])
             self._show_roi()
         self.controls.layout.display = ""
-        if self.picture.layout.display == "none":
+        if self.view is None:
             self.placeholder.value = "<i>Loading the picture …</i>"
         self.request()
 
@@ -186,10 +214,8 @@ class ViewerPane(w.HBox):
         self.worker.invalidate("preview")
         self.node = None
         self.controls.layout.display = "none"
-        self.picture.layout.display = "none"
-        self.picture.value = b""
         self.placeholder.value = f"<i>{esc(message or 'Choose an image to preview.')}</i>"
-        self.placeholder.layout.display = ""
+        self.picture_box.children = (self.placeholder,)  # the view is kept for the next image
         self.status.value = ""
 
     def _row(self, index: int) -> ChannelRow:
@@ -222,6 +248,7 @@ class ViewerPane(w.HBox):
         for row in self.rows[len(names):]:
             row.layout.display = "none"
         self.channel_box.layout.display = "" if names else "none"
+        self.gamma_slider.layout.display = "" if names else "none"
 
     def _limits(self, index: int) -> tuple[float | None, float | None]:
         """The omero window's min/max: the data range the metadata declares."""
@@ -239,18 +266,6 @@ class ViewerPane(w.HBox):
                 slider.value = n // 2 if axis == "z" else 0
             slider.layout.display = "" if n > 1 else "none"
 
-    def _show_levels(self, image: Any) -> None:
-        axes = image.axes
-        iy = axes.index("y") if "y" in axes else -2
-        ix = axes.index("x") if "x" in axes else -1
-        options = [("auto", AUTO)] + [
-            (f"{lv.index}: {lv.shape[ix]}×{lv.shape[iy]}", lv.index) for lv in image.levels]
-        value = self.level_dropdown.value
-        if list(self.level_dropdown.options) != options:
-            self.level_dropdown.options = options
-        self.level_dropdown.value = value if value in [v for _, v in options] else AUTO
-        self.level_dropdown.layout.display = "" if len(image.levels) > 1 else "none"
-
     def _show_labels(self, labels: list[str]) -> None:
         chosen = self.label_dropdown.value
         options = [("none", "")] + [(n, n) for n in labels]
@@ -267,19 +282,24 @@ class ViewerPane(w.HBox):
 
     # -- ROI zoom -----------------------------------------------------------------------------
     def zoom_to(self, roi: Any, name: str = "") -> None:
-        """Show only ``roi`` (a ROI table row) of the current image, read via ``read_roi``."""
+        """Move the view to ``roi`` (a ROI table row) of the current image: its box fills the
+        view, the image around it stays pannable; nothing is re-read or recomputed."""
         if self.node is None:
             return
         self.roi, self.roi_name = roi, name
         self._show_roi()
-        self.request()
+        if self.view is not None:
+            self.view.zoom_to(roi_box(self.node, roi))
+            self._show_status(self.node)
 
     def clear_roi(self) -> None:
         if self.roi is None:
             return
         self.roi, self.roi_name = None, ""
         self._show_roi()
-        self.request()
+        if self.view is not None:
+            self.view.zoom_to(None)
+            self._show_status(self.node)
 
     def _show_roi(self) -> None:
         zoomed = self.roi is not None
@@ -321,13 +341,17 @@ class ViewerPane(w.HBox):
             if row.stats is not None:
                 self._channel_changed(row, "auto")
 
-    # -- rendering ------------------------------------------------------------------------------
+    # -- the picture: a pan/zoom view ---------------------------------------------------------
+    @property
+    def picture(self) -> PanZoomView | None:
+        """The pan/zoom view showing the image (None until the first image is shown)."""
+        return self.view
+
     def snapshot(self) -> RenderSpec:
-        """The controls as they are now (main thread), for the worker to render."""
+        """The controls as they are now (main thread): what the view draws."""
         is_label = self.node is not None and self.node.kind == "label"
         rows = [] if is_label else self.shown_rows
         chans = tuple(r.index for r in rows if r.visible.value)
-        level = self.level_dropdown.value
         has_z = self.node is not None and "z" in self.node.axes
         has_t = self.node is not None and "t" in self.node.axes
         label = self.label_dropdown.value
@@ -335,47 +359,92 @@ class ViewerPane(w.HBox):
             channels=chans if not is_label else None,
             windows=tuple(self._setting(i).window or self._defaults.get(i) for i in chans)
             if not is_label else None,
+            colors=tuple(hex_to_rgb(r.color.value) for r in rows if r.visible.value)
+            if not is_label else None,
             z=self.z_slider.value if has_z else None,
             t=self.t_slider.value if has_t else None,
-            level=None if level == AUTO else int(level),
+            gamma=float(self.gamma_slider.value),
             labels=(label,) if label and not is_label else None,
             opacity=float(self.opacity_slider.value),
             label_style=self.label_style.value,
-            max_size=self.max_size,
-            roi=self.roi,
         )
 
-    def shown_colors(self) -> tuple[str, ...]:
-        """The colour (hex) of each channel ``snapshot()`` shows, in its order."""
-        return tuple(r.color.value for r in self.shown_rows if r.visible.value)
-
     def request(self) -> None:
-        """Render the current view in the background; a newer request makes this one stale."""
+        """Bring the view up to date with the controls in the background: a new image is
+        ``show``n, a new spec redraws from the data already read. Only the newest applies."""
         image = self.node
         if image is None:
             return
-        req, colors = self.snapshot(), self.shown_colors()
-        self.status.value = _one_line(status_html("Loading preview …", "busy", spinner=True))
-        self.worker.submit("preview", lambda: render_view(image, req, colors),
-                           on_result=lambda r: self._apply(r, req),
+        spec = self.snapshot()
+        self.status.value = _one_line(status_html("Loading …", "busy", spinner=True))
+        # the slot's lock applies results in order and only the newest: the view changes there
+        self.worker.submit("preview", lambda: None,
+                           on_result=lambda _r: self._present(image, spec),
                            on_error=lambda msg, _exc: self._failed(msg))
 
-    def _apply(self, result: ViewResult, req: RenderSpec) -> None:
-        self.last_result = result
-        self.picture.value = result.png
-        self.picture.layout.display = ""
-        self.placeholder.layout.display = "none"
-        self.show_stats(result.channels, result.windows, result.stats)
-        where = f", ROI {self.roi_name}" if req.roi is not None else ""
-        auto = " (auto)" if req.level is None else ""
-        h, wd = result.shape
-        name = (self.node.path or self.node.name) if self.node else ""
-        text = f"{name}: level {result.level}{auto}, {wd}×{h} px{where}"
-        if result.note:
-            self.status.value = _one_line(status_html(f"{text}: {result.note}", "warn"),
-                                          result.note)
+    def _present(self, image: Any, spec: RenderSpec) -> None:
+        """(Worker thread.) Show ``image`` with ``spec`` in the view, made on first use."""
+        from kit.widgets.view.widget import PanZoomView
+
+        try:
+            view = self.view
+            if view is None:
+                view = PanZoomView(image, spec, width=self.max_size,
+                                   height=self.max_size - VIEW_BAR, prefetch=self.prefetch)
+                view.on_view = self._viewed
+                self.view = view
+                fresh = True
+            elif view.image is not image:
+                view.show(image, spec)
+                fresh = True
+            else:
+                before = view.session.renderer.data_key()
+                view.spec = spec  # windows, colours, style, opacity: redrawn from data read
+                fresh = view.session.renderer.data_key() != before
+        except Exception as exc:  # noqa: BLE001 - shown in the widget
+            self._failed(readable_error(exc))
+            return
+        if self.picture_box.children != (view,):
+            self.picture_box.children = (view,)
+        if fresh:  # new pixels: the controls' ranges and histograms follow them
+            self._stats_level = None
+            self._viewed(*view._last, cold=True)
+        self._show_status(image)
+
+    def _viewed(self, level: int, tiles: list, *, cold: bool = False) -> None:
+        """(A worker thread.) The statistics of the pixels the view read at the level it
+        shows, once per level and data: slider ranges and histograms follow the zoom."""
+        view = self.view
+        if view is None or self.node is None or self.node.kind == "label":
+            return
+        session = view.session
+        key = (level, session.renderer.data_key())
+        if key == self._stats_level:
+            return
+        data = session.shown_data(tiles) if tiles else None
+        if data is None:
+            if not cold:
+                return
+            data = session.coarsest_data()
+            if data is None:
+                return
         else:
-            self.status.value = _one_line(status_html(text, "info"), text)
+            self._stats_level = key
+            if is_fill(session.image, level, data):  # nothing stored: say so, keep the stats
+                note = (f"level {level} stores no data here: every pixel read is the fill "
+                        "value (its chunks are missing); zoom out for a coarser level")
+                self.status.value = _one_line(status_html(note, "warn"), note)
+                return
+            self._show_status(session.image)
+        chans = shown_channels(session.image, session.spec)
+        self.show_stats(chans, session.windows, [channel_stats(d) for d in data])
+
+    def _show_status(self, image: Any) -> None:
+        h, wd = image.levels[0].shape[-2:]
+        name = image.path or image.name or ""
+        where = f", ROI {self.roi_name}" if self.roi is not None else ""
+        text = f"{name}: {wd}×{h} px, {len(image.levels)} level(s){where}"
+        self.status.value = _one_line(status_html(text, "info"), text)
 
     def show_stats(self, channels: Sequence[int], windows: Sequence[Window],
                    stats: Sequence[ChannelStats]) -> None:

@@ -72,6 +72,17 @@ def encode(rgb: np.ndarray, encoding: str) -> bytes:
     return np.ascontiguousarray(rgb, np.uint8).tobytes()
 
 
+def decode(data: bytes, shape: tuple[int, int], encoding: str) -> np.ndarray:
+    """uint8 RGB of a tile's bytes (``encode``'s inverse)."""
+    if encoding == "png":
+        import io
+
+        from matplotlib.image import imread
+
+        return np.rint(imread(io.BytesIO(data), format="png")[..., :3] * 255).astype(np.uint8)
+    return np.frombuffer(data, np.uint8).reshape(*shape, 4)[..., :3]
+
+
 @dataclass
 class Tile:
     """One tile ready to send: where it lies (level pixels) and its bytes (``encode``)."""
@@ -146,18 +157,61 @@ class TileSession:
         self.windows: list[Window] = [] if self.image.kind == "label" else \
             resolve_windows(self.image, spec, self._coarsest_plane(spec))
         text = repr((self.renderer.data_key(), self.windows, self.renderer.colors()
-                     if self.image.kind != "label" else (), spec.label_style, spec.opacity))
+                     if self.image.kind != "label" else (), spec.gamma, spec.label_style,
+                     spec.opacity))
         self.spec_key = hashlib.sha1(text.encode()).hexdigest()[:12]
 
     def _coarsest_plane(self, spec: RenderSpec) -> np.ndarray | None:
         """The coarsest level's plane, read only when a channel's window must come from data."""
         if not needs_data_windows(self.image, spec):
             return None
+        return self._read_coarsest(spec)
+
+    def shown_data(self, keys: Sequence[TileKey]) -> np.ndarray | None:
+        """The (C, N) pixels of the image read for ``keys`` (tiles of one level), None when
+        none of them is read yet (a label image: None)."""
+        if self.image.kind == "label" or self.spec.channels == ():
+            return None
+        with self._lock:
+            dk, renderer = self.renderer.data_key(), self.renderer
+            read = [(k, self._data.get_fresh((dk, k))) for k in keys]
+        planes = [renderer.plan(k).split(d.results)[0] for k, d in read if d is not None]
+        parts = [p.reshape(p.shape[0], -1) for p in planes if p is not None]
+        return np.concatenate(parts, axis=1) if parts else None
+
+    def coarsest_data(self) -> np.ndarray | None:
+        """The (C, H, W) plane of the coarsest level under the spec's channels, z and t: the
+        pixel statistics of an image no view has shown yet (one small read)."""
+        if self.image.kind == "label" or self.spec.channels == ():
+            return None
+        return self._read_coarsest(self.spec)
+
+    def _read_coarsest(self, spec: RenderSpec) -> np.ndarray:
         plane = plan_plane(self.image, len(self.levels) - 1, channels=spec.channels or None,
                            z=spec.z, t=spec.t)
         (data,) = read_boxes([plane.box])
         self.reads += 1
         return plane.as_chw(data)
+
+    def picture(self, view: View) -> np.ndarray:
+        """uint8 RGB of what ``view`` shows, at the pixels of the level it reads (the tiles
+        the screen would get, put together: for scripts, tests and saving a view)."""
+        level, keys, _ = self.plan_view(view)
+        g = self.levels[level]
+        fy, fx = g.factor
+        y0, x0 = int(view.y0 // fy), int(view.x0 // fx)
+        y1, x1 = int(np.ceil(view.y1 / fy)), int(np.ceil(view.x1 / fx))
+        y0, x0 = max(y0, 0), max(x0, 0)
+        y1, x1 = min(y1, g.shape[0]), min(x1, g.shape[1])
+        out = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0), 3), np.uint8)
+        for tile in self.tiles(keys):
+            ty0, ty1, tx0, tx1 = tile.bounds
+            rgb = decode(tile.data, (ty1 - ty0, tx1 - tx0), self.encoding)
+            cy0, cy1, cx0, cx1 = max(ty0, y0), min(ty1, y1), max(tx0, x0), min(tx1, x1)
+            if cy1 > cy0 and cx1 > cx0:
+                out[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] = \
+                    rgb[cy0 - ty0:cy1 - ty0, cx0 - tx0:cx1 - tx0]
+        return out
 
     def level_json(self) -> list[dict[str, Any]]:
         return [g.to_json() for g in self.levels]

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets as t
 
 from kit.render.spec import NotRenderable, RenderSpec
@@ -59,8 +61,10 @@ class PanZoomView(anywidget.AnyWidget):
     """Pan/zoom viewer of an Image, Label, Well (a field selector) or Plate (a well selector).
 
     Embeddable: ``.spec`` (a ``RenderSpec``) and ``.image`` are settable (the view is kept
-    when the new image has the same level-0 size), ``hover`` and ``selected`` are observable
-    traits (``{"label", "value", "row", ...}``).
+    when the new image has the same level-0 size), ``show(image, spec)`` sets both at once,
+    ``zoom_to(box)`` moves the view to a box of level-0 pixels (None: the whole image),
+    ``hover`` and ``selected`` are observable traits (``{"label", "value", "row", ...}``),
+    ``on_view(level, tiles)`` (when set) is called after each view's tiles are served.
     """
 
     _esm = STATIC / "viewer.js"
@@ -77,6 +81,7 @@ class PanZoomView(anywidget.AnyWidget):
     hover = t.Dict().tag(sync=True)
     selected = t.Dict().tag(sync=True)
     prefetch = t.Int(1).tag(sync=True)
+    focus = t.Dict({"box": None, "n": 0}).tag(sync=True)  # a box to show: x0, y0, x1, y1
 
     def __init__(self, node: Any, spec: RenderSpec | None = None, *, width: int = 720,
                  height: int = 480, prefetch: int = 1, encoding: str = "raw") -> None:
@@ -89,6 +94,8 @@ class PanZoomView(anywidget.AnyWidget):
         self._closed = False
         self._last: tuple[int, list[TileKey]] = (0, [])  # the level and tiles last shown
         self._sel_sent: set[TileKey] = set()
+        self.last_view: View | None = None  # the front end's last view (level-0 pixels)
+        self.on_view: Callable[[int, list[TileKey]], None] | None = None
         super().__init__(width=width, height=height, choices=choices, prefetch=prefetch)
         self._publish()
         self.on_msg(self._on_msg)
@@ -114,10 +121,56 @@ class PanZoomView(anywidget.AnyWidget):
 
     @image.setter
     def image(self, image: Any) -> None:
-        self.session.set_image(image)
+        self.show(image)
+
+    def show(self, image: Any, spec: RenderSpec | None = None) -> None:
+        """Show ``image`` drawn with ``spec`` (None: the current spec), in one step; the view
+        stays where it is when the level-0 size is the same (another field, another well)."""
+        if spec is not None and not isinstance(spec, RenderSpec):
+            raise TypeError(f"spec must be a RenderSpec, not {type(spec).__name__}")
+        before = self.session.levels[0].shape
+        self.session.set_image(image, spec)
+        if self.session.levels[0].shape != before:
+            self.last_view = None  # the front end fits the new image
         self._sel_sent.clear()
         self.selected = {}
         self._publish()
+
+    def zoom_to(self, box: tuple[float, float, float, float] | None) -> None:
+        """Show ``box`` (x0, y0, x1, y1 in level-0 pixels) fitted in the view; None: the
+        whole image."""
+        shown: list[float] | None = None
+        if box is not None:
+            x0, y0, x1, y1 = (float(v) for v in box)
+            if not (x1 > x0 and y1 > y0):
+                raise ValueError(f"an empty box to zoom to: {box!r}")
+            shown = [x0, y0, x1, y1]
+            self.last_view = self._fitted((x0, y0, x1, y1))
+        else:
+            self.last_view = None
+        focus: dict[str, Any] = {"box": shown, "n": int(self.focus.get("n") or 0) + 1}
+        self.focus = focus
+
+    def _fitted(self, box: tuple[float, float, float, float] | None = None) -> View:
+        """The view of ``box`` (None: the whole image) fitted in the widget, as the front end
+        fits it."""
+        if box is None:
+            h, w = self.session.levels[0].shape
+            box = (0.0, 0.0, float(w), float(h))
+        x0, y0, x1, y1 = box
+        scale = min(self.width / (x1 - x0), self.height / (y1 - y0))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        hw, hh = self.width / scale / 2, self.height / scale / 2
+        return View(cx - hw, cy - hh, cx + hw, cy + hh, self.width, self.height)
+
+    def current_view(self) -> View:
+        """The view shown: the front end's last, else the box zoomed to, else the whole."""
+        return self.last_view if self.last_view is not None else self._fitted()
+
+    def picture(self) -> np.ndarray:
+        """uint8 RGB of what the view shows now, at the pixels of the level it reads (reads
+        the tiles it needs; blocking)."""
+        return self.session.picture(self.current_view())
 
     def _publish(self) -> None:
         s = self.session
@@ -196,9 +249,12 @@ class PanZoomView(anywidget.AnyWidget):
         view = View.from_message(msg)
         level, visible, ring = s.plan_view(view)
         self._last = (level, visible)
+        self.last_view = view
         have = {str(k) for k in msg.get("have", [])} if msg.get("spec") == s.spec_key else set()
         todo = [k for k in visible if key_text(k) not in have]
         self._send_tiles(msg, level, s.tiles(todo), visible, prefetch=False)
+        if self.on_view is not None:
+            self.on_view(level, visible)
         if self.prefetch > 0 and not self._newer_view():
             todo = [k for k in ring if key_text(k) not in have]
             if todo:

@@ -96,6 +96,19 @@ function render({ model, el }) {
     st.cy = h / 2;
   }
 
+  function focusChanged() {
+    const box = (model.get("focus") || {}).box;
+    if (!st.shape0) return;
+    if (!box) { fit(); } else {
+      const [x0, y0, x1, y1] = box;
+      st.scale = Math.min(st.W / (x1 - x0), st.H / (y1 - y0));
+      st.cx = (x0 + x1) / 2;
+      st.cy = (y0 + y1) / 2;
+    }
+    moved("focus");
+    sendView(true);
+  }
+
   function levelsChanged() {
     st.levels = model.get("levels") || [];
     const shape0 = st.levels.length ? st.levels[0].shape : null;
@@ -383,6 +396,7 @@ function render({ model, el }) {
 
   model.on("change:levels", () => { levelsChanged(); queueDraw(); });
   model.on("change:spec_key", specChanged);
+  model.on("change:focus", focusChanged);
   model.on("change:title", () => { title.textContent = model.get("title"); });
   model.on("change:choices", choicesChanged);
   model.on("change:width change:height", () => { size(); fit(); queueDraw(); sendView(true); });
@@ -396,6 +410,7 @@ function render({ model, el }) {
   title.textContent = model.get("title");
   choicesChanged();
   levelsChanged();
+  if ((model.get("focus") || {}).box) focusChanged();
   st.spec = model.get("spec_key");
   st.eventAt = performance.now();
   st.eventKind = "open";
