@@ -133,15 +133,18 @@ def run_reporting(coro: Coroutine[Any, Any, T], report: Callable[[], None] | Non
     return result
 
 
+def trimmed(exc: KitError) -> KitError:
+    """``exc`` without the kit-internal frames it passed through (``NGFF_KIT_DEBUG=1`` keeps
+    them); re-raised as it is, so __cause__ and __context__ stay as they were."""
+    return exc if os.environ.get("NGFF_KIT_DEBUG") else exc.with_traceback(None)
+
+
 def _result(future: concurrent.futures.Future[T], timeout: float | None) -> T:
     """The future's result; a typed error comes back without the loop thread's frames."""
     try:
         return future.result(timeout)
     except KitError as exc:
-        if os.environ.get("NGFF_KIT_DEBUG"):
-            raise
-        # the same error, re-raised: __cause__ and __context__ stay as they were
-        raise exc.with_traceback(None)  # noqa: B904
+        raise trimmed(exc)  # noqa: B904
     except concurrent.futures.TimeoutError:
         if future.done():  # the coroutine's own TimeoutError, not ours
             raise

@@ -26,6 +26,7 @@ from kit.cache.store import CachedStore
 from kit.errors import KitError, NotCached, NotFound, RemoteError
 from kit.io.kitstore import KitStore
 from kit.io.location import Location
+from kit.io.loop import trimmed
 from kit.io.objstore import CLOUD_SCHEMES
 from kit.io.zipstore import ZipStore, is_zip_name
 
@@ -55,7 +56,10 @@ def open_location(
     if is_offline() and name is not None and _is_refs_name(str(source)) and "://" in name:
         raise NotCached("a remote refs document is read when it is opened and is not kept in "
                         "the cache, so it cannot be opened offline", where=redact(name))
-    location = _open_location(source, auth=auth, storage_options=storage_options)
+    try:
+        location = _open_location(source, auth=auth, storage_options=storage_options)
+    except KitError as exc:
+        raise trimmed(exc)  # noqa: B904
     if disk is None or name is None or location.path:
         return location
     store = location.store
