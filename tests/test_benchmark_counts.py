@@ -152,14 +152,12 @@ def test_plate_images_is_4_plus_96_plus_96_requests_in_three_stages(server):
     assert len(server.requests) == 4 + WELLS + WELLS
     assert max(Counter(r.path for r in server.requests).values()) == 1  # nothing fetched twice
     assert all(r.authorization and r.status in (200, 404) for r in server.requests)
-    # the root's four candidate documents go together; then wells; then fields
-    assert waves(by_stage["plate"]) == 1
+    # the root's four candidate documents, then wells, then fields; how many trips that is
+    # is counted on issue times below (arrival times also hold the client's CPU stalls)
     assert_after(by_stage["wells"], by_stage["plate"], "a well was asked before the plate")
     assert_after(by_stage["fields"], by_stage["wells"], "a field was asked before all wells")
-    # the default limit is wider than a plate stage: all 96 wells are one wave on the wire
+    # the default limit is wider than a plate stage: all 96 wells may be in flight at once
     assert DEFAULT_CONCURRENCY >= WELLS
-    assert waves(by_stage["wells"]) == waves(by_stage["fields"]) == 1
-    assert waves(server.spans) == 3
 
 
 def test_a_narrower_concurrency_limit_holds_on_the_wire(server):
@@ -170,8 +168,10 @@ def test_a_narrower_concurrency_limit_holds_on_the_wire(server):
     server.reset_log()
     assert len(kit.open(narrow).images()) == WELLS
     by_stage = stages(server, "/plate96.zarr")
-    assert max_in_flight(server.spans) == 32
-    assert waves(by_stage["wells"]) == waves(by_stage["fields"]) == math.ceil(WELLS / 32)
+    assert max_in_flight(server.spans) <= 32
+    # never more than 32 at once: at least ceil(96 / 32) trips per stage
+    assert waves(by_stage["wells"]) >= math.ceil(WELLS / 32)
+    assert waves(by_stage["fields"]) >= math.ceil(WELLS / 32)
 
 
 def test_plate_images_is_three_round_trips_as_issued(server, issued):
@@ -217,10 +217,11 @@ def test_plate_overview_is_485_requests_in_four_ordered_steps_per_well(server):
     assert len(probes) == 1  # one field read every level; the others read the level chosen
     others = [s for s in by_stage["levels"] if s not in probes[0]]
     assert_after(others, probes[0], "a field chose its level before the probe's shapes came")
-    # each well's chain on the wire: its document, its field, its level, its chunks
+    # each well's chain is at least its document, its field, its level, its chunks; that it
+    # is exactly 4 is counted on issue times below (on the wire a client CPU stall under load
+    # can split a well's two chunk requests into two arrivals)
     assert 2 * WELLS <= DEFAULT_CONCURRENCY
-    assert {well: waves(spans) for well, spans in chains.items()} == {w: 4 for w in chains}
-    assert waves(by_stage["plate"]) == waves(by_stage["wells"]) == 1
+    assert min(waves(spans) for spans in chains.values()) >= 4
 
 
 def test_plate_overview_is_four_round_trips_per_well_as_issued(server, issued):
