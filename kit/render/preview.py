@@ -2,7 +2,10 @@
 
 The dispatcher of the render layer: a ``RenderSpec`` in (built from the keyword arguments in
 ``RenderSpec.from_kwargs``, the one place they are read), the picture of a Plate (its mosaic),
-Well (its first field), Label (its colours) or Image out, with the grid it shows.
+Well (its first field), Label (its colours), Scene (its members placed) or Image out, with
+the grid it shows: a plane of the image's own pixels, or, for a scene and for an image drawn in
+another of its coordinate systems (``coordinate_system=``), the ``SystemPicture``'s grid in
+that system.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from kit.errors import NotFound
 from kit.io.boxes import aread_boxes, read_boxes
 from kit.io.loop import run_sync
 from kit.render.annotate import (
+    UNKNOWN_UNITS,
     Annotations,
     LegendEntry,
     annotate_picture,
     label_entry,
     legend_entries,
+    scale_bar,
     shown_pixel,
     shown_scale_bar,
 )
@@ -33,8 +38,8 @@ from kit.render.overview import overview_of
 from kit.render.plane import Plane, plan_plane
 from kit.render.plate_reads import SharedLayout, afirst_field
 from kit.render.resample import output_shape, resize_nearest
-from kit.render.scene import render_scene_rgb
-from kit.render.spec import NotRenderable, RenderSpec, Window
+from kit.render.scene import SystemPicture, image_in_system, scene_picture, shown_system
+from kit.render.spec import InvalidRenderSpec, NotRenderable, RenderSpec, Window
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -57,6 +62,9 @@ class Rendered:
     job: ImageJob | None = None
     windows: list[Window] = field(default_factory=list)
     annotations: Annotations | None = None
+    #: the picture's grid and axes when it is drawn in a coordinate system (scenes, images
+    #: shown in a non-intrinsic system); None for a plain plane of pixels
+    system: SystemPicture | None = None
 
     @property
     def level(self) -> int | None:
@@ -133,20 +141,43 @@ def annotated(rendered: Rendered, source: Image, legend: list[LegendEntry]) -> R
     return rendered
 
 
-def render(node: Any, spec: RenderSpec | None = None) -> Rendered:
+def system_annotated(picture: SystemPicture) -> Rendered:
+    """A picture in a coordinate system with its scale bar (in the system's x unit) and
+    legend drawn in."""
+    width = picture.rgb.shape[1]
+    bar = scale_bar(picture.pixel, picture.axes[1].unit, width)
+    rgb, notes = annotate_picture(picture.rgb, bar, picture.legend,
+                                  None if bar is not None else UNKNOWN_UNITS)
+    return Rendered(rgb, annotations=notes, system=picture)
+
+
+def in_system(picture: SystemPicture, spec: RenderSpec) -> Rendered:
+    return (system_annotated(picture) if spec.annotated(False)
+            else Rendered(picture.rgb, system=picture))
+
+
+def render(node: Any, spec: RenderSpec | None = None, *, stacklevel: int = 3) -> Rendered:
     """Dispatch on the node kind (Scene, Plate, Well, Label, Image); ``annotate`` off by
-    default."""
+    default. ``stacklevel`` of the warnings: the caller of ``kit.preview``/``kit.show``."""
     from kit.nodes import Image, Label, Plate, Scene, Well
 
     spec = spec if spec is not None else RenderSpec()
     if isinstance(node, Scene):
-        return Rendered(render_scene_rgb(node, spec, spec.size(PREVIEW_SIZE)))
+        return in_system(scene_picture(node, spec, spec.size(PREVIEW_SIZE),
+                                       stacklevel=stacklevel), spec)
+    if isinstance(node, Plate) and spec.coordinate_system is not None:
+        raise InvalidRenderSpec("coordinate_system applies to an image, label, well or scene; a "
+                                "plate overview shows each field on its own grid")
     if isinstance(node, Plate):
         # a preview's default size, not the overview's: kit.preview(plate) is 512 px wide
         return Rendered(overview_of(node, spec.with_(max_size=spec.size(PREVIEW_SIZE)),
                                     progress=True))
     if isinstance(node, Well):
         node = first_field(node)
+    if (isinstance(node, Image) and spec.coordinate_system is not None
+            and shown_system(node, spec.coordinate_system, stacklevel=stacklevel) is not None):
+        return in_system(image_in_system(node, spec.coordinate_system, spec,
+                                         spec.size(PREVIEW_SIZE), stacklevel=stacklevel), spec)
     if isinstance(node, Label):
         rendered = render_label(node, spec)
         return (annotated(rendered, node, [label_entry(node)]) if spec.annotated(False)
@@ -171,6 +202,11 @@ def preview(node: Any, spec: RenderSpec | None = None, **options: Unpack[RenderO
     ``opacity``; ``roi`` (a ROI table row) shows only that part. A Well shows its first field,
     a Label its colours, a Plate the mosaic of ``plate_overview``. ``spec`` (a ``RenderSpec``)
     gives every option at once; keyword arguments override it.
+
+    ``coordinate_system`` (a name from ``image.coordinate_systems``) draws the picture in that
+    system, resampled through the image's transforms (scale, translation, affine, rotation,
+    sequence...), labels by nearest neighbour; default: the first (intrinsic) one. A Scene
+    shows its images (and their ``labels``) placed in the scene's system.
 
     ``annotate=True`` draws a scale bar (in the axis unit; a note when it is unknown) and a
     legend of the shown channels and labels into the picture. Off by default: the array is

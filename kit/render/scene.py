@@ -4,38 +4,68 @@ the resampling under them (numpy only).
 
 Every member is drawn as ``kit.preview`` draws it (its plane at the level covering the size),
 then placed: each output pixel centre is mapped back through the member's transform (from the
-picture's pixels to level indices to the scene's axes) and sampled, linearly for images,
-nearest neighbour for label images and pictures carrying label overlays (a blend of label
-values or outlines means nothing). Later members are drawn over earlier ones.
+picture's pixels to level indices to the target system's axes) and sampled, linearly for
+images, nearest neighbour for label images. Label overlays travel as label values, not as
+colours: they are sampled by nearest neighbour onto the output grid and drawn there (outline
+or fill, with the spec's opacity), so an outline stays one output pixel wide after a rotation
+and the image under it stays linearly resampled. Later members are drawn over earlier ones
+(their labels too). A non-linear (displacements, coordinates) transform is parsed but not
+rendered: a KitWarning says so and the picture falls back to the image's intrinsic system (a
+scene leaves such a member out).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kit.errors import KitError, KitWarning
+from kit.errors import KitError, KitWarning, NotFound
 from kit.io.boxes import read_boxes
 from kit.io.loop import run_sync
+from kit.ngff.coordinate_systems import level_chain
+from kit.render.annotate import LegendEntry, legend_entries
 from kit.render.composite import to_uint8
 from kit.render.job import load_metadata, plan_image
 from kit.render.levels import choose_level
-from kit.render.overlay import colorize
+from kit.render.overlay import colorize, overlay
 from kit.render.plane import Plane, plan_plane, yx_axes
 from kit.render.resample import output_shape, resize_nearest
-from kit.render.spec import RenderSpec
+from kit.render.spec import LabelStyle, RenderSpec
 
 if TYPE_CHECKING:
+    from kit.ngff.models import Axis, CoordinateSystem
     from kit.nodes import Image
     from kit.nodes.scene import Scene
 
-__all__ = ["Placed", "affine_sample", "composite_placed", "place", "render_in_system",
-           "render_scene_rgb"]
+__all__ = ["Placed", "PlacedLabel", "SystemPicture", "affine_sample", "composite_placed",
+           "image_in_system", "nearest_sample", "place", "render_in_system",
+           "render_scene_rgb", "scene_picture", "shown_system"]
+
+
+def _source_coords(matrix: np.ndarray, offset: Sequence[float], out_shape: tuple[int, int]
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Input (row, col) coordinate of every output pixel: ``matrix @ o + offset``."""
+    oy, ox = np.meshgrid(np.arange(out_shape[0]), np.arange(out_shape[1]), indexing="ij")
+    m = np.asarray(matrix, float)
+    return (m[0, 0] * oy + m[0, 1] * ox + offset[0], m[1, 0] * oy + m[1, 1] * ox + offset[1])
+
+
+def nearest_sample(src: np.ndarray, matrix: np.ndarray, offset: Sequence[float],
+                   out_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``affine_sample`` by nearest neighbour, keeping ``src``'s dtype (label values stay
+    exact, even above float32's 2**24). Returns (values, mask of output pixels inside)."""
+    h, w = src.shape[:2]
+    cy, cx = _source_coords(matrix, offset, out_shape)
+    inside = (cy > -0.5) & (cy < h - 0.5) & (cx > -0.5) & (cx < w - 0.5)
+    iy = np.clip(np.floor(cy + 0.5), 0, h - 1).astype(np.intp)
+    ix = np.clip(np.floor(cx + 0.5), 0, w - 1).astype(np.intp)
+    return np.asarray(src)[iy, ix], inside
 
 
 def affine_sample(src: np.ndarray, matrix: np.ndarray, offset: Sequence[float],
@@ -45,17 +75,13 @@ def affine_sample(src: np.ndarray, matrix: np.ndarray, offset: Sequence[float],
     ``o`` reads input coordinate ``matrix @ o + offset`` (scipy.ndimage.affine_transform's
     convention, pixel centres at integers). ``order`` 0 is nearest neighbour, 1 bilinear.
     Returns (values as float32, mask of output pixels that fall inside the input)."""
+    if order == 0:
+        values, inside = nearest_sample(src, matrix, offset, out_shape)
+        return values.astype(np.float32), inside
     h, w = src.shape[:2]
-    oy, ox = np.meshgrid(np.arange(out_shape[0]), np.arange(out_shape[1]), indexing="ij")
-    m = np.asarray(matrix, float)
-    cy = m[0, 0] * oy + m[0, 1] * ox + offset[0]
-    cx = m[1, 0] * oy + m[1, 1] * ox + offset[1]
+    cy, cx = _source_coords(matrix, offset, out_shape)
     inside = (cy > -0.5) & (cy < h - 0.5) & (cx > -0.5) & (cx < w - 0.5)
     data = src.astype(np.float32)
-    if order == 0:
-        iy = np.clip(np.floor(cy + 0.5), 0, h - 1).astype(np.intp)
-        ix = np.clip(np.floor(cx + 0.5), 0, w - 1).astype(np.intp)
-        return data[iy, ix], inside
     cy, cx = np.clip(cy, 0, h - 1), np.clip(cx, 0, w - 1)
     y0 = np.minimum(np.floor(cy).astype(np.intp), max(h - 2, 0))
     x0 = np.minimum(np.floor(cx).astype(np.intp), max(w - 2, 0))
@@ -69,14 +95,25 @@ def affine_sample(src: np.ndarray, matrix: np.ndarray, offset: Sequence[float],
 
 
 @dataclass
+class PlacedLabel:
+    """A label image's values on its image's picture grid (0: none), and its colours."""
+
+    ids: np.ndarray
+    colors: dict[int, tuple[int, int, int, int]] | None
+
+
+@dataclass
 class Placed:
     """A picture (H, W, 3) and the (3, 3) affine from its pixel (row, col, 1) to the shown
-    (y, x, 1) of the target coordinate system; ``nearest`` for labels."""
+    (y, x, 1) of the target coordinate system; ``nearest`` for labels; the label overlays
+    to draw on it (on the same grid) and its legend."""
 
     rgb: np.ndarray
     to_target: np.ndarray
     nearest: bool = False
     name: str = ""
+    labels: list[PlacedLabel] = field(default_factory=list)
+    legend: list[LegendEntry] = field(default_factory=list)
 
     def corners(self) -> np.ndarray:
         h, w = self.rgb.shape[:2]
@@ -85,9 +122,40 @@ class Placed:
         return (pts @ self.to_target.T)[:, :2]
 
 
-def composite_placed(parts: Sequence[Placed], max_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pictures drawn in one target grid covering them all, longest side ``max_size``.
-    Returns (uint8 RGB, the (3, 3) affine from the output pixel to the target's y, x)."""
+@dataclass
+class SystemPicture:
+    """A picture drawn in a coordinate system: uint8 RGB, the (3, 3) affine from its pixel
+    (row, col, 1) to the system's (y, x, 1) (axis-aligned: square pixels), the system's name,
+    the (vertical, horizontal) axes shown with their units, and the legend of what is drawn."""
+
+    rgb: np.ndarray
+    to_target: np.ndarray
+    system: str
+    axes: tuple[Axis, Axis]
+    legend: list[LegendEntry] = field(default_factory=list)
+
+    @property
+    def pixel(self) -> float:
+        """The width of one picture pixel in the system's x unit."""
+        return float(self.to_target[1, 1])
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """(x0, x1, y1, y0) of the picture's outer edges: ``imshow(extent=...)``'s order."""
+        h, w = self.rgb.shape[:2]
+        sy, sx = float(self.to_target[0, 0]), float(self.to_target[1, 1])
+        top = float(self.to_target[0, 2]) - sy / 2
+        left = float(self.to_target[1, 2]) - sx / 2
+        return (left, left + w * sx, top + h * sy, top)
+
+
+def composite_placed(parts: Sequence[Placed], max_size: int, *,
+                     label_style: LabelStyle = "auto", opacity: float | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The pictures drawn in one target grid covering them all, longest side ``max_size``,
+    each with its label overlays drawn on the grid in ``label_style`` at ``opacity`` (as
+    ``overlay`` draws them on a plain preview). Returns (uint8 RGB, the (3, 3) affine from
+    the output pixel to the target's y, x)."""
     if not parts:
         return np.zeros((1, 1, 3), np.uint8), np.eye(3)
     corners = np.concatenate([p.corners() for p in parts])
@@ -103,24 +171,45 @@ def composite_placed(parts: Sequence[Placed], max_size: int) -> tuple[np.ndarray
         values, inside = affine_sample(p.rgb, back[:2, :2], back[:2, 2], shape,
                                        order=0 if p.nearest else 1)
         canvas[inside] = values[inside]
+        for lab in p.labels:
+            ids, within = nearest_sample(lab.ids, back[:2, :2], back[:2, 2], shape)
+            canvas = overlay(canvas, np.where(within, ids, 0), lab.colors, style=label_style,
+                             opacity=opacity).astype(np.float32)
     return to_uint8(canvas), out_to_target
 
 
-def picture(image: Image, spec: RenderSpec, size: int) -> tuple[np.ndarray, Plane]:
-    """One member drawn as ``kit.preview`` would (label images in their colours)."""
+@dataclass
+class Drawn:
+    """One image drawn on its own grid: float RGB in [0, 1] without its label overlays, the
+    plane it shows, the overlays' values on that grid, and its legend."""
+
+    rgb: np.ndarray
+    plane: Plane
+    labels: list[PlacedLabel]
+    legend: list[LegendEntry]
+
+
+def picture(image: Image, spec: RenderSpec, size: int) -> Drawn:
+    """One member drawn as ``kit.preview`` would (label images in their colours), its label
+    overlays kept apart as values, to be drawn once placed."""
     from kit.nodes import Label
 
     if isinstance(image, Label):
         run_sync(image.alevels())
-        plane = plan_plane(image, choose_level(image, size, None, None))
+        plane = plan_plane(image, choose_level(image, size, spec.level, spec.roi), z=spec.z,
+                           t=spec.t, roi=spec.roi)
         (data,) = read_boxes([plane.box])
         color, alpha = colorize(plane.as_chw(data)[0], image.colors)
         out = output_shape(*plane.shape, *plane.step, size)
-        return resize_nearest(color * alpha[..., None], *out), plane
+        return Drawn(resize_nearest(color * alpha[..., None], *out), plane, [], [])
     chosen = run_sync(load_metadata(image, spec.labels))
     job = plan_image(image, spec, chosen, max_size=size)
     results = read_boxes(job.boxes_to_read())
-    return job.finish(results).astype(np.float32) / 255.0, job.plane
+    _, label_data = job.split(results)
+    rgb = replace(job, labels=[]).finish(results).astype(np.float32) / 255.0
+    labels = [PlacedLabel(part.finish(data), part.label.colors)
+              for part, data in zip(job.labels, label_data)]
+    return Drawn(rgb, job.plane, labels, legend_entries(job))
 
 
 def pixel_to_target(plane: Plane, picture_shape: tuple[int, int], affine: np.ndarray,
@@ -152,14 +241,58 @@ def place(image: Image, spec: RenderSpec, size: int, affine_of_level: Callable[[
     from that level's indices to the target system (whose axes are ``target_axes``)."""
     from kit.nodes import Label
 
-    rgb, plane = picture(image, spec, size)
-    affine = np.asarray(affine_of_level(plane.level.index), float)
-    to_target = pixel_to_target(plane, rgb.shape[:2], affine, image.axes, yx_axes(target_axes))
+    drawn = picture(image, spec, size)
+    affine = np.asarray(affine_of_level(drawn.plane.level.index), float)
+    to_target = pixel_to_target(drawn.plane, drawn.rgb.shape[:2], affine, image.axes,
+                                yx_axes(target_axes))
     if abs(np.linalg.det(to_target)) < 1e-300:
         raise KitError(f"the placement of {name or image.name!r} flattens its y/x plane",
                        where=image.url)
-    return Placed(rgb, to_target, nearest=isinstance(image, Label) or bool(spec.labels),
-                  name=name)
+    return Placed(drawn.rgb, to_target, nearest=isinstance(image, Label), name=name,
+                  labels=drawn.labels, legend=drawn.legend)
+
+
+def shown_axes(system: CoordinateSystem) -> tuple[Axis, Axis]:
+    """The (vertical, horizontal) axes of a system: y and x (else its last two)."""
+    iy, ix = yx_axes([a.name for a in system.axes])
+    return system.axes[iy], system.axes[ix]
+
+
+def shown_system(image: Image, name: str | None, *, stacklevel: int = 2
+                 ) -> CoordinateSystem | None:
+    """The coordinate system ``name`` of ``image`` to draw it in, or None for the intrinsic
+    one (the plain picture of its pixels). An unknown name is a NotFound listing the image's
+    systems; one reached only through a displacements/coordinates field is drawn in the
+    intrinsic system with a KitWarning (such fields are parsed, not rendered)."""
+    systems = image.coordinate_systems
+    if name is None or name == systems[0].name:
+        return None
+    system = next((cs for cs in systems if cs.name == name), None)
+    if system is None:
+        raise NotFound(f"no coordinate system {name!r} in this {image.kind} (its coordinate "
+                       f"systems: {', '.join(cs.name for cs in systems)})", where=image.url)
+    n = len(image.axes)
+    chain, _ = level_chain(image.multiscale, 0, (1.0,) * n, (0.0,) * n, name, where=image.url)
+    fields = [t for t in chain if t.is_nonlinear]
+    if fields:
+        warnings.warn(f"{image.url}: coordinate system {name!r} is reached through a "
+                      f"{fields[0].type} transformation ({fields[0].field}), which is parsed "
+                      f"but not rendered; drawn in {systems[0].name!r} instead", KitWarning,
+                      stacklevel=stacklevel + 1)
+        return None
+    return system
+
+
+def image_in_system(image: Image, to: str | None, spec: RenderSpec, size: int, *,
+                    stacklevel: int = 2) -> SystemPicture:
+    """An image drawn in its coordinate system ``to`` (None: the intrinsic one), with its
+    label overlays, resampled through its transforms."""
+    system = shown_system(image, to, stacklevel=stacklevel + 1) or image.coordinate_systems[0]
+    part = place(image, spec, size, lambda level: image.transform(level, to=system.name).affine,
+                 [a.name for a in system.axes], image.name)
+    rgb, grid = composite_placed([part], size, label_style=spec.label_style,
+                                 opacity=spec.opacity)
+    return SystemPicture(rgb, grid, system.name, shown_axes(system), part.legend)
 
 
 def render_in_system(image: Image, to: str, spec: RenderSpec | None = None,
@@ -167,37 +300,77 @@ def render_in_system(image: Image, to: str, spec: RenderSpec | None = None,
     """uint8 RGB of an image shown in its coordinate system ``to`` (one its multiscale's
     transforms reach: a rotated or affine "world"), resampled like a scene's member."""
     spec = spec if spec is not None else RenderSpec()
-    axes = next((cs.axes for cs in image.coordinate_systems if cs.name == to), None)
-    part = place(image, spec, size, lambda level: image.transform(level, to=to).affine,
-                 [a.name for a in axes] if axes else image.axes, image.name)
-    return composite_placed([part], size)[0]
+    return image_in_system(image, to, spec, size, stacklevel=2).rgb
 
 
-def render_scene_rgb(scene: Scene, spec: RenderSpec, size: int) -> np.ndarray:
-    """uint8 RGB of a scene: every readable member placed in the scene's coordinate system
-    (a member that cannot be placed is a KitWarning and left out)."""
+def member_specs(scene: Scene, images: dict[str, Image], spec: RenderSpec
+                 ) -> dict[str, RenderSpec]:
+    """Each member's spec: the labels it has of those ``spec.labels`` names (all of its own
+    for True). A name no member has is a NotFound listing the labels they have."""
+    from kit.nodes import Label
+
+    if not spec.labels or spec.labels is True:
+        return {path: spec for path in images}
+
+    async def labels_of(image: Image) -> dict:
+        return {} if isinstance(image, Label) else await image.alabels()
+
+    async def every() -> list[dict]:
+        return list(await asyncio.gather(*(labels_of(im) for im in images.values())))
+
+    found = dict(zip(images, run_sync(every())))
+    have = {name for names in found.values() for name in names}
+    missing = [n for n in spec.labels if n not in have]
+    if missing:
+        raise NotFound(f"no image of the scene has a label {missing[0]!r} (their labels: "
+                       f"{sorted(have)})", where=scene.url)
+    return {path: spec.with_(labels=tuple(n for n in spec.labels if n in found[path]) or None)
+            for path in images}
+
+
+def scene_picture(scene: Scene, spec: RenderSpec, size: int, *, stacklevel: int = 2
+                  ) -> SystemPicture:
+    """A scene: every readable member (and the labels ``spec`` asks for) placed in the
+    scene's coordinate system (a member that cannot be placed is a KitWarning, left out)."""
+    system = scene_system(scene)
+    if spec.coordinate_system not in (None, scene.target, system.name):
+        raise NotFound(f"a scene is shown in its coordinate system {scene.target!r}, not "
+                       f"{spec.coordinate_system!r}", where=scene.url)
     images = scene.images
-    axes = scene_axes(scene)
+    axes = [a.name for a in system.axes]
+    specs = member_specs(scene, images, spec)
     parts = []
     for path, image in images.items():
         def affine(level: int, path: str = path) -> np.ndarray:
             return scene.placement(path, level).affine
 
         try:
-            parts.append(place(image, spec, size, affine, axes, path))
+            parts.append(place(image, specs[path], size, affine, axes, path))
         except KitError as exc:
             warnings.warn(f"{scene.url}: scene image {path!r} not shown: {exc.message}",
-                          KitWarning, stacklevel=4)
-    return composite_placed(parts, size)[0]
+                          KitWarning, stacklevel=stacklevel + 1)
+    rgb, grid = composite_placed(parts, size, label_style=spec.label_style,
+                                 opacity=spec.opacity)
+    legend: dict[str, LegendEntry] = {}
+    for part in parts:
+        for entry in part.legend:
+            legend.setdefault(entry.name, entry)
+    return SystemPicture(rgb, grid, scene.target, shown_axes(system), list(legend.values()))
 
 
-def scene_axes(scene: Scene) -> list[str]:
-    """Axis names of the system the scene is shown in (its own, else the member's)."""
+def render_scene_rgb(scene: Scene, spec: RenderSpec, size: int) -> np.ndarray:
+    """uint8 RGB of a scene: every readable member placed in the scene's coordinate system
+    (a member that cannot be placed is a KitWarning and left out)."""
+    return scene_picture(scene, spec, size, stacklevel=2).rgb
+
+
+def scene_system(scene: Scene) -> CoordinateSystem:
+    """The coordinate system the scene is shown in (its own, else the member's)."""
     path, name = scene.meta.scene.target
     systems = (scene.coordinate_systems if not path
                else scene.images[path].coordinate_systems if path in scene.images else [])
     for cs in systems:
         if cs.name == name:
-            return [a.name for a in cs.axes]
+            return cs
     raise KitError(f"the scene's coordinate system {scene.target!r} is not defined",
                    where=scene.url)

@@ -63,6 +63,7 @@ class RenderOptions(TypedDict, total=False):
     roi: Any
     fields: Literal["first", "all"]
     annotate: bool | None
+    coordinate_system: str | None
 
 
 def _fail(message: str) -> InvalidRenderSpec:
@@ -175,7 +176,10 @@ class RenderSpec:
     would be noise) and outlines the others. ``annotate`` draws a scale bar, a channel legend
     and, on plates, well names with gaps between wells into the picture; None means the
     caller's default (off for ``kit.preview``'s and ``kit.plate_overview``'s arrays, which
-    keep the data's pixels; on for ``kit.show`` and the CLI).
+    keep the data's pixels; on for ``kit.show`` and the CLI). ``coordinate_system`` names the
+    (NGFF 0.6) coordinate system the picture is drawn in: the image is resampled through its
+    transforms into it (a rotated or affine one too), labels with it; None is the image's
+    first (intrinsic) system, the plain grid of its pixels.
     """
 
     max_size: int | None = None
@@ -192,6 +196,7 @@ class RenderSpec:
     roi: Any = field(default=None, compare=False)
     fields: Literal["first", "all"] = "first"
     annotate: bool | None = None
+    coordinate_system: str | None = None
 
     def __post_init__(self) -> None:
         put = object.__setattr__  # frozen: normalise in place once, here only
@@ -226,6 +231,10 @@ class RenderSpec:
         if self.annotate is not None and not isinstance(self.annotate, (bool, np.bool_)):
             raise _fail(f"annotate must be True, False or None, not {self.annotate!r}")
         put(self, "annotate", None if self.annotate is None else bool(self.annotate))
+        if self.coordinate_system is not None and (not isinstance(self.coordinate_system, str)
+                                                   or not self.coordinate_system):
+            raise _fail(f"coordinate_system must be the name of a coordinate system or None, "
+                        f"not {self.coordinate_system!r}")
 
     @classmethod
     def from_kwargs(cls, spec: RenderSpec | None = None, /, **options: Any) -> RenderSpec:
