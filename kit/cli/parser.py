@@ -38,7 +38,9 @@ EXAMPLES = {
   ngff-kit preview image.zarr -o plane.png --z 2 --t 0 --level 1
   ngff-kit preview image.zarr -o masks.png --labels nuclei --label-style fill
   ngff-kit preview plate.zarr -o all.png --fields all   # every field of each well
-  ngff-kit preview image.zarr -o raw.png --no-annotate  # no scale bar, legend or names""",
+  ngff-kit preview image.zarr -o raw.png --no-annotate  # no scale bar, legend or names
+  ngff-kit preview image.zarr -o world.png --coordinate-system world  # a 0.6 system of its own
+  ngff-kit preview scene.zarr -o scene.png --labels nuclei  # a 0.6 scene, members placed""",
     "serve": """examples:
   ngff-kit serve plate.zarr                       # a made-up password, printed once
   ngff-kit serve plate.zarr --user class --password-env PW --port 8080
@@ -87,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_auth_options(p)
     p.set_defaults(func=cmd_info)
 
-    p = _sub(sub, "preview", "write a PNG preview of an image, well, label or plate")
-    p.add_argument("source", help=SOURCE_HELP + " (an image, label, well or plate)")
+    p = _sub(sub, "preview", "write a PNG preview of an image, well, label, plate or scene")
+    p.add_argument("source", help=SOURCE_HELP + " (an image, label, well, plate or scene)")
     p.add_argument("-o", "--output", required=True, metavar="FILE.png", help="PNG file to write")
     p.add_argument("--channels", nargs="+", metavar="C", help="channel indices or names")
     p.add_argument("--z", type=index_int, help="z plane (default: the middle one)")
@@ -106,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest side in pixels (default 512)")
     p.add_argument("--level", type=index_int,
                    help="read this pyramid level instead of choosing one")
+    p.add_argument("--coordinate-system", metavar="NAME",
+                   help="draw the image in this (NGFF 0.6) coordinate system of its own, "
+                        "resampled through its transforms (default: its first, intrinsic one)")
     p.add_argument("--fields", choices=FIELDS, default="first",
                    help="plate overview: each well's first field (default) or all of them")
     p.add_argument("--annotate", action=argparse.BooleanOptionalAction, default=True,

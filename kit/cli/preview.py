@@ -1,5 +1,8 @@
 """``preview SOURCE -o out.png``: one PNG, reading only the chunks it shows.
 
+An image, label, well (its first field), plate (the overview) or 0.6 scene (its members
+placed); ``--coordinate-system NAME`` draws an image in another of its coordinate systems.
+
 The options become one ``RenderSpec`` (checked once, as for ``kit.preview``; a bad one is a
 usage error). Options the data cannot honour (a t the image does not have, a level past the
 last, a group that is not a picture) are usage errors named before any chunk is read; only PNG
@@ -97,21 +100,31 @@ def spec_from_args(args: argparse.Namespace) -> RenderSpec:
         max_size=args.size, channels=parse_channels(args.channels), z=args.z, t=args.t,
         level=args.level, labels=args.labels, label_style=args.label_style or "auto",
         fields=args.fields, annotate=args.annotate, gamma=args.gamma,
+        coordinate_system=args.coordinate_system,
         colors=None if args.colors is None else [None if c == "-" else c for c in args.colors])
 
 
 def check_options(node: Any, spec: RenderSpec) -> None:
-    """Refuse what cannot be previewed, and z/t/level the picture's image does not have."""
-    from kit.nodes import Image, Label, Plate, Well
+    """Refuse what cannot be previewed, and z/t/level/coordinate system the picture's image
+    does not have."""
+    from kit.nodes import Image, Label, Plate, Scene, Well
 
     if isinstance(node, Plate):
         if spec.level is not None:
             raise UsageError("--level applies to an image, label or well, not a plate overview "
                              "(which picks a level per field)")
+        if spec.coordinate_system is not None:
+            raise UsageError("--coordinate-system applies to an image, label, well or scene, not "
+                             "a plate overview (each field is shown on its own grid)")
         return
     if spec.fields != "first":
         raise UsageError(f"--fields {spec.fields} applies to a plate overview, not to "
                          f"{node.url}")
+    if isinstance(node, Scene):
+        if spec.coordinate_system not in (None, node.target):
+            raise UsageError(f"--coordinate-system {spec.coordinate_system}: {node.url} is a "
+                             f"scene shown in its coordinate system {node.target!r}")
+        return
     if not isinstance(node, (Image, Label, Well)):
         kind = getattr(node, "kind", None) or type(node).__name__.lower()
         members = ", ".join(list(getattr(node, "members", {}))[:8])
@@ -132,6 +145,10 @@ def check_options(node: Any, spec: RenderSpec) -> None:
     for option, value, axis in (("--z", spec.z, "z"), ("--t", spec.t, "t")):
         size = shape[axes.index(axis)] if axis in axes else 0
         _check_index(option, value, axes, axis, size, image.url)
+    systems = [cs.name for cs in image.coordinate_systems]
+    if spec.coordinate_system is not None and spec.coordinate_system not in systems:
+        raise UsageError(f"--coordinate-system {spec.coordinate_system}: {image.url} has no such "
+                         f"coordinate system (its coordinate systems: {', '.join(systems)})")
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

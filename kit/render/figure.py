@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from kit.render.overview import PlateFrame
+    from kit.render.scene import SystemPicture
     from kit.render.spec import RenderOptions
 
 __all__ = ["add_scale_bar", "displayable", "nice_length", "show", "unit_symbol"]
@@ -102,11 +103,14 @@ def show(node: Any, spec: RenderSpec | None = None, *,
          **options: Unpack[RenderOptions]) -> Figure:
     """The preview of ``node`` in a Figure: axes in physical units (e.g. µm) from the level's
     scale and translation, a scale bar, and a legend of the channels (and labels) with their
-    colours. A plate shows its mosaic with row and column names on the axes, gaps between
-    wells and each field at its own aspect. The options are those of ``kit.preview`` (or one
-    ``spec``); ``annotate`` is on by default here (the figure draws the bar, the legend and
-    the names itself, crisp at any size); ``annotate=False`` leaves the bare picture on its
-    axes. The figure displays itself in a notebook, no ``%matplotlib inline`` needed."""
+    colours. A scene, and an image drawn in another of its coordinate systems
+    (``coordinate_system=``), has the axes of that system: its axis names and units, the
+    extent of its grid there (translations included). A plate shows its mosaic with row and
+    column names on the axes, gaps between wells and each field at its own aspect. The
+    options are those of ``kit.preview`` (or one ``spec``); ``annotate`` is on by default
+    here (the figure draws the bar, the legend and the names itself, crisp at any size);
+    ``annotate=False`` leaves the bare picture on its axes. The figure displays itself in a
+    notebook, no ``%matplotlib inline`` needed."""
     from matplotlib.figure import Figure
 
     from kit.nodes import Plate
@@ -125,6 +129,10 @@ def show(node: Any, spec: RenderSpec | None = None, *,
     if isinstance(node, Plate):
         _plate_axes(ax, node, rgb)
         return displayable(fig)
+    if rendered.system is not None:
+        _system_axes(ax, rgb, rendered.system, annotate)
+        fig.tight_layout()
+        return displayable(fig)
     plane, job = rendered.plane, rendered.job
     source = job.image if job is not None else (node if hasattr(node, "units") else None)
     extent = plane.extent if plane is not None else (0, w, h, 0)
@@ -140,6 +148,21 @@ def show(node: Any, spec: RenderSpec | None = None, *,
         _legend(ax, legend_entries(job) if job is not None else [])  # a label: its title
     fig.tight_layout()
     return displayable(fig)
+
+
+def _system_axes(ax: Any, rgb: np.ndarray, picture: SystemPicture, annotate: bool) -> None:
+    """A picture drawn in a coordinate system (a scene's, or an image's rotated/affine one):
+    the axes are that system's, named and in its units, the extent its grid's; the scale bar
+    is in its x unit (none when the system gives no unit: a bar would claim a length)."""
+    extent = picture.extent
+    ax.imshow(rgb, extent=extent, interpolation="nearest")
+    (ynam, uy), (xnam, ux) = ((a.name, a.unit) for a in picture.axes)
+    ax.set_xlabel(f"{xnam} ({unit_symbol(ux)})" if ux else xnam)
+    ax.set_ylabel(f"{ynam} ({unit_symbol(uy)})" if uy else ynam)
+    if annotate:
+        if ux:
+            add_scale_bar(ax, extent, unit_symbol(ux))
+        _legend(ax, picture.legend)
 
 
 def _plate_figure(plate: Any, spec: RenderSpec, figsize: tuple[float, float] | None, dpi: int,

@@ -31,7 +31,7 @@ from kit.io.loop import run_sync
 from kit.ngff.coordinate_systems import level_chain
 from kit.render.annotate import LegendEntry, legend_entries
 from kit.render.composite import to_uint8
-from kit.render.job import load_metadata, plan_image
+from kit.render.job import load_metadata, plan_image, warn_fill
 from kit.render.levels import choose_level
 from kit.render.overlay import colorize, overlay
 from kit.render.plane import Plane, plan_plane, yx_axes
@@ -205,6 +205,7 @@ def picture(image: Image, spec: RenderSpec, size: int) -> Drawn:
     chosen = run_sync(load_metadata(image, spec.labels))
     job = plan_image(image, spec, chosen, max_size=size)
     results = read_boxes(job.boxes_to_read())
+    warn_fill(job, results, stacklevel=5)
     _, label_data = job.split(results)
     rgb = replace(job, labels=[]).finish(results).astype(np.float32) / 255.0
     labels = [PlacedLabel(part.finish(data), part.label.colors)
