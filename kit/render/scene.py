@@ -273,7 +273,16 @@ def shown_system(image: Image, name: str | None, *, stacklevel: int = 2
         raise NotFound(f"no coordinate system {name!r} in this {image.kind} (its coordinate "
                        f"systems: {', '.join(cs.name for cs in systems)})", where=image.url)
     n = len(image.axes)
-    chain, _ = level_chain(image.multiscale, 0, (1.0,) * n, (0.0,) * n, name, where=image.url)
+    try:
+        chain, _ = level_chain(image.multiscale, 0, (1.0,) * n, (0.0,) * n, name,
+                               where=image.url)
+    except NotFound:
+        # a field written the other way (an inverse field, sampled from the target): the
+        # system is meant to be reached through it, which is not rendered either
+        chain = tuple(t for t in image.multiscale.transforms
+                      if t.is_nonlinear and name in (t.input, t.output))
+        if not chain:
+            raise
     fields = [t for t in chain if t.is_nonlinear]
     if fields:
         warnings.warn(f"{image.url}: coordinate system {name!r} is reached through a "
@@ -310,7 +319,8 @@ def member_specs(scene: Scene, images: dict[str, Image], spec: RenderSpec
     for True). A name no member has is a NotFound listing the labels they have."""
     from kit.nodes import Label
 
-    if not spec.labels or spec.labels is True:
+    wanted = spec.labels
+    if not isinstance(wanted, tuple):  # None or True: every member its own (all, or none)
         return {path: spec for path in images}
 
     async def labels_of(image: Image) -> dict:
@@ -321,11 +331,11 @@ def member_specs(scene: Scene, images: dict[str, Image], spec: RenderSpec
 
     found = dict(zip(images, run_sync(every())))
     have = {name for names in found.values() for name in names}
-    missing = [n for n in spec.labels if n not in have]
+    missing = [n for n in wanted if n not in have]
     if missing:
         raise NotFound(f"no image of the scene has a label {missing[0]!r} (their labels: "
                        f"{sorted(have)})", where=scene.url)
-    return {path: spec.with_(labels=tuple(n for n in spec.labels if n in found[path]) or None)
+    return {path: spec.with_(labels=tuple(n for n in wanted if n in found[path]) or None)
             for path in images}
 
 
@@ -341,21 +351,23 @@ def scene_picture(scene: Scene, spec: RenderSpec, size: int, *, stacklevel: int 
     axes = [a.name for a in system.axes]
     specs = member_specs(scene, images, spec)
     parts = []
+    legend: dict[str, LegendEntry] = {}
     for path, image in images.items():
         def affine(level: int, path: str = path) -> np.ndarray:
             return scene.placement(path, level).affine
 
         try:
-            parts.append(place(image, specs[path], size, affine, axes, path))
+            part = place(image, specs[path], size, affine, axes, path)
         except KitError as exc:
             warnings.warn(f"{scene.url}: scene image {path!r} not shown: {exc.message}",
                           KitWarning, stacklevel=stacklevel + 1)
+            continue
+        parts.append(part)
+        for entry in part.legend:  # channels by name, labels; not a grey member's own name
+            if "c" in image.axes or entry.name != image.name:
+                legend.setdefault(entry.name, entry)
     rgb, grid = composite_placed(parts, size, label_style=spec.label_style,
                                  opacity=spec.opacity)
-    legend: dict[str, LegendEntry] = {}
-    for part in parts:
-        for entry in part.legend:
-            legend.setdefault(entry.name, entry)
     return SystemPicture(rgb, grid, scene.target, shown_axes(system), list(legend.values()))
 
 
