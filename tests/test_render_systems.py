@@ -24,7 +24,7 @@ from scipy import ndimage
 import kit
 from kit.cli.app import main
 from kit.demo.generate import write_image, write_scene
-from kit.errors import KitWarning, NotFound
+from kit.errors import KitError, KitWarning, NotFound
 from kit.render.scene import render_in_system
 from kit.render.spec import InvalidRenderSpec, RenderSpec
 
@@ -47,14 +47,14 @@ def _rfc5_with_data(spec_dir, rel: str, tmp_path, shape=(48, 60), seed: int = 0)
     shutil.copytree(src, dst)
     ome = json.loads((dst / "zarr.json").read_text())["attributes"]["ome"]
     rng = np.random.default_rng(seed)
+    smooth = 2.0 if len(shape) == 2 else (0, 2.0, 2.0)
     for ds in ome["multiscales"][0]["datasets"]:
         meta_path = dst / ds["path"] / "zarr.json"
         meta = json.loads(meta_path.read_text())
         meta["shape"] = list(shape)
         meta["chunk_grid"]["configuration"]["chunk_shape"] = list(shape)
-        meta["dimension_names"] = ["y", "x"]
         meta_path.write_text(json.dumps(meta))
-        data = ndimage.gaussian_filter(rng.random(shape), 2.0)
+        data = ndimage.gaussian_filter(rng.random(shape), smooth)
         data = (data - data.min()) / np.ptp(data) * 250
         zarr.open_array(str(dst / ds["path"]), mode="r+")[:] = data.astype(np.uint8)
     return kit.open(dst)
@@ -150,6 +150,38 @@ def test_rotation_with_parameters_in_an_array_and_swapped_axes(spec_dir, tmp_pat
     interior = (src > 1).all(-1) & (src[..., 0] < 46) & (src[..., 1] < 58)
     assert interior.sum() > 500
     assert np.abs(np.asarray(rgb, float)[interior] - expected[interior]).max() <= 1.0
+
+
+def test_rfc5_map_axis_example_is_the_transpose(spec_dir, tmp_path) -> None:
+    """mapAxis [1, 0] from array_coordinates (dim_0, dim_1) to physical (y, x)."""
+    image = _rfc5_with_data(spec_dir, "2d/axis_dependent/mapAxis.zarr", tmp_path)
+    own = kit.preview(image, max_size=60)
+    rgb = kit.preview(image, coordinate_system="physical", max_size=60)
+    np.testing.assert_array_equal(rgb, own.transpose(1, 0, 2))
+    (ax,) = kit.show(image, coordinate_system="physical", max_size=60).axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x (µm)", "y (µm)")
+    assert ax.get_images()[0].get_extent() == pytest.approx([-0.5, 47.5, 59.5, -0.5])
+
+
+def test_rfc5_3d_rotation_that_reslices_is_a_clear_error(spec_dir, tmp_path) -> None:
+    """3d rotation: the target's y is the image's z, so its y/x plane is seen edge-on."""
+    image = _rfc5_with_data(spec_dir, "3d/simple/rotation.zarr", tmp_path, shape=(6, 48, 60))
+    assert kit.preview(image, coordinate_system="physical", max_size=60).shape == (48, 60, 3)
+    with pytest.raises(KitError, match=r"edge-on.*reslice is not drawn"):
+        kit.preview(image, coordinate_system="rotated")
+
+
+def test_rfc5_3d_affine_example_matches_scipy_in_its_plane(spec_dir, tmp_path) -> None:
+    image = _rfc5_with_data(spec_dir, "3d/simple/affine.zarr", tmp_path, shape=(6, 48, 60))
+    full = image.transform(0, to="sheared").affine
+    z = 3  # the middle plane drawn: index 3 of 6
+    a = np.column_stack([full[1:3, 1:3], full[1:3, 3] + full[1:3, 0] * z])
+    own = kit.preview(image, max_size=60).astype(np.float64)
+    rgb = kit.preview(image, coordinate_system="sheared", max_size=120).astype(np.float64)
+    expected, src = _scipy_in_system(own, a, rgb.shape[:2], 120)
+    interior = (src > 1).all(-1) & (src[..., 0] < 46) & (src[..., 1] < 58)
+    assert interior.sum() > 1000
+    assert np.abs(rgb[interior] - expected[interior]).max() <= 1.0
 
 
 # -- kit.show axes ------------------------------------------------------------------------------

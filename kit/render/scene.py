@@ -247,8 +247,9 @@ def place(image: Image, spec: RenderSpec, size: int, affine_of_level: Callable[[
     to_target = pixel_to_target(drawn.plane, drawn.rgb.shape[:2], affine, image.axes,
                                 yx_axes(target_axes))
     if abs(np.linalg.det(to_target)) < 1e-300:
-        raise KitError(f"the placement of {name or image.name!r} flattens its y/x plane",
-                       where=image.url)
+        raise KitError(f"{name or image.name!r} is seen edge-on there: the target's y and x "
+                       "do not both vary across the image's y/x plane (they come from other "
+                       "axes, e.g. z); such a reslice is not drawn", where=image.url)
     return Placed(drawn.rgb, to_target, nearest=isinstance(image, Label), name=name,
                   labels=drawn.labels, legend=drawn.legend)
 
