@@ -342,6 +342,15 @@ def test_show_scene_has_the_scene_systems_axes(tmp_path) -> None:
     assert "20 µm" in _bar_texts(ax)
     assert _legend_texts(ax) == ["nuclei (labels)"]  # grey members are not channels
     assert ax.get_title() == "scene.zarr"
+    # each member's outline (x, y corners) where its transform puts it, and its name
+    outlines = [np.asarray(p.get_xy())[:4] for p in ax.patches]
+    assert len(outlines) == 2
+    for got, x0 in zip(outlines, (-0.5, 63.5)):
+        want = [(x0, 9.5), (x0 + 64, 9.5), (x0, 41.5), (x0 + 64, 41.5)]
+        np.testing.assert_allclose(sorted(map(tuple, got)), sorted(want), atol=1e-9)
+    assert {t.get_text() for t in ax.texts} == {"a", "b"}
+    (bare,) = kit.show(scene, max_size=128, annotate=False).axes
+    assert not bare.patches and not bare.texts and bare.get_legend() is None
 
 
 def test_show_rfc5_stitched_tiles_names_the_world_axes(spec_dir) -> None:

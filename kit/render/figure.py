@@ -160,9 +160,31 @@ def _system_axes(ax: Any, rgb: np.ndarray, picture: SystemPicture, annotate: boo
     ax.set_xlabel(f"{xnam} ({unit_symbol(ux)})" if ux else xnam)
     ax.set_ylabel(f"{ynam} ({unit_symbol(uy)})" if uy else ynam)
     if annotate:
+        _footprints(ax, picture.footprints)
         if ux:
             add_scale_bar(ax, extent, unit_symbol(ux))
         _legend(ax, picture.legend)
+
+
+#: a scene with more members than this gets their outlines but not their names (clutter)
+NAMED_FOOTPRINTS = 12
+
+
+def _footprints(ax: Any, footprints: list[tuple[str, np.ndarray]]) -> None:
+    """Each scene member's outline (thin, dashed grey) and, for a few, its name: on a dark
+    background the members' edges are otherwise invisible."""
+    from matplotlib.patches import Polygon
+
+    for name, corners in footprints:
+        xy = np.asarray(corners)[:, ::-1]  # (y, x) -> matplotlib's (x, y)
+        ax.add_patch(Polygon(xy, closed=True, fill=False, edgecolor=(0.75, 0.75, 0.75, 0.8),
+                             linewidth=0.8, linestyle="--"))
+        if len(footprints) <= NAMED_FOOTPRINTS:
+            top = xy[np.argmin(xy[:, 1])]
+            ax.annotate(name, top, xytext=(3, -3), textcoords="offset points", fontsize="x-small",
+                        color="white", va="top", ha="left",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "black", "alpha": 0.5,
+                              "lw": 0})
 
 
 def _plate_figure(plate: Any, spec: RenderSpec, figsize: tuple[float, float] | None, dpi: int,

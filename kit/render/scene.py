@@ -115,6 +115,10 @@ class Placed:
     labels: list[PlacedLabel] = field(default_factory=list)
     legend: list[LegendEntry] = field(default_factory=list)
 
+    def outline(self) -> np.ndarray:
+        """The picture's four corners in the target (y, x), in order round its edge."""
+        return self.corners()[[0, 1, 3, 2]]
+
     def corners(self) -> np.ndarray:
         h, w = self.rgb.shape[:2]
         pts = np.array([[-0.5, -0.5, 1], [-0.5, w - 0.5, 1], [h - 0.5, -0.5, 1],
@@ -133,6 +137,9 @@ class SystemPicture:
     system: str
     axes: tuple[Axis, Axis]
     legend: list[LegendEntry] = field(default_factory=list)
+    #: a scene's members: (path, their outline as four (y, x) corners in the system, in order
+    #: round the edge), for a figure to show where each one lies on a dark background
+    footprints: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
     @property
     def pixel(self) -> float:
@@ -369,7 +376,8 @@ def scene_picture(scene: Scene, spec: RenderSpec, size: int, *, stacklevel: int 
                 legend.setdefault(entry.name, entry)
     rgb, grid = composite_placed(parts, size, label_style=spec.label_style,
                                  opacity=spec.opacity)
-    return SystemPicture(rgb, grid, scene.target, shown_axes(system), list(legend.values()))
+    return SystemPicture(rgb, grid, scene.target, shown_axes(system), list(legend.values()),
+                         [(p.name, p.outline()) for p in parts])
 
 
 def render_scene_rgb(scene: Scene, spec: RenderSpec, size: int) -> np.ndarray:
