@@ -353,6 +353,21 @@ def test_show_scene_has_the_scene_systems_axes(tmp_path) -> None:
     assert not bare.patches and not bare.texts and bare.get_legend() is None
 
 
+def test_annotated_scene_preview_draws_the_members_outlines(tmp_path) -> None:
+    from kit.render.scene import FOOTPRINT_RGB
+
+    scene = _tiles(tmp_path)
+    plain = kit.preview(scene, max_size=128)
+    rgb = kit.preview(scene, max_size=128, annotate=True)
+    grey = (rgb == FOOTPRINT_RGB).all(-1) & ~(plain == FOOTPRINT_RGB).all(-1)
+    # the edge both tiles share, x = 63.5 (output column 64): two dashed lines, one down, one
+    # up, cover it; a top edge (row 0) is dashed, half on; nothing inside a tile
+    assert grey[:, 64].all()
+    assert 0.3 < grey[0, 66:126].mean() < 0.7
+    assert grey[0, 64:68].all() and not grey[0, 68:72].any()  # 4 on, 4 off from the corner
+    assert not grey[4:28, 4:60].any() and not grey[4:28, 68:124].any()
+
+
 def test_show_rfc5_stitched_tiles_names_the_world_axes(spec_dir) -> None:
     root = spec_dir / RFC5 / "user_stories" / "stitched_tiles_2d.zarr"
     if not root.exists():

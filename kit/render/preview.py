@@ -38,7 +38,13 @@ from kit.render.overview import overview_of
 from kit.render.plane import Plane, plan_plane
 from kit.render.plate_reads import SharedLayout, afirst_field
 from kit.render.resample import output_shape, resize_nearest
-from kit.render.scene import SystemPicture, image_in_system, scene_picture, shown_system
+from kit.render.scene import (
+    SystemPicture,
+    draw_footprints,
+    image_in_system,
+    scene_picture,
+    shown_system,
+)
 from kit.render.spec import InvalidRenderSpec, NotRenderable, RenderSpec, Window
 
 if TYPE_CHECKING:
@@ -142,11 +148,11 @@ def annotated(rendered: Rendered, source: Image, legend: list[LegendEntry]) -> R
 
 
 def system_annotated(picture: SystemPicture) -> Rendered:
-    """A picture in a coordinate system with its scale bar (in the system's x unit) and
-    legend drawn in."""
+    """A picture in a coordinate system with its scale bar (in the system's x unit), legend
+    and, for a scene, its members' outlines drawn in."""
     width = picture.rgb.shape[1]
     bar = scale_bar(picture.pixel, picture.axes[1].unit, width)
-    rgb, notes = annotate_picture(picture.rgb, bar, picture.legend,
+    rgb, notes = annotate_picture(draw_footprints(picture), bar, picture.legend,
                                   None if bar is not None else UNKNOWN_UNITS)
     return Rendered(rgb, annotations=notes, system=picture)
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from kit.nodes.scene import Scene
 
 __all__ = ["Placed", "PlacedLabel", "SystemPicture", "affine_sample", "composite_placed",
-           "image_in_system", "nearest_sample", "place", "render_in_system",
+           "draw_footprints", "image_in_system", "nearest_sample", "place", "render_in_system",
            "render_scene_rgb", "scene_picture", "shown_system"]
 
 
@@ -154,6 +154,32 @@ class SystemPicture:
         top = float(self.to_target[0, 2]) - sy / 2
         left = float(self.to_target[1, 2]) - sx / 2
         return (left, left + w * sx, top + h * sy, top)
+
+
+FOOTPRINT_RGB = (190, 190, 190)
+DASH = 4  # on and off length of a footprint's dashes, in picture pixels
+
+
+def draw_footprints(picture: SystemPicture) -> np.ndarray:
+    """``picture.rgb`` with each scene member's outline drawn in dashed grey (one pixel wide),
+    for a picture that explains itself (``annotate=True``): on a dark background the edges of
+    the members are otherwise invisible."""
+    rgb = np.array(picture.rgb, copy=True)
+    h, w = rgb.shape[:2]
+    back = np.linalg.inv(picture.to_target)
+    for _, corners in picture.footprints:
+        pts = np.c_[corners, np.ones(len(corners))] @ back.T  # output pixel (row, col)
+        for a, b in zip(pts, np.roll(pts, -1, axis=0)):
+            n = max(2, math.ceil(2 * np.abs(b[:2] - a[:2]).max()))
+            t = np.linspace(0.0, 1.0, n)
+            along = t * np.hypot(*(b[:2] - a[:2]))
+            on = (along // DASH) % 2 == 0
+            rows = np.floor(a[0] + t * (b[0] - a[0]) + 0.5).astype(np.intp)[on]
+            cols = np.floor(a[1] + t * (b[1] - a[1]) + 0.5).astype(np.intp)[on]
+            # an edge on the picture's own border falls half a pixel out: onto the border
+            keep = (rows >= -1) & (rows <= h) & (cols >= -1) & (cols <= w)
+            rgb[np.clip(rows[keep], 0, h - 1), np.clip(cols[keep], 0, w - 1)] = FOOTPRINT_RGB
+    return rgb
 
 
 def composite_placed(parts: Sequence[Placed], max_size: int, *,
