@@ -168,6 +168,24 @@ def test_an_upstream_that_is_consolidated_is_used_as_it_is(tmp_path, serve, rela
 # -- HTTP semantics --------------------------------------------------------------------------
 
 
+RANGE_HEADERS = ["bytes=2-5", "bytes=-4", "bytes=10-", "bytes=0-" + "9" * 40,
+                 "bytes=" + "9" * 5000 + "-", "bytes=-0", "bytes=0-\u00b2", "bytes=5-2",
+                 "bytes=0-1,5-6", "items=0-1", "bytes=abc", "bytes= 3 - 7 "]
+
+
+def test_the_relay_and_the_demo_server_read_a_range_alike(plate, serve, relays):
+    """One server-side Range parser (kit.cache.byterange): same status, Content-Range, body."""
+    up = serve(plate)
+    relay = relays(up.url, consolidate=False)
+    for header in RANGE_HEADERS:
+        ours = request(relay.url, "/" + CHUNK, {**basic(*CLASS), "Range": header})
+        demo = request(up.url, "/" + CHUNK, {"Range": header})
+        assert ours.status == demo.status, header
+        assert ours.headers.get("content-range") == demo.headers.get("content-range"), header
+        if ours.status != 416:
+            assert ours.body == demo.body, header
+
+
 def test_range_head_etag_and_304(plate, serve, relays):
     up = serve(plate)
     relay = relays(up.url, consolidate=False)
