@@ -5,7 +5,6 @@ status page, and bad input answered with clear errors and nothing cached wrongly
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
@@ -14,48 +13,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from relay_helpers import basic, bearer, request
+from relay_helpers import CLASS, TOKENS, UP_PASSWORD, basic, bearer, request
 
 import kit
 from kit.demo.generate import write_plate
-from kit.relay import ClassPassword, Relay, StudentTokens, load_tokens
-from kit.relay.accesslog import AccessLog
-from kit.relay.upstream import open_upstream
+from kit.relay import StudentTokens, load_tokens
 
-UP_PASSWORD = "upstream-Secret-42"
-CLASS = ("class", "class-pw-77")
-TOKENS = {"alice": "alice-token-1111", "bob": "bob-token-22222"}
+pytest_plugins = ["relay_fixtures"]  # the relays and relay_clean fixtures
+pytestmark = pytest.mark.usefixtures("relay_clean")
 CHUNK = "B/03/0/0/0/0/0/0"  # a chunk of the first field's full-resolution level
-
-
-@pytest.fixture(autouse=True)
-def _clean(no_machine_credentials):
-    yield
 
 
 @pytest.fixture(scope="module")
 def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_plate(tmp_path_factory.mktemp("relay") / "plate.zarr", version="0.4",
                        image_kwargs={"tables": True})
-
-
-@pytest.fixture
-def relays():
-    started: list[Relay] = []
-
-    def start(upstream_url: str, credential=None, *, students=None, **kwargs) -> Relay:
-        log = kwargs.pop("log_stream", io.StringIO())
-        relay = Relay(open_upstream(upstream_url, credential),
-                      students=students or ClassPassword(*CLASS),
-                      access_log=AccessLog(log), log=lambda text: None,
-                      secrets=[UP_PASSWORD], **kwargs).start()
-        relay.log_stream = log  # type: ignore[attr-defined]
-        started.append(relay)
-        return relay
-
-    yield start
-    for relay in started:
-        relay.stop()
 
 
 def _upstream_paths(server, *, since: int = 0) -> list[str]:
