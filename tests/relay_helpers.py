@@ -41,6 +41,25 @@ def start_relay(url: str, credential: Any = None, *, students: Any = None,
                  **kwargs).start()
 
 
+def dandi_refs_document(folder: Path, archive: Any) -> Path:
+    """A small image stored as embargoed assets of ``archive`` (a DandiArchive; one asset per
+    level) and the LINDI refs document in ``folder`` that names their download URLs."""
+    import json
+
+    from kit.demo.generate import write_image
+    from kit.demo.refs import folder_refs
+
+    image = write_image(folder / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
+                        chunks=(1, 16, 16), levels=2, labels=())
+    refs, blobs = folder_refs(image, lambda name: f"{archive.api_url}/assets/{name}/download/",
+                              lambda k: "level-" + k.split("/")[0])
+    for name, data in blobs.items():
+        archive.add_asset(name, data, embargoed=True)
+    document = folder / "img.lindi.json"
+    document.write_text(json.dumps(refs))
+    return document
+
+
 @dataclass
 class Answer:
     status: int

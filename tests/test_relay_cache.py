@@ -9,12 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-from relay_helpers import CLASS, UP_PASSWORD, basic, request, start_relay
+from relay_helpers import CLASS, UP_PASSWORD, basic, dandi_refs_document, request, start_relay
 
 import kit
 from kit.demo.dandi import DandiArchive
-from kit.demo.generate import write_image, write_plate
-from kit.demo.refs import folder_refs
+from kit.demo.generate import write_plate
 from kit.demo.server import DemoServer
 from kit.relay.memcache import HOT_BYTES
 
@@ -103,16 +102,9 @@ def test_a_bad_upstream_answer_is_not_cached(plate, tmp_path):
 
 def test_no_presigned_signature_or_key_in_the_cache_folder(tmp_path):
     key = "dandi-api-key-77"
-    image = write_image(tmp_path / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
-                        chunks=(1, 16, 16), levels=2, labels=())
     cache = tmp_path / "cache"
     with DandiArchive(token=key, lifetime=3) as archive:
-        refs, blobs = folder_refs(image, lambda name: f"{archive.api_url}/assets/{name}/download/",
-                                  lambda k: "level-" + k.split("/")[0])
-        for name, data in blobs.items():
-            archive.add_asset(name, data, embargoed=True)
-        document = tmp_path / "img.lindi.json"
-        document.write_text(json.dumps(refs))
+        document = dandi_refs_document(tmp_path, archive)
         relay = start_relay(str(document), kit.DandiToken(key, instance=archive.api_url),
                             cache=cache)
         try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +19,14 @@ from relay_helpers import (
     UP_TOKEN,
     RecordingProxy,
     bearer,
+    dandi_refs_document,
     request,
     start_relay,
 )
 
 import kit
 from kit.demo.dandi import DandiArchive
-from kit.demo.generate import write_image, write_plate
-from kit.demo.refs import folder_refs
+from kit.demo.generate import write_plate
 from kit.demo.server import DemoServer
 from kit.relay import ClassPassword, StudentTokens
 
@@ -129,15 +128,8 @@ def test_s3_upstream_on_moto(tmp_path):
 
 def test_dandi_refs_upstream_with_expiring_presigned_redirects(tmp_path):
     key = "dandi-api-key-77"
-    image = write_image(tmp_path / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
-                        chunks=(1, 16, 16), levels=2, labels=())
     with DandiArchive(token=key, lifetime=3) as archive:
-        refs, blobs = folder_refs(image, lambda name: f"{archive.api_url}/assets/{name}/download/",
-                                  lambda k: "level-" + k.split("/")[0])
-        for name, data in blobs.items():
-            archive.add_asset(name, data, embargoed=True)
-        document = tmp_path / "img.lindi.json"
-        document.write_text(json.dumps(refs))
+        document = dandi_refs_document(tmp_path, archive)
         credential = kit.DandiToken(key, instance=archive.api_url)
         log = io.StringIO()
         relay = start_relay(str(document), credential, students=ClassPassword(*CLASS), log=log)
@@ -145,8 +137,8 @@ def test_dandi_refs_upstream_with_expiring_presigned_redirects(tmp_path):
             with RecordingProxy(relay.url) as proxy:
                 opened = kit.open(proxy.url, auth=kit.BasicAuth(*CLASS))
                 for level in (0, 1):
-                    np.testing.assert_array_equal(
-                        opened.read(level), zarr.open_array(str(image / str(level)), mode="r")[:])
+                    stored = zarr.open_array(str(tmp_path / "img.zarr" / str(level)), mode="r")
+                    np.testing.assert_array_equal(opened.read(level), stored[:])
                 received = bytes(proxy.received)
         finally:
             relay.stop()
