@@ -12,7 +12,8 @@ screen needs is drawn (``probe.latency``). Requests per view are the server's ch
 between two settled views, against the view's visible tiles.
 
 The browser test (``tests/test_view_browser.py``) drives the viewer with the same harness
-(``voila_viewer``), which is why it lives here, importable, rather than in the test.
+(``voila_viewer``), which is why it lives here, importable, rather than in the test; Voila and
+Chromium are started by ``browser_harness.py``, shared with the other browser tests.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,42 +30,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STEP_MS = 60_000
+from browser_harness import NO_FILES, STEP_MS, jupyter_env, voila_page
+
 CELL = ("import json, os\nimport kit\n"
         "viewer = kit.view(kit.open(os.environ['KIT_VIEW_URL']),\n"
         "                  **json.loads(os.environ.get('KIT_VIEW_OPTIONS', '{}')))\nviewer")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_notebook(path: Path) -> Path:
-    nb = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                     "source": CELL, "id": "view"}],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb))
-    return path
-
-
-def _wait_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"voila exited early with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"voila did not listen on 127.0.0.1:{port} within {timeout} s")
 
 
 @contextlib.contextmanager
@@ -74,43 +42,11 @@ def voila_viewer(workdir: Path, url: str, options: dict[str, Any] | None = None,
                  viewport: tuple[int, int] = (900, 700)) -> Iterator[Any]:
     """A Playwright page showing ``kit.view(kit.open(url), **options)`` in Voila, once its
     first picture is complete; Voila and Chromium are stopped afterwards."""
-    from playwright.sync_api import sync_playwright
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    notebook = write_notebook(workdir / "kit_view.ipynb")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NGFF_KIT_", "JUPYTER_"))}
-    env.update({"KIT_VIEW_URL": url, "KIT_VIEW_OPTIONS": json.dumps(options or {}),
-                "JUPYTER_CONFIG_DIR": str(workdir / "jupyter-config"),
-                "JUPYTER_RUNTIME_DIR": str(workdir / "jupyter-runtime"),
-                "IPYTHONDIR": str(workdir / "ipython"), "NETRC": str(workdir / "no-netrc"),
-                "NO_PROXY": "127.0.0.1,localhost"})
-    port = free_port()
-    with open(workdir / "voila.log", "wb") as log:
-        voila = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--show_tracebacks=True",
-             "--VoilaConfiguration.file_allowlist=[]"],
-            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_port(port, voila, 60)
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                          timeout=STEP_MS)
-            try:
-                page = chromium.new_page(viewport={"width": viewport[0], "height": viewport[1]})
-                page.set_default_timeout(STEP_MS)
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                page.locator(".ngffkit-view[data-complete='1']").wait_for(timeout=STEP_MS * 2)
-                yield page
-            finally:
-                chromium.close()
-    finally:
-        voila.terminate()
-        try:
-            voila.wait(15)
-        except subprocess.TimeoutExpired:
-            voila.kill()
-            voila.wait(5)
+    env = jupyter_env(workdir, KIT_VIEW_URL=url, KIT_VIEW_OPTIONS=json.dumps(options or {}))
+    with voila_page(workdir, [CELL], env, name="kit_view.ipynb", viewport=viewport,
+                    voila_args=["--show_tracebacks=True", NO_FILES]) as page:
+        page.locator(".ngffkit-view[data-complete='1']").wait_for(timeout=STEP_MS * 2)
+        yield page
 
 
 def probe(page: Any, expr: str) -> Any:

@@ -1,18 +1,28 @@
 """Helpers shared by the test files (no tests here): the shared inputs, free ports, served folders.
 
 One copy of each: a fix to how a free port is found or where ../shared lives is made once.
-The ``serve`` fixture in conftest.py builds on ``DemoServer`` for per-test servers.
+The ``serve`` fixture in conftest.py builds on ``DemoServer`` for per-test servers. The
+benchmarks' folder is put on ``sys.path``: the browser harness (Voila + Chromium,
+``benchmarks/browser_harness.py``) and ``free_port`` are the benchmarks' and the tests' both.
 """
 
 from __future__ import annotations
 
 import json
-import socket
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+BENCHMARKS = REPO / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    sys.path.insert(0, str(BENCHMARKS))
+
+from browser_harness import free_port  # noqa: E402 - found through the line above
+
+__all__ = ["REAL_PLATE", "REPO", "SHARED", "SPEC", "free_port", "schema_validator",
+           "served_folder"]
 
 
 def _find_shared() -> Path:
@@ -26,14 +36,6 @@ def _find_shared() -> Path:
 SHARED = _find_shared()
 SPEC = SHARED / "ngff-spec"
 REAL_PLATE = SHARED / "data" / "20200812-CardiomyocyteDifferentiation14-Cycle1_mip.zarr"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (for "connection refused" and for servers
-    that must be told a port before they start)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def served_folder(parent: Path, files: Mapping[str, bytes | str], name: str = "served") -> Path:

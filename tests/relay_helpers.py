@@ -1,15 +1,63 @@
-"""Helpers of the relay tests (no tests here): raw HTTP requests as a student sends them, and a
-TCP proxy that records every byte a student receives."""
+"""Helpers of the relay tests (no tests here): the class's and the upstream's credentials, a
+relay started the one way every test starts one (``start_relay``; its fixtures are in
+``relay_fixtures.py``), raw HTTP requests as a student sends them, and a TCP proxy that records
+every byte a student receives."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import http.client
+import io
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+UP_PASSWORD = "upstream-Secret-42"
+UP_TOKEN = "upstream-bearer-token-9876"
+CLASS = ("class", "class-pw-77")
+TOKENS = {"alice": "alice-token-1111", "bob": "bob-token-22222"}
+
+
+def start_relay(url: str, credential: Any = None, *, students: Any = None,
+                log: io.StringIO | None = None, cache: Path | str | None = None,
+                secrets: Iterable[str] | None = None, **kwargs: Any) -> Any:
+    """A started ``Relay`` in front of ``url`` (read with ``credential``, through the
+    persistent cache in ``cache`` when given), for the class password unless ``students``
+    says otherwise; its access log goes to ``log``, its own log nowhere, and the secrets it
+    scrubs are the credential's unless ``secrets`` are given."""
+    from kit.relay import ClassPassword, Relay
+    from kit.relay.accesslog import AccessLog
+    from kit.relay.upstream import credential_secrets, open_upstream
+
+    upstream = open_upstream(url, credential, cache=None if cache is None else str(cache))
+    return Relay(upstream, students=students or ClassPassword(*CLASS),
+                 access_log=AccessLog(log if log is not None else io.StringIO()),
+                 log=lambda text: None,
+                 secrets=credential_secrets(credential) if secrets is None else list(secrets),
+                 **kwargs).start()
+
+
+def dandi_refs_document(folder: Path, archive: Any) -> Path:
+    """A small image stored as embargoed assets of ``archive`` (a DandiArchive; one asset per
+    level) and the LINDI refs document in ``folder`` that names their download URLs."""
+    import json
+
+    from kit.demo.generate import write_image
+    from kit.demo.refs import folder_refs
+
+    image = write_image(folder / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
+                        chunks=(1, 16, 16), levels=2, labels=())
+    refs, blobs = folder_refs(image, lambda name: f"{archive.api_url}/assets/{name}/download/",
+                              lambda k: "level-" + k.split("/")[0])
+    for name, data in blobs.items():
+        archive.add_asset(name, data, embargoed=True)
+    document = folder / "img.lindi.json"
+    document.write_text(json.dumps(refs))
+    return document
 
 
 @dataclass

@@ -23,12 +23,10 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
-import sys
 
 import pytest
-from helpers import REAL_PLATE, free_port
-from test_browser import CHROMIUM, CHROMIUM_ARGS, STEP_MS, _cell, jupyter_env, wait_for_port
+from browser_harness import CHROMIUM, jupyter_env, voila_page
+from helpers import REAL_PLATE
 
 pytestmark = pytest.mark.browser
 
@@ -55,43 +53,13 @@ def page(tmp_path_factory):
     pytest.importorskip("voila", reason="voila is not installed")
     if not REAL_PLATE.exists():
         pytest.skip(f"the real plate is missing: {REAL_PLATE}")
-    from playwright.sync_api import sync_playwright
-
     workdir = tmp_path_factory.mktemp("browse-browser")
-    nb = {"cells": [_cell(s) | {"id": f"cell-{i}"} for i, s in enumerate(CELLS)],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    notebook = workdir / "browse.ipynb"
-    notebook.write_text(json.dumps(nb, indent=1))
-    port = free_port()
-    env = jupyter_env(workdir, "unused", KIT_TEST_PLATE=str(REAL_PLATE))
-    with open(workdir / "voila.log", "wb") as log:
-        voila = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--show_tracebacks=False"],
-            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, voila, timeout=60)
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                          timeout=STEP_MS)
-            try:
-                p = chromium.new_page(viewport=SCREEN)
-                p.set_default_timeout(STEP_MS)
-                p.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                p.locator(".ngff-kit-browser").wait_for(state="visible")
-                p.workdir = workdir  # type: ignore[attr-defined]
-                yield p
-            finally:
-                chromium.close()
-    finally:
-        voila.terminate()
-        try:
-            voila.wait(15)
-        except subprocess.TimeoutExpired:
-            voila.kill()
-            voila.wait(5)
+    env = jupyter_env(workdir, KIT_TEST_PLATE=str(REAL_PLATE))
+    with voila_page(workdir, CELLS, env, name="browse.ipynb", viewport=(SCREEN["width"],
+                    SCREEN["height"]), voila_args=["--show_tracebacks=False"]) as p:
+        p.locator(".ngff-kit-browser").wait_for(state="visible")
+        p.workdir = workdir  # type: ignore[attr-defined]
+        yield p
 
 
 VIEW = ".ngff-kit-viewer .ngffkit-view"

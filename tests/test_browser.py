@@ -11,29 +11,15 @@ the password. Everything listens on 127.0.0.1; every wait is bounded.
 from __future__ import annotations
 
 import base64
-import json
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import free_port
+from browser_harness import CHROMIUM, NO_FILES, voila_page
+from browser_harness import jupyter_env as harness_env  # benchmarks/: on sys.path (helpers.py)
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STEP_MS = 60_000  # one browser step (page load, kernel round trip) may take this long at most
-
-
-def _cell(source: str) -> dict:
-    return {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-            "source": source}
 
 
 NOTEBOOK_CELLS = [
@@ -60,29 +46,6 @@ NOTEBOOK_CELLS = [
 ]
 
 
-def write_notebook(path: Path) -> Path:
-    nb = {"cells": [_cell(s) for s in NOTEBOOK_CELLS], "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5}
-    for i, cell in enumerate(nb["cells"]):
-        cell["id"] = f"cell-{i}"
-    path.write_text(json.dumps(nb, indent=1))
-    return path
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"voila exited early with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"voila did not listen on 127.0.0.1:{port} within {timeout} s")
-
-
 def needles(password: str) -> list[str]:
     """The password and the forms it travels in (Basic header payload)."""
     return [password, base64.b64encode(f"demo:{password}".encode()).decode()]
@@ -107,58 +70,23 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def jupyter_env(workdir: Path, password: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("NGFF_KIT_", "JUPYTER_", "KIT_TEST_"))}
-    env.update({
-        "KIT_TEST_DATA": str(workdir / "data"),
-        "KIT_TEST_DEMO_PASSWORD": password,
-        "JUPYTER_CONFIG_DIR": str(workdir / "jupyter-config"),
-        "JUPYTER_RUNTIME_DIR": str(workdir / "jupyter-runtime"),
-        "IPYTHONDIR": str(workdir / "ipython"),
-        "NETRC": str(workdir / "no-netrc"),
-        "NO_PROXY": "127.0.0.1,localhost",
-    })
-    env.update(extra)
-    return env
+    """The kernel's environment: the data folder and the demo password, nothing of ours."""
+    return harness_env(workdir, KIT_TEST_DATA=str(workdir / "data"),
+                       KIT_TEST_DEMO_PASSWORD=password, **extra)
 
 
 def test_login_and_browse_in_voila_then_saved_notebook_has_no_password(workdir: Path):
-    from playwright.sync_api import sync_playwright
-
     password = "pw-" + secrets.token_hex(10)
-    notebook = write_notebook(workdir / "kit_browser.ipynb")
-    port = free_port()
+    notebook = workdir / "kit_browser.ipynb"
     log_path = workdir / "voila.log"
     t0 = time.monotonic()
-    with open(log_path, "wb") as log:
-        voila = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--show_tracebacks=False",
-             "--VoilaConfiguration.file_allowlist=[]"],
-            cwd=workdir, env=jupyter_env(workdir, password), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, voila, timeout=60)
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                          timeout=STEP_MS)
-            try:
-                page = chromium.new_page()
-                page.set_default_timeout(STEP_MS)
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
-                page_text = _drive(page, password)
-                inputs = page.evaluate(
-                    "() => Array.from(document.querySelectorAll('input, textarea'))"
-                    ".map(e => e.value).join('\\n')")
-                content = page.content()
-            finally:
-                chromium.close()
-    finally:
-        voila.terminate()
-        try:
-            voila.wait(15)
-        except subprocess.TimeoutExpired:
-            voila.kill()
-            voila.wait(5)
+    with voila_page(workdir, NOTEBOOK_CELLS, jupyter_env(workdir, password), name=notebook.name,
+                    voila_args=["--show_tracebacks=False", NO_FILES]) as page:
+        page_text = _drive(page, password)
+        inputs = page.evaluate(
+            "() => Array.from(document.querySelectorAll('input, textarea'))"
+            ".map(e => e.value).join('\\n')")
+        content = page.content()
     browser_seconds = time.monotonic() - t0
     for needle in needles(password):
         assert needle not in content, "the password is in the Voila page"

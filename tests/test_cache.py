@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarr.core.buffer import default_buffer_prototype
 
 import kit
@@ -67,6 +67,46 @@ def test_entry_round_trip_and_missing_marker(tmp_path):
     assert disk.read("cd" * 32) == Entry(None)
     assert disk.read("ef" * 32) is None
     assert disk.info() == (sum(p.stat().st_size for p in cache_files(tmp_path)), 2)
+
+
+# The entry names of ranges as they were written before the range spelling moved to
+# kit.cache.byterange: existing cache folders hold these names, so they must not change.
+OLD_RANGE_NAMES = [
+    (None, ""),
+    (RangeByteRequest(2, 40), "#2-40"),
+    (OffsetByteRequest(7), "#7-"),
+    (SuffixByteRequest(16), "#-16"),
+]
+
+
+@pytest.mark.parametrize(("byte_range", "suffix"), OLD_RANGE_NAMES)
+def test_range_entries_written_before_are_found_under_the_same_names(image, tmp_path,
+                                                                     byte_range, suffix):
+    """An entry planted under the old name of each ByteRequest kind is what the store answers
+    (a changed name would read the array's chunk from the backend instead)."""
+    from zarr.storage import LocalStore
+
+    from kit.cache.disk import digest
+
+    array = image / "img.zarr" / "0"
+    chunk = "0/c/0/0/0"
+    scope = digest((array / "zarr.json").read_bytes())
+    disk = DiskCache(tmp_path / "cache", 10**7)
+    ns = namespace("https://example.org/img.zarr")
+    planted = b"planted under " + suffix.encode()
+    disk.write(entry_id(ns, f"{chunk}{suffix}@{scope}"), Entry(planted))
+    store = CachedStore(LocalStore(image / "img.zarr", read_only=True), disk, ns)
+    got = run_sync(store.get(chunk, default_buffer_prototype(), byte_range))
+    assert got is not None and got.to_bytes() == planted
+
+
+def test_the_http_range_header_of_each_byte_request():
+    from kit.cache.byterange import range_header
+    from kit.io.http.ranges import range_header as reexported
+
+    assert reexported is range_header
+    assert [range_header(r) for r, _ in OLD_RANGE_NAMES] == [
+        None, "bytes=2-39", "bytes=7-", "bytes=-16"]
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])

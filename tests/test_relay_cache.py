@@ -5,45 +5,27 @@ any file of the cache folder; a bad upstream answer (401, 5xx) is not cached."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 from pathlib import Path
 
 import pytest
-from relay_helpers import basic, request
+from relay_helpers import CLASS, UP_PASSWORD, basic, dandi_refs_document, request, start_relay
 
 import kit
 from kit.demo.dandi import DandiArchive
-from kit.demo.generate import write_image, write_plate
-from kit.demo.refs import folder_refs
+from kit.demo.generate import write_plate
 from kit.demo.server import DemoServer
-from kit.io.dandi import resolver
-from kit.relay import ClassPassword, Relay
-from kit.relay.accesslog import AccessLog
 from kit.relay.memcache import HOT_BYTES
-from kit.relay.upstream import credential_secrets, open_upstream
 
-UP_PASSWORD = "upstream-Secret-42"
-CLASS = ("class", "class-pw-77")
+pytest_plugins = ["relay_fixtures"]
+pytestmark = pytest.mark.usefixtures("relay_clean")
 CHUNK = "B/03/0/0/0/0/0/0"
-
-
-@pytest.fixture(autouse=True)
-def _clean(no_machine_credentials):
-    resolver.clear()
-    yield
 
 
 @pytest.fixture(scope="module")
 def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_plate(tmp_path_factory.mktemp("relay-cache") / "plate.zarr", version="0.4",
                        rows="B", image_kwargs={"tables": True})
-
-
-def _relay(url: str, credential, cache: Path, **kwargs) -> Relay:
-    return Relay(open_upstream(url, credential, cache=str(cache)),
-                 students=ClassPassword(*CLASS), access_log=AccessLog(io.StringIO()),
-                 log=lambda text: None, secrets=credential_secrets(credential), **kwargs).start()
 
 
 def _lesson(url: str) -> dict:
@@ -68,7 +50,7 @@ def test_a_restarted_relay_serves_the_lesson_from_disk_with_the_upstream_stopped
     credential = kit.BasicAuth("demo", UP_PASSWORD)
     up = DemoServer(plate, auth="basic", password=UP_PASSWORD).start()
     try:
-        first = _relay(up.url, credential, cache)
+        first = start_relay(up.url, credential, cache=cache)
         assert first.upstream.cache.max_bytes == HOT_BYTES  # a hot layer over the disk
         assert first.wait_consolidated(60), first.stats.consolidated
         lesson = _lesson(first.url)
@@ -76,7 +58,7 @@ def test_a_restarted_relay_serves_the_lesson_from_disk_with_the_upstream_stopped
         assert up.count() > 0
     finally:
         up.stop()  # from here on nothing answers at the upstream's address
-    again = _relay(up.url, credential, cache)  # a new relay: nothing in memory
+    again = start_relay(up.url, credential, cache=cache)  # a new relay: nothing in memory
     try:
         assert again.wait_consolidated(60), again.stats.consolidated
         assert _lesson(again.url) == lesson
@@ -92,13 +74,15 @@ def test_a_restarted_relay_serves_the_lesson_from_disk_with_the_upstream_stopped
 def test_a_bad_upstream_answer_is_not_cached(plate, tmp_path):
     cache = tmp_path / "cache"
     with DemoServer(plate, auth="basic", password=UP_PASSWORD) as up:
-        wrong = _relay(up.url, kit.BasicAuth("demo", "not-the-password"), cache, consolidate=False)
+        wrong = start_relay(up.url, kit.BasicAuth("demo", "not-the-password"), cache=cache,
+                            consolidate=False)
         try:
             assert request(wrong.url, "/" + CHUNK, basic(*CLASS)).status == 502  # upstream 401
         finally:
             wrong.stop()
         assert kit.cache.info(cache).entries == 0  # nothing kept from the refusal
-        right = _relay(up.url, kit.BasicAuth("demo", UP_PASSWORD), cache, consolidate=False)
+        right = start_relay(up.url, kit.BasicAuth("demo", UP_PASSWORD), cache=cache,
+                            consolidate=False)
         try:
             up.fail_next(100, 503)  # more than the kit's retries: the upstream is failing
             failed = request(right.url, "/B/03/0/.zattrs", basic(*CLASS))
@@ -118,17 +102,11 @@ def test_a_bad_upstream_answer_is_not_cached(plate, tmp_path):
 
 def test_no_presigned_signature_or_key_in_the_cache_folder(tmp_path):
     key = "dandi-api-key-77"
-    image = write_image(tmp_path / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
-                        chunks=(1, 16, 16), levels=2, labels=())
     cache = tmp_path / "cache"
     with DandiArchive(token=key, lifetime=3) as archive:
-        refs, blobs = folder_refs(image, lambda name: f"{archive.api_url}/assets/{name}/download/",
-                                  lambda k: "level-" + k.split("/")[0])
-        for name, data in blobs.items():
-            archive.add_asset(name, data, embargoed=True)
-        document = tmp_path / "img.lindi.json"
-        document.write_text(json.dumps(refs))
-        relay = _relay(str(document), kit.DandiToken(key, instance=archive.api_url), cache)
+        document = dandi_refs_document(tmp_path, archive)
+        relay = start_relay(str(document), kit.DandiToken(key, instance=archive.api_url),
+                            cache=cache)
         try:
             opened = kit.open(relay.url, auth=kit.BasicAuth(*CLASS))
             assert opened.read(1).size

@@ -7,45 +7,37 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zarr
-from relay_helpers import RecordingProxy, bearer, request
+from relay_helpers import (
+    CLASS,
+    TOKENS,
+    UP_PASSWORD,
+    UP_TOKEN,
+    RecordingProxy,
+    bearer,
+    dandi_refs_document,
+    request,
+    start_relay,
+)
 
 import kit
 from kit.demo.dandi import DandiArchive
-from kit.demo.generate import write_image, write_plate
-from kit.demo.refs import folder_refs
+from kit.demo.generate import write_plate
 from kit.demo.server import DemoServer
-from kit.io.dandi import resolver
-from kit.relay import ClassPassword, Relay, StudentTokens
-from kit.relay.accesslog import AccessLog
-from kit.relay.upstream import credential_secrets, open_upstream
+from kit.relay import ClassPassword, StudentTokens
 
-UP_PASSWORD = "upstream-Secret-42"
-UP_TOKEN = "upstream-bearer-token-9876"
-TOKENS = {"alice": "alice-token-1111", "bob": "bob-token-22222"}
-CLASS = ("class", "class-pw-77")
-
-
-@pytest.fixture(autouse=True)
-def _clean(no_machine_credentials):
-    resolver.clear()
-    yield
+pytest_plugins = ["relay_fixtures"]
+pytestmark = pytest.mark.usefixtures("relay_clean")
 
 
 @pytest.fixture(scope="module")
 def plate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_plate(tmp_path_factory.mktemp("relay-up") / "plate.zarr", version="0.4",
                        rows="B", image_kwargs={"tables": True})
-
-
-def _relay(url: str, credential, students, log: io.StringIO, **kwargs) -> Relay:
-    return Relay(open_upstream(url, credential), students=students, access_log=AccessLog(log),
-                 log=lambda text: None, secrets=credential_secrets(credential), **kwargs).start()
 
 
 def _same_images(opened, local_root: Path) -> None:
@@ -59,7 +51,7 @@ def test_http_upstream_with_basic_or_bearer(plate, serve, kind):
     up = serve(plate, auth=kind, password=UP_PASSWORD if kind == "basic" else None,
                token=UP_TOKEN if kind == "bearer" else None)
     log = io.StringIO()
-    relay = _relay(up.url, up.credential, ClassPassword(*CLASS), log)
+    relay = start_relay(up.url, up.credential, students=ClassPassword(*CLASS), log=log)
     try:
         assert relay.wait_consolidated(60)
         opened = kit.open(relay.url, auth=kit.BasicAuth(*CLASS))
@@ -73,9 +65,9 @@ def test_no_upstream_secret_in_any_byte_a_student_receives(plate, serve):
     up = serve(plate, auth="basic", password=UP_PASSWORD)
     basic_header = base64.b64encode(f"demo:{UP_PASSWORD}".encode())
     log = io.StringIO()
-    relay = _relay(up.url, up.credential, StudentTokens(TOKENS), log)
-    wrong = _relay(up.url, kit.BasicAuth("demo", UP_PASSWORD + "-old"), StudentTokens(TOKENS),
-                   log, consolidate=False)
+    relay = start_relay(up.url, up.credential, students=StudentTokens(TOKENS), log=log)
+    wrong = start_relay(up.url, kit.BasicAuth("demo", UP_PASSWORD + "-old"),
+                        students=StudentTokens(TOKENS), log=log, consolidate=False)
     try:
         assert relay.wait_consolidated(60)
         alice = bearer(TOKENS["alice"])
@@ -120,7 +112,8 @@ def test_s3_upstream_on_moto(tmp_path):
                              s3, local):
         auth = kit.S3Credentials(key=s3.key, secret=s3.secret, endpoint_url=s3.endpoint)
         log = io.StringIO()
-        relay = _relay("s3://class-bucket/plate.zarr", auth, ClassPassword(*CLASS), log)
+        relay = start_relay("s3://class-bucket/plate.zarr", auth,
+                            students=ClassPassword(*CLASS), log=log)
         try:
             assert relay.wait_consolidated(60), relay.stats.consolidated
             with RecordingProxy(relay.url) as proxy:
@@ -135,24 +128,17 @@ def test_s3_upstream_on_moto(tmp_path):
 
 def test_dandi_refs_upstream_with_expiring_presigned_redirects(tmp_path):
     key = "dandi-api-key-77"
-    image = write_image(tmp_path / "img.zarr", version="0.4", axes="cyx", shape=(2, 64, 64),
-                        chunks=(1, 16, 16), levels=2, labels=())
     with DandiArchive(token=key, lifetime=3) as archive:
-        refs, blobs = folder_refs(image, lambda name: f"{archive.api_url}/assets/{name}/download/",
-                                  lambda k: "level-" + k.split("/")[0])
-        for name, data in blobs.items():
-            archive.add_asset(name, data, embargoed=True)
-        document = tmp_path / "img.lindi.json"
-        document.write_text(json.dumps(refs))
+        document = dandi_refs_document(tmp_path, archive)
         credential = kit.DandiToken(key, instance=archive.api_url)
         log = io.StringIO()
-        relay = _relay(str(document), credential, ClassPassword(*CLASS), log)
+        relay = start_relay(str(document), credential, students=ClassPassword(*CLASS), log=log)
         try:
             with RecordingProxy(relay.url) as proxy:
                 opened = kit.open(proxy.url, auth=kit.BasicAuth(*CLASS))
                 for level in (0, 1):
-                    np.testing.assert_array_equal(
-                        opened.read(level), zarr.open_array(str(image / str(level)), mode="r")[:])
+                    stored = zarr.open_array(str(tmp_path / "img.zarr" / str(level)), mode="r")
+                    np.testing.assert_array_equal(opened.read(level), stored[:])
                 received = bytes(proxy.received)
         finally:
             relay.stop()
@@ -166,7 +152,7 @@ def test_dandi_refs_upstream_with_expiring_presigned_redirects(tmp_path):
 def test_upstream_with_a_latency_still_coalesces_a_burst(plate):
     """A burst of students on a cold relay: each chunk crosses to the upstream once."""
     with DemoServer(plate, latency=0.2) as up:
-        relay = _relay(up.url, None, StudentTokens(TOKENS), io.StringIO(), consolidate=False)
+        relay = start_relay(up.url, None, students=StudentTokens(TOKENS), consolidate=False)
         try:
             import concurrent.futures
 

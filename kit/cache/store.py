@@ -28,16 +28,11 @@ import posixpath
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from zarr.abc.store import (
-    ByteRequest,
-    OffsetByteRequest,
-    RangeByteRequest,
-    Store,
-    SuffixByteRequest,
-)
+from zarr.abc.store import ByteRequest, Store
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from kit.auth import redact
+from kit.cache.byterange import range_text
 from kit.cache.conditional import Answer, ConditionalStore
 from kit.cache.disk import DiskCache, Entry, digest, entry_id
 from kit.cache.offline import is_offline
@@ -50,15 +45,9 @@ _ARRAY_PROBES = ("zarr.json", ".zarray")  # what a node below a chunk is, when n
 
 
 def _range_name(byte_range: ByteRequest | None) -> str:
-    if byte_range is None:
-        return ""
-    if isinstance(byte_range, RangeByteRequest):
-        return f"#{byte_range.start}-{byte_range.end}"
-    if isinstance(byte_range, OffsetByteRequest):
-        return f"#{byte_range.offset}-"
-    if isinstance(byte_range, SuffixByteRequest):
-        return f"#-{byte_range.suffix}"
-    raise TypeError(f"unexpected byte_range {byte_range!r}")
+    """What an entry's name adds for a range: ``#start-end`` (end exclusive), ``#offset-``,
+    ``#-suffix``. Existing cache folders hold these names: the format must not change."""
+    return "" if byte_range is None else "#" + range_text(byte_range, inclusive=False)
 
 
 def _scope_kind(name: str, data: bytes) -> bool:
@@ -197,12 +186,7 @@ class CachedStore(Store):
         entry = await self._read(name)
         if entry is not None:
             return entry.data
-        if is_offline():
-            raise self._not_cached(key)
-        buf = await self.inner.get(key, default_buffer_prototype(), byte_range)
-        data = None if buf is None else buf.to_bytes()
-        await self._write(name, Entry(data))
-        return data
+        return await self._fetch_and_keep(key, byte_range, name)
 
     async def _unscoped_range(self, key: str, byte_range: ByteRequest) -> bytes | None:
         """A range of an object under no array: read online, kept for offline use."""
@@ -212,12 +196,18 @@ class CachedStore(Store):
         entry = await self._read(name)
         if entry is not None and (self._unreachable or is_offline()):
             return entry.data
+        data = await self._fetch_and_keep(key, byte_range, name)
+        self._fresh[name] = data
+        return data
+
+    async def _fetch_and_keep(self, key: str, byte_range: ByteRequest | None,
+                              name: str) -> bytes | None:
+        """``key`` (or its range) from the backend, kept under ``name``; offline: NotCached."""
         if is_offline():
             raise self._not_cached(key)
         buf = await self.inner.get(key, default_buffer_prototype(), byte_range)
         data = None if buf is None else buf.to_bytes()
         await self._write(name, Entry(data))
-        self._fresh[name] = data
         return data
 
     async def _scope_of(self, key: str) -> str | None:

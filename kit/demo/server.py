@@ -19,7 +19,6 @@ import asyncio
 import base64
 import hmac
 import mimetypes
-import re
 import secrets
 import threading
 import time
@@ -32,6 +31,7 @@ from typing import Self
 from aiohttp import web
 
 from kit.auth import BasicAuth, BearerToken, Credential
+from kit.cache.byterange import UNSATISFIABLE, parse_range
 
 __all__ = ["DemoServer", "RequestRecord"]
 
@@ -39,7 +39,6 @@ REALM = 'realm="ngff-kit demo"'
 ZARR_DOTFILES = frozenset((".zarray", ".zgroup", ".zattrs", ".zmetadata"))
 MAX_SEGMENTS = 64  # deeper than any dataset; a 3000-segment path is an attack, not a chunk key
 PIECE = 1 << 20  # bytes read and sent at a time
-_HUGE = 1 << 62  # stands for any number too long to be a real offset (beyond every file size)
 
 
 @dataclass
@@ -325,8 +324,8 @@ class DemoServer:
         status, start, end = 200, 0, size
         header = request.headers.get("Range")
         if header and not self.ignore_range:
-            span = _parse_range(header, size)
-            if span == "unsatisfiable":
+            span = parse_range(header, size)
+            if span == UNSATISFIABLE:
                 headers["Content-Range"] = f"bytes */{size}"
                 return web.Response(status=416, headers=headers)
             if isinstance(span, tuple):
@@ -361,33 +360,3 @@ def _not_modified(request: web.Request, etag: str, mtime: float) -> bool:
         return int(mtime) <= parsedate_to_datetime(since).timestamp()
     except (TypeError, ValueError):
         return False
-
-
-def _offset(digits: str) -> int:
-    """ASCII digits as a number; a number longer than any file is _HUGE (int() would refuse
-    more than 4300 digits, and nothing is gained by converting them)."""
-    return int(digits) if len(digits) <= 18 else _HUGE
-
-
-def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
-    """[start, end) for a single ``bytes=`` range, "unsatisfiable", or None to ignore it.
-
-    Digits other than ASCII 0-9 (which ``str.isdigit`` accepts) make a range unsatisfiable."""
-    unit, _, spec = header.strip().partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None  # other units and multi-ranges: answer with the whole body (allowed)
-    first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or last.isdigit()):
-        return None
-    if any(part and not re.fullmatch(r"[0-9]+", part) for part in (first, last)):
-        return "unsatisfiable"
-    if not first:  # suffix: the last N bytes
-        n = _offset(last)
-        return (max(size - n, 0), size) if n > 0 and size > 0 else "unsatisfiable"
-    start = _offset(first)
-    end = min(_offset(last) + 1, size) if last else size
-    if last and _offset(last) < start:
-        return None  # invalid range: ignore it
-    if start >= size:
-        return "unsatisfiable"
-    return start, end

@@ -7,7 +7,8 @@ what the reader needs everywhere, once:
 - a session cache of metadata documents, positive and negative, so no key is fetched twice,
   with concurrent requests for the same document merged into one;
 - consolidated metadata seeding: when the root has it, documents below it are answered from it
-  (except below the groups it names in ``LAZY_GROUPS``: their members are read from the store);
+  (except below the groups it holds without members, zarr-python's reading: their members are
+  read from the store);
 - the zarr format, pinned once known, so later opens probe one key instead of four;
 - a metadata body that is a web page (a "soft 404": 200 with HTML for a missing file) is absent,
   and one larger than ``kit.io.jsondoc.MAX_DOCUMENT_BYTES`` is an error, not read whole;
@@ -38,9 +39,6 @@ from kit.io.jsondoc import load_json
 from kit.io.loop import on_kit_loop
 
 METADATA_NAMES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
-#: A consolidated document's list of groups whose own documents it holds but whose members' it
-#: leaves out (the classroom relay's AnnData tables): those are read from the store when asked.
-LAZY_GROUPS = "ngff_kit_lazy_groups"
 DEFAULT_CONCURRENCY = 256  # a 96-well plate's stage (96-192 documents) fits in one round trip
 # A metadata document (zarr.json, .zattrs, ...) larger than kit.io.jsondoc.MAX_DOCUMENT_BYTES
 # is refused and not read whole: real ones are kilobytes, and a hostile one must not fill the

@@ -19,13 +19,28 @@ from zarr.core.metadata import ArrayV2Metadata, ArrayV3Metadata
 from zarr.storage import StorePath
 
 from kit.errors import InvalidMetadata, KitWarning, NotFound, UnsupportedVersion
-from kit.io.kitstore import LAZY_GROUPS, KitStore, join
+from kit.io.kitstore import KitStore, join
 
 
-def _lazy(consolidated: dict) -> list[str]:
-    """The groups a consolidated document leaves the members of out (``LAZY_GROUPS``)."""
-    names = consolidated.get(LAZY_GROUPS)
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+def _unconsolidated(groups: set[str], paths: set[str]) -> list[str]:
+    """The ``groups`` no path of ``paths`` lies below: a consolidated document holds their own
+    documents but none of their members', so zarr-python reads those members from the store
+    (a lazy group: the classroom relay's tables), and so does the kit."""
+    parents = {p.rsplit("/", n)[0] for p in paths for n in range(1, p.count("/") + 1)}
+    return sorted(groups - parents)
+
+
+def _lazy_v3(metadata: dict) -> list[str]:
+    """Groups without members and ``consolidated_metadata: null`` (explicit ``{}``: empty)."""
+    groups = {p for p, d in metadata.items() if isinstance(d, dict)
+              and d.get("node_type") == "group" and d.get("consolidated_metadata") is None}
+    return _unconsolidated(groups, set(metadata))
+
+
+def _lazy_v2(metadata: dict) -> list[str]:
+    """Groups (a ``.zgroup``) without any member's document (v2 has no empty marker)."""
+    groups = {k.rpartition("/")[0] for k in metadata if k.endswith("/.zgroup")}
+    return _unconsolidated(groups, {k.rpartition("/")[0] for k in metadata})
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,7 @@ class Location:
                 self.store.seed(
                     {join(self.path, p, "zarr.json"): json.dumps(d).encode()
                      for p, d in inline["metadata"].items()},
-                    root=self.path, lazy=_lazy(inline),
+                    root=self.path, lazy=_lazy_v3(inline["metadata"]),
                 )
             return group
         if attrs is None and zgroup is None and consolidated is None:
@@ -113,7 +128,7 @@ class Location:
                                       where=self.where(".zmetadata"))
             self.store.seed(
                 {join(self.path, k): json.dumps(v).encode() for k, v in meta.items()},
-                root=self.path, lazy=_lazy(consolidated),
+                root=self.path, lazy=_lazy_v2(meta),
             )
             attrs = meta.get(".zattrs", attrs)
         return GroupDoc(attrs or {}, 2)

@@ -7,7 +7,8 @@ class as a plain zarr/OME-Zarr HTTP tree behind a class password or per-student 
 - ``consolidated``: consolidated metadata synthesised from the NGFF documents, never by listing;
 - ``students``: who is asking (class password or tokens file);
 - ``ratelimit``: a token bucket per student;
-- ``byteranges``, ``paths``: the Range header and the request path, checked;
+- ``paths``: the request path, checked (the Range header: ``kit.cache.byterange``, shared
+  with the demo server);
 - ``accesslog``, ``status``: a line per request without secrets; the counters and the status page.
 """
 

@@ -24,12 +24,12 @@ from typing import Self
 
 from aiohttp import web
 
+from kit.cache.byterange import UNSATISFIABLE, parse_range
 from kit.io.kitstore import is_metadata_key
 from kit.io.location import Location
 from kit.io.loop import kit_loop
 from kit.relay import consolidated
 from kit.relay.accesslog import AccessLog
-from kit.relay.byteranges import UNSATISFIABLE, parse_range
 from kit.relay.memcache import Entry, MemoryCache, size_for
 from kit.relay.paths import BadPath, key_for
 from kit.relay.ratelimit import DEFAULT_BURST, DEFAULT_RATE, RateLimiter, retry_after_header

@@ -14,10 +14,15 @@ by listing an HTTP server, and reads only what a student's kit reads there:
   kit reads levels without their attributes); zarr v3: each node's ``zarr.json``;
 - the walk stops at each table (and at any AnnData element): its own group documents are in,
   its members (an AnnData table's columns: two documents each, most of a plate's documents)
-  are not. Those groups are listed under ``kit.io.kitstore.LAZY_GROUPS`` in the document, so a
-  student's kit reads their members from the relay when a table is read (coalesced, cached).
-  A client that trusts consolidated metadata and knows nothing of that list (zarr-python
-  opening the root) sees those tables without members; opening a table's own URL reads it.
+  are not (the walk of the classroom plate costs 184 upstream requests instead of 1403, and
+  the root document a student downloads stays small). Such a group is in the document with
+  no member, and in zarr v3 with ``consolidated_metadata: null`` (every other group has an
+  explicit, empty one): the way zarr-python itself reads a group whose members the document
+  leaves out, from the store, when asked by name (``root["B/03/0/tables/t"]["obs"]``). The
+  kit reads it the same way (``kit.io.location``), so a student's kit reads a table's members
+  from the relay when the table is read (coalesced, cached). No kit-only key: any zarr
+  reader sees a standard document. Listing a table's members (``keys()``) needs a store that
+  lists, which HTTP is not; naming them (AnnData's ``obs``, ``X``, ...) works.
 
 A dataset that already has consolidated metadata is used as it is.
 """
@@ -31,7 +36,7 @@ from collections.abc import Awaitable, Callable
 
 from kit.errors import InvalidMetadata, KitError
 from kit.io.jsondoc import load_json
-from kit.io.kitstore import LAZY_GROUPS, join
+from kit.io.kitstore import join
 from kit.io.location import Location
 
 FetchJson = Callable[[str], Awaitable[dict | None]]
@@ -72,12 +77,11 @@ async def build(fetch: FetchJson, location: Location | None = None,
         walk = Walk(fetch, 3, location)
         await walk.visit("")
         nodes = {k.removesuffix("/zarr.json"): d for k, d in walk.docs.items() if k != "zarr.json"}
-        for doc in nodes.values():
-            if doc.get("node_type") == "group":
-                doc["consolidated_metadata"] = None
+        for path, doc in nodes.items():
+            if doc.get("node_type") == "group":  # null: members not in here, read the store
+                doc["consolidated_metadata"] = None if path in walk.lazy else _inline({})
         ordered = dict(sorted(nodes.items(), key=lambda kv: (kv[0].count("/"), kv[0])))
-        inline = {"kind": "inline", "must_understand": False, "metadata": ordered,
-                  **_lazy_entry(walk)}
+        inline = _inline(ordered)
         top = {**v3, "consolidated_metadata": inline}
         return "zarr.json", json.dumps(top).encode(), len(ordered)
     if zmeta is not None and isinstance(zmeta.get("metadata"), dict):
@@ -86,8 +90,7 @@ async def build(fetch: FetchJson, location: Location | None = None,
         raise KitError("no zarr group at the upstream's root (no zarr.json, .zgroup or .zattrs)")
     walk = Walk(fetch, 2, location)
     await walk.visit("")
-    doc = {"zarr_consolidated_format": 1, "metadata": dict(sorted(walk.docs.items())),
-           **_lazy_entry(walk)}
+    doc = {"zarr_consolidated_format": 1, "metadata": dict(sorted(walk.docs.items()))}
     return V2_ZMETADATA, json.dumps(doc).encode(), len(walk.docs)
 
 
@@ -226,8 +229,8 @@ class Walk:
         return out
 
 
-def _lazy_entry(walk: Walk) -> dict:
-    return {LAZY_GROUPS: sorted(walk.lazy)} if walk.lazy else {}
+def _inline(metadata: dict) -> dict:
+    return {"kind": "inline", "must_understand": False, "metadata": metadata}
 
 
 def _list(value: object) -> list:

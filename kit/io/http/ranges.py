@@ -19,6 +19,7 @@ from zarr.abc.store import (
     SuffixByteRequest,
 )
 
+from kit.cache.byterange import range_header  # re-exported: one spelling of a ByteRequest
 from kit.errors import RemoteError
 from kit.io.http.messages import shown
 
@@ -26,18 +27,6 @@ __all__ = ["check_unsatisfiable", "exact_range", "range_header"]
 
 _CONTENT_RANGE = re.compile(r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$")
 _UNSATISFIED = re.compile(r"\s*bytes\s+\*/(\d+)\s*$")
-
-
-def range_header(byte_range: ByteRequest | None) -> str | None:
-    if byte_range is None:
-        return None
-    if isinstance(byte_range, RangeByteRequest):
-        return f"bytes={byte_range.start}-{byte_range.end - 1}"
-    if isinstance(byte_range, OffsetByteRequest):
-        return f"bytes={byte_range.offset}-"
-    if isinstance(byte_range, SuffixByteRequest):
-        return f"bytes=-{byte_range.suffix}"
-    raise TypeError(f"unexpected byte_range {byte_range!r}")
 
 
 def _wanted(byte_range: ByteRequest, total: int | None) -> tuple[int, int] | None:
