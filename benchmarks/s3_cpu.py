@@ -78,6 +78,32 @@ def plate(cache: Path) -> Path:
     return path
 
 
+def upload(s3: object, folder: Path, bucket: str, prefix: str) -> None:
+    """Every file of ``folder`` to ``bucket/prefix`` through obstore, 16 at a time (boto3's
+    one-by-one upload of the 13,000 files of the 384 x 4 plate takes minutes)."""
+    import asyncio
+
+    import obstore as obs
+    from obstore.store import S3Store
+
+    store = S3Store(bucket, endpoint=s3.endpoint, region="us-east-1",  # type: ignore[attr-defined]
+                    access_key_id=s3.key, secret_access_key=s3.secret,  # type: ignore[attr-defined]
+                    virtual_hosted_style_request=False, client_options={"allow_http": True})
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+
+    async def put_all() -> None:
+        limit = asyncio.Semaphore(16)
+
+        async def put(path: Path) -> None:
+            async with limit:
+                key = f"{prefix}/{path.relative_to(folder).as_posix()}"
+                await obs.put_async(store, key, path.read_bytes())
+
+        await asyncio.gather(*(put(p) for p in files))
+
+    asyncio.run(put_all())
+
+
 #: plate name -> (chunk of the per-GET loop, or "" for none).
 PLATES = {"96x1": "A/01/0/1/c/0/0/0/0", "384x4": ""}
 
@@ -131,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             local = plate_folder(name, cache_dir())
             prefix = f"plate{name}.zarr"
             if {"obstore", "s3fs"} & set(args.backends):
-                s3.upload_folder(local, "bench", prefix)
+                upload(s3, local, "bench", prefix)
             with DemoServer(local) as http:
                 targets = {"obstore": (f"s3://bench/{prefix}", (s3.key, s3.secret)),
                            "s3fs": (f"s3://bench/{prefix}", (s3.key, s3.secret)),
