@@ -64,3 +64,53 @@ def test_overview_makes_the_requests_it_makes_over_http(s3):
         np.testing.assert_array_equal(kit.plate_overview(over_http, progress=False), mosaic)
         over_http_requests = http.count()
     assert over_s3.location.store.inner.stats.requests == over_http_requests > 0
+
+
+def test_a_host_that_ignores_ranges_still_reads_whole_objects():
+    """An S3-compatible host answering a range with 200 and the whole object: object_store
+    refuses that answer to a range; the kit then reads the object with a plain GET."""
+    import threading
+    from email.utils import formatdate
+
+    from aiohttp import web
+    from helpers import free_port
+
+    seen: list[str | None] = []
+
+    async def whole(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Range"))
+        return web.Response(body=BODY, headers={"ETag": '"e"',
+                                                "Last-Modified": formatdate(usegmt=True)})
+
+    port = free_port()
+    ready = threading.Event()
+    loop_box: list = []
+
+    def serve() -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        loop_box.append(loop)
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", whole)
+        runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        store = cloud_store("s3://plain-bucket/data", kit.S3Credentials(
+            anon=True, endpoint_url=f"http://127.0.0.1:{port}"))
+        got = run_sync(store.get("ten", default_buffer_prototype()))
+        assert got is not None and got.to_bytes() == BODY
+        got = run_sync(store.get("ten", default_buffer_prototype(), OffsetByteRequest(4)))
+        assert got is not None and got.to_bytes() == BODY[4:]
+        assert seen[0] is not None and None in seen  # a range first, then the plain GET
+    finally:
+        loop_box[0].call_soon_threadsafe(loop_box[0].stop)
+        thread.join(10)

@@ -414,8 +414,8 @@ class CloudStore(Store):
         per request (``get_async`` then ``bytes_async`` would be two, each a wake-up of this
         loop from obstore's runtime thread, which is most of a small GET's client CPU). A whole
         object and an open-ended offset are asked as a range to ``TO_THE_END``; every store
-        clamps it to the object's size. An empty object has no such range (416): it is read
-        whole then."""
+        clamps it to the object's size. An empty object has no such range (416), and a host
+        may ignore ranges: the object is then read whole."""
         import obstore as obs
 
         client = self.client
@@ -428,9 +428,8 @@ class CloudStore(Store):
             except Exception as exc:  # only an unsatisfiable range is read again
                 if not _unsatisfiable(exc):
                     raise
-            if byte_range is None:
-                return await (await obs.get_async(client, key)).bytes_async()
-            return b""  # an offset at or past the end of the object
+            data = await (await obs.get_async(client, key)).bytes_async()
+            return memoryview(data)[start:]  # empty at or past the end of the object
         if isinstance(byte_range, RangeByteRequest):
             return await obs.get_range_async(client, key, start=byte_range.start,
                                              end=byte_range.end)
@@ -517,9 +516,12 @@ TO_THE_END = 1 << 62
 
 def _unsatisfiable(exc: BaseException) -> bool:
     """Whether the server refused a range the object cannot satisfy (416: an empty object, an
-    offset past its end)."""
-    status = _STATUS.search(str(exc))
-    return (status is not None and status.group(1) == "416") or "<Code>InvalidRange<" in str(exc)
+    offset past its end), or answered it with the whole object (a host that ignores ranges:
+    object_store then refuses the "non-partial response")."""
+    text = str(exc)
+    status = _STATUS.search(text)
+    return ((status is not None and status.group(1) == "416") or "<Code>InvalidRange<" in text
+            or "non-partial response" in text)
 
 
 def _first_line(exc: BaseException) -> str:
