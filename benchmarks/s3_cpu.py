@@ -72,7 +72,8 @@ def plate(cache: Path) -> Path:
     path = cache / "data" / "plate96-v0.5.zarr"
     done = path.with_suffix(".done")
     if not done.exists():
-        write_plate(path, version="0.5", rows="ABCDEFGH", columns=[f"{c:02d}" for c in range(1, 13)],
+        write_plate(path, version="0.5", rows="ABCDEFGH",
+                    columns=[f"{c:02d}" for c in range(1, 13)],
                     image_kwargs={"shape": (2, 1, 64, 64), "levels": 2, "labels": ()})
         done.write_text("ok")
     return path
