@@ -2,7 +2,8 @@
 
     python jobs_kit.py JOB REMOTE_URL LOCAL_PATH
 
-``BENCH_USERINFO`` ("user:password") is the Basic credential, given as ``auth=`` to ``kit.open``.
+``BENCH_USERINFO`` ("user:password") is the Basic credential, given as ``auth=`` to ``kit.open``;
+an ``s3://`` source gets ``kit.S3Credentials`` from the AWS_* variables (``s3_jobs.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import kit.io.http  # noqa: E402,F401 - imported lazily by the first URL; not pa
 def open_(source: str, remote: bool):
     if not remote:
         return kit.open(source)
+    if source.startswith("s3://"):  # s3_jobs.py: the run's AWS_* variables
+        return kit.open(source, auth=kit.S3Credentials(
+            key=os.environ["AWS_ACCESS_KEY_ID"], secret=os.environ["AWS_SECRET_ACCESS_KEY"],
+            endpoint_url=os.environ["AWS_ENDPOINT_URL"]))
     user, _, password = os.environ["BENCH_USERINFO"].partition(":")
     return kit.open(source, auth=kit.BasicAuth(user, password))
 

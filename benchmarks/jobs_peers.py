@@ -6,6 +6,7 @@ Credentials come from the environment: ``BENCH_AUTH`` is the Authorization heade
 (ngio and ome-zarr-py's FsspecStore send it on every request); ``BENCH_USERINFO`` is
 ``user:password`` for ome-zarr-py, which re-opens child nodes from URL strings and would
 otherwise reach them without credentials (so the Basic credential rides in the URL for it).
+An ``s3://`` source (``s3_jobs.py``) is read by ngio through s3fs with the AWS_* variables.
 Each job does what a careful user of that library would write, with its fastest options
 (ngio: ``cache=True``, ``max_workers="auto"``), and returns a small summary.
 """
@@ -35,6 +36,10 @@ def fsspec_store(source: str, remote: bool):
         return source
     from zarr.storage import FsspecStore
 
+    if source.startswith("s3://"):  # s3_jobs.py: s3fs with the run's AWS_* variables
+        return FsspecStore.from_url(source, read_only=True, storage_options={
+            "key": os.environ["AWS_ACCESS_KEY_ID"], "secret": os.environ["AWS_SECRET_ACCESS_KEY"],
+            "endpoint_url": os.environ["AWS_ENDPOINT_URL"]})
     headers = {"Authorization": os.environ["BENCH_AUTH"]}
     return FsspecStore.from_url(source, read_only=True,
                                 storage_options={"client_kwargs": {"headers": headers}})

@@ -55,13 +55,33 @@ class S3Server:
         self.process.wait(timeout=10)
 
 
-def start_s3_server(bucket: str) -> S3Server:
+#: moto's app behind tornado's HTTP/1.1 server: werkzeug (``python -m moto.server``) closes the
+#: connection after every response, so each request would pay a TCP connect, which real S3
+#: does not make a client pay. Used by the benchmarks, whose client CPU must be S3's.
+KEEP_ALIVE_LAUNCHER = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from moto.server import DomainDispatcherApplication, create_backend_app
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+from tornado.wsgi import WSGIContainer
+app = WSGIContainer(DomainDispatcherApplication(create_backend_app),
+                    executor=ThreadPoolExecutor(4))
+HTTPServer(app, max_body_size=1 << 30).listen(int(sys.argv[1]), "127.0.0.1")
+IOLoop.current().start()
+"""
+
+
+def start_s3_server(bucket: str, *, keep_alive: bool = False) -> S3Server:
+    """A fresh moto server with ``bucket``; ``keep_alive`` serves it with HTTP/1.1 keep-alive."""
     import boto3
 
     port = free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "6", "AWS_DEFAULT_REGION": "us-east-1"}
+    command = ([sys.executable, "-c", KEEP_ALIVE_LAUNCHER, str(port)] if keep_alive else
+               [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)])
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        command,
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"

@@ -46,6 +46,7 @@ from kit.auth import (
 from kit.auth import env as auth_env
 from kit.auth.env import first_env
 from kit.errors import AuthenticationError, KitError, PermissionDenied, RemoteError
+from kit.io.stats import RequestStats
 
 __all__ = ["CLOUD_SCHEMES", "CloudStore", "cloud_store"]
 
@@ -345,6 +346,7 @@ class CloudStore(Store):
         self.target = parse_target(url)
         self.credential = credential
         self._client: Any = None
+        self.stats = RequestStats()  # calls into obstore (its own retries are not seen)
         self.client  # noqa: B018 - a bad configuration is a KitError now, not at a read
 
     @property
@@ -372,6 +374,7 @@ class CloudStore(Store):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_client"] = None  # rebuilt where it is unpickled; the credential travels
+        state["stats"] = RequestStats()  # counters belong to one process
         return state
 
     def __repr__(self) -> str:
@@ -392,28 +395,44 @@ class CloudStore(Store):
 
     async def get(self, key: str, prototype: BufferPrototype,
                   byte_range: ByteRequest | None = None) -> Buffer | None:
+        self.stats.requests += 1
         try:
-            return prototype.buffer.from_bytes(await self._get(key, byte_range))
+            data = await self._get(key, byte_range)
         except FileNotFoundError:
+            self.stats.statuses[404] += 1
             return None
         except KitError:
             raise
         except Exception as exc:  # noqa: BLE001 - obstore's errors, mapped to the kit's
+            self.stats.errors += 1
             raise self._error(exc, key) from None
+        self.stats.bytes_received += len(data)
+        return prototype.buffer.from_bytes(data)
 
     async def _get(self, key: str, byte_range: ByteRequest | None) -> Any:
+        """The bytes of ``key``: one call into obstore, so one crossing of its future bridge
+        per request (``get_async`` then ``bytes_async`` would be two, each a wake-up of this
+        loop from obstore's runtime thread, which is most of a small GET's client CPU). A whole
+        object and an open-ended offset are asked as a range to ``TO_THE_END``; every store
+        clamps it to the object's size. An empty object has no such range (416), and a host
+        may ignore ranges: the object is then read whole."""
         import obstore as obs
 
         client = self.client
-        if byte_range is None:
-            return await (await obs.get_async(client, key)).bytes_async()
+        if byte_range is None or isinstance(byte_range, OffsetByteRequest):
+            start = 0 if byte_range is None else byte_range.offset
+            try:
+                return await obs.get_range_async(client, key, start=start, end=TO_THE_END)
+            except FileNotFoundError:
+                raise
+            except Exception as exc:  # only an unsatisfiable range is read again
+                if not _unsatisfiable(exc):
+                    raise
+            data = await (await obs.get_async(client, key)).bytes_async()
+            return memoryview(data)[start:]  # empty at or past the end of the object
         if isinstance(byte_range, RangeByteRequest):
             return await obs.get_range_async(client, key, start=byte_range.start,
                                              end=byte_range.end)
-        if isinstance(byte_range, OffsetByteRequest):
-            resp = await obs.get_async(client, key,
-                                       options={"range": {"offset": byte_range.offset}})
-            return await resp.bytes_async()
         if isinstance(byte_range, SuffixByteRequest):
             try:
                 resp = await obs.get_async(client, key,
@@ -462,6 +481,7 @@ class CloudStore(Store):
     async def exists(self, key: str) -> bool:
         import obstore as obs
 
+        self.stats.requests += 1
         try:
             await obs.head_async(self.client, key)
         except FileNotFoundError:
@@ -488,6 +508,20 @@ class CloudStore(Store):
 
     def list_dir(self, prefix: str) -> Any:
         return self._no_listing()
+
+
+#: The end of the range that asks for a whole object (or the rest of it) in one call.
+TO_THE_END = 1 << 62
+
+
+def _unsatisfiable(exc: BaseException) -> bool:
+    """Whether the server refused a range the object cannot satisfy (416: an empty object, an
+    offset past its end), or answered it with the whole object (a host that ignores ranges:
+    object_store then refuses the "non-partial response")."""
+    text = str(exc)
+    status = _STATUS.search(text)
+    return ((status is not None and status.group(1) == "416") or "<Code>InvalidRange<" in text
+            or "non-partial response" in text)
 
 
 def _first_line(exc: BaseException) -> str:
