@@ -70,6 +70,7 @@ class Mosaic:
         self._parts: list[Part] = []
         for i, cell in enumerate(self._cells):
             origin = (cell.row * self.pitch[0], cell.column * self.pitch[1])
+            box: tuple[float, float, float, float]
             if cell.image is None:
                 self._geo.append(None)
                 box = (origin[1], origin[0], origin[1] + w0, origin[0] + h0)
@@ -80,7 +81,7 @@ class Mosaic:
                 gh, gw = own[0].shape
                 box = (origin[1], origin[0], origin[1] + gw * own[0].factor[1],
                        origin[0] + gh * own[0].factor[0])
-            self._parts.append(Part(i, cell.name, cell.image, box))
+            self._parts.append(Part(i, cell.name, cell.image, box, cell.short))
         total = (rows * self.pitch[0] - gap, columns * self.pitch[1] - gap)
         self.levels: list[LevelGeometry] = [
             LevelGeometry(g.index, (math.ceil(total[0] / g.factor[0]),
@@ -98,9 +99,6 @@ class Mosaic:
 
     def part_of(self, key: TileKey) -> Part:
         return self._parts[key[1]]
-
-    def shorts(self) -> list[str]:
-        return [c.short for c in self._cells]
 
     def part_geometry(self, part: int) -> list[LevelGeometry]:
         geo = self._geo[part]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HIGHLIGHT", "TILE", "ImageSource", "LevelGeometry", "Part", "TileDrawer", "TileKey",
            "TilePlan", "TileSource", "View", "choose_view_level", "geometry", "prefetch_ring",
-           "resolve_windows", "tile_at", "tile_side", "visible_tiles"]
+           "resolve_windows", "tile_at", "tile_plane", "tile_side", "visible_tiles"]
 
 TILE = 256          # wanted tile side in level pixels
 MAX_TILE = 1024     # a tile is never larger than this (a chunk this big is split evenly)
@@ -261,7 +261,7 @@ class TilePlan:
         return data, labels
 
 
-def _tile_plane(base: Plane, image: Image, y0: int, y1: int, x0: int, x1: int) -> Plane:
+def tile_plane(base: Plane, image: Image, y0: int, y1: int, x0: int, x1: int) -> Plane:
     """``base`` (a whole plane of one level) cut to rows y0:y1 and columns x0:x1."""
     iy, ix = yx_axes(image.axes)
     sel: list[Any] = list(base.box.selection)
@@ -305,7 +305,7 @@ class TileRenderer:
         y0, y1, x0, x1 = g.bounds(ty, tx)
         base = self.base_plane(level)
         blank = self.spec.channels == () and not self.is_label
-        grid = _tile_plane(base, self.image, y0, y1, x0, x1)
+        grid = tile_plane(base, self.image, y0, y1, x0, x1)
         parts = [plan_label(lab, grid, grid.shape) for lab in self.labels.values()]
         return TilePlan(key, (y0, y1, x0, x1), None if blank else grid, parts)
 
@@ -374,14 +374,15 @@ class Part:
     lists the well but it holds no image."""
 
     index: int
-    name: str
+    name: str                 # what hover says: "B03 · field 0"
     image: Image | None
     box: tuple[float, float, float, float]
+    short: str = ""           # what the picture writes in the cell: "B03"
 
     def to_json(self) -> dict[str, Any]:
         x0, y0, x1, y1 = self.box
-        return {"name": self.name, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
-                "empty": self.image is None}
+        return {"name": self.name, "short": self.short or self.name, "x0": x0, "y0": y0,
+                "x1": x1, "y1": y1, "empty": self.image is None}
 
 
 class TileDrawer(Protocol):

@@ -4,7 +4,8 @@ A source (``kit.render.tiles.TileSource``) is what the view shows in one picture
 (``ImageSource``), a plate or a well's fields (``plate_tiles.Mosaic``), a scene
 (``scene_tiles.SceneSource``). ``TileSession`` picks the level and the tiles a view shows,
 loads the documents they need and reads the ones it has never read in one ``read_boxes``
-batch (the kit loop does the I/O), draws them with the spec and returns the tiles. Two caches make moving back free: the data read (per level, tile
+batch (the kit loop does the I/O), draws them with the spec and returns the tiles.
+Two caches make moving back free: the data read (per level, tile
 and data choice: channels, z, t, labels), so new windows, colours or opacity redraw without a
 request, and the PNGs drawn (per tile and whole spec).
 """
