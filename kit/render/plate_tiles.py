@@ -139,7 +139,7 @@ class MosaicDrawer:
         self.mosaic = mosaic
         self.spec = spec
         self.image = mosaic.reference
-        ref = TileRenderer(mosaic.reference, spec, {}, mosaic.levels)
+        ref = TileRenderer(mosaic.reference, spec.with_(labels=None), {}, mosaic.levels)
         self._colors = ref.colors() if mosaic.reference.kind != "label" else []
         self._renderers: dict[int, TileRenderer] = {}
 
