@@ -19,7 +19,7 @@ import kit
 from kit.render.composite import composite, to_uint8
 from kit.render.plate_tiles import GAP, mosaic_of
 from kit.render.spec import RenderSpec
-from kit.render.tiles import TileRenderer, View, geometry, resolve_windows
+from kit.render.tiles import TileRenderer, View, geometry
 
 pytest.importorskip("anywidget")
 
@@ -145,6 +145,7 @@ def test_settings_are_the_same_in_every_well_and_labels_per_well(plate_root: Pat
     # a view across B03 and B04 at level 0: each well's labels are its own
     across = View(W0 - 64, 0, W0 + GAP_PX + 64, 64, 159, 64)
     level, visible, _ = s.plan_view(across)
+    assert level == 0
     tiles = s.tiles(visible)
     assert {t.key[1] for t in tiles} == {0, 1}
     for well, part in (("03", 0), ("04", 1)):
