@@ -194,3 +194,35 @@ def test_scene_view_is_render_scene_rgb_and_reads_only_what_it_shows(tmp_path: P
     assert sum(map(len, by_member.values())) == len(chunks)  # level 0 only
     assert by_member["r"] == [] and 0 < len(by_member["b"]) <= 20
     assert by_member["a"] and all(p.endswith("/7") for p in by_member["a"])
+
+
+def test_browse_viewer_pane_takes_the_fields_aspect_ratio(tmp_path: Path):
+    from kit.demo.generate import write_image
+    from kit.widgets._worker import Worker
+    from kit.widgets.viewer import WIDE, ViewerPane, view_size
+
+    # a 2560 x 2160 field (Fractal's) fills the box's height at its own aspect
+    w, h = view_size((2160, 2560), 512)
+    assert h == 512 - 28 and abs(w / h - 2560 / 2160) < 0.01
+    assert view_size((256, 1024), 512) == (576, 144)  # a wide strip: the box's width
+    assert round(512 * WIDE) == 576 and 280 + 576 + 360 + 12 <= 1280  # issue 14's layout
+
+    write_image(tmp_path / "wide.zarr", shape=(2, 1, 128, 512), axes="czyx", levels=2,
+                labels=(), tables=False)
+    write_image(tmp_path / "square.zarr", shape=(2, 1, 256, 256), axes="czyx", levels=2,
+                labels=(), tables=False)
+    worker = Worker(max_workers=1)
+    pane = ViewerPane(worker, max_size=512)
+    try:
+        pane._present(kit.open(tmp_path / "wide.zarr"), RenderSpec())
+        view = pane.view
+        assert view is not None and (view.width, view.height) == (576, 144)
+        # the view fits the wide field with no band: its whole width, its whole height
+        fitted = view.current_view()
+        assert fitted.x1 - fitted.x0 == 512 and abs((fitted.y1 - fitted.y0) - 128) < 1e-6
+        pane._present(kit.open(tmp_path / "square.zarr"), RenderSpec())
+        assert pane.view is view and (view.width, view.height) == (484, 484)
+        assert pane.picture_box.layout.width == "576px"  # the box (and the controls) stay
+    finally:
+        pane.view.close() if pane.view is not None else None
+        worker.close() if hasattr(worker, "close") else None

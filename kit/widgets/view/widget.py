@@ -29,7 +29,7 @@ import numpy as np
 import traitlets as t
 
 from kit.render.spec import NotRenderable, RenderSpec
-from kit.render.tiles import TileKey, View
+from kit.render.tiles import ImageSource, TileKey, View
 from kit.widgets._messages import readable_error
 from kit.widgets.view.session import Tile, TileSession, key_text
 
@@ -190,7 +190,7 @@ class PanZoomView(anywidget.AnyWidget):
     def _publish(self) -> None:
         s = self.session
         parts = s.parts()
-        if parts:
+        if not isinstance(s.source, ImageSource):  # a plate, a well, a scene: its own name
             node = self.node
             self.title = getattr(node, "path", "") or getattr(node, "name", "") or node.url
         else:
