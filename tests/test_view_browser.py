@@ -257,6 +257,14 @@ def test_plate_mosaic_zoom_into_a_well(workdir: Path):
         page.mouse.move(px, py, steps=3)
         page.wait_for_function("() => document.querySelector('.ngffkit-hover').dataset.where"
                                " === 'B04 · field 0'")
+        # a double-click on a small well fits that well, "0" fits the plate again
+        page.mouse.dblclick(px, py)
+        page.wait_for_function("(x) => { const v = window.__ngffkit.at(-1).state();"
+                               " return Math.abs((v.x0 + v.x1) / 2 - x) < 1; }",
+                               arg=(b04["x0"] + b04["x1"]) / 2)
+        page.locator(".ngffkit-view").press("0")
+        page.wait_for_function("(s) => Math.abs(window.__ngffkit.at(-1).st.scale - s) < 1e-6",
+                               arg=state["scale"])
         # wheel-zoom around that point of B04 until its level 0 shows past 1:1
         for _ in range(14):
             if vl.probe(page, "p.st.scale") >= 3:

@@ -326,9 +326,22 @@ function render({ model, el }) {
     }
   });
   canvas.addEventListener("pointerleave", () => { card.style.display = "none"; });
+  function partAt(x, y) {
+    return st.parts.find((p) => x >= p.x0 && x < p.x1 && y >= p.y0 && y < p.y1);
+  }
+
   canvas.addEventListener("dblclick", (e) => {
     const [px, py] = pointer(e);
-    zoomAt(2, px, py);
+    const [x, y] = levelZeroAt(px, py);
+    const p = partAt(x, y);
+    if (p && (p.x1 - p.x0) * st.scale < st.W / 2 && (p.y1 - p.y0) * st.scale < st.H / 2) {
+      // a small well of a mosaic: fit that well (its own field fills the view)
+      st.scale = Math.min(st.W / (p.x1 - p.x0), st.H / (p.y1 - p.y0));
+      st.cx = (p.x0 + p.x1) / 2;
+      st.cy = (p.y0 + p.y1) / 2;
+    } else {
+      zoomAt(2, px, py);
+    }
     moved("dblclick");
   });
   root.addEventListener("keydown", (e) => {
