@@ -158,6 +158,19 @@ def test_settings_are_the_same_in_every_well_and_labels_per_well(plate_root: Pat
         assert card["value"] == int(nuclei.read(0)[0][ys[0], xs[0]])
 
 
+def test_auto_label_style_is_one_for_every_well_of_a_level(plate_root: Path):
+    v = kit.view(kit.open(plate_root / "plate.zarr"), labels="nuclei", width=360, height=160,
+                 prefetch=0)
+    s = v.session
+    assert s.spec.label_style == "auto"
+    _, visible, _ = s.plan_view(v._fitted())
+    s.tiles(visible)  # every well at the coarse level
+    drawer = s.renderer
+    assert list(drawer.styles) == [(2, "nuclei")]  # decided once, shared by the wells
+    assert all(r.styles is drawer.styles for r in drawer._renderers.values())
+    assert len(drawer._renderers) == 5
+
+
 def test_scene_view_is_render_scene_rgb_and_reads_only_what_it_shows(tmp_path: Path, serve):
     from kit.demo.scenes import write_scene
     from kit.render.scene import render_scene_rgb

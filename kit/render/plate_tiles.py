@@ -142,6 +142,7 @@ class MosaicDrawer:
         ref = TileRenderer(mosaic.reference, spec.with_(labels=None), {}, mosaic.levels)
         self._colors = ref.colors() if mosaic.reference.kind != "label" else []
         self._renderers: dict[int, TileRenderer] = {}
+        self.styles: dict[tuple[int, str], Any] = {}  # one "auto" label style for all wells
 
     def data_key(self) -> tuple:
         s = self.spec
@@ -167,7 +168,7 @@ class MosaicDrawer:
             labels = self.mosaic.labels_of(part, self.spec.labels)
             self._renderers[part] = TileRenderer(image, self.spec, labels,
                                                  self.mosaic.part_geometry(part),
-                                                 colors=self._colors)
+                                                 colors=self._colors, styles=self.styles)
         return self._renderers[part]
 
     def plan(self, key: TileKey) -> TilePlan:

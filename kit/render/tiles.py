@@ -27,9 +27,9 @@ from kit.render.color import robust_window
 from kit.render.composite import composite, to_uint8
 from kit.render.job import apply_colors, channel_colors, channel_windows, select_labels
 from kit.render.labelplane import LabelPart, plan_label
-from kit.render.overlay import colorize, outline_mask, overlay
+from kit.render.overlay import auto_style, colorize, outline_mask, overlay
 from kit.render.plane import Plane, axis_transform, channel_names, plan_plane, yx_axes
-from kit.render.spec import InvalidRenderSpec, RenderSpec, Window
+from kit.render.spec import InvalidRenderSpec, LabelStyle, RenderSpec, Window
 
 if TYPE_CHECKING:
     from kit.nodes import Image, Label
@@ -277,9 +277,13 @@ class TileRenderer:
 
     def __init__(self, image: Image, spec: RenderSpec, labels: dict[str, Label],
                  levels: Sequence[LevelGeometry],
-                 colors: list[tuple[int, int, int]] | None = None):
+                 colors: list[tuple[int, int, int]] | None = None,
+                 styles: dict[tuple[int, str], LabelStyle] | None = None):
         self.image = image
         self._colors = colors  # given: a mosaic's wells share the first one's colours
+        # label_style "auto", decided once per (level, label) from the first tile holding
+        # objects, so neighbouring tiles (and a mosaic's wells, sharing the dict) agree
+        self.styles: dict[tuple[int, str], LabelStyle] = styles if styles is not None else {}
         self.spec = spec
         self.labels = select_labels(labels, spec.labels, image.url) \
             if image.kind != "label" else {}
@@ -338,18 +342,23 @@ class TileRenderer:
             rgb = composite(data, self.colors(), list(windows), self.spec.gamma)
         values: dict[str, np.ndarray] = {}
         for name, lab in zip(self.labels, label_data):
-            rgb = draw_label(rgb, lab, self.labels[name].colors, self.spec)
+            style = self.spec.label_style
+            if style == "auto":
+                style = self.styles.get((plan.key[0], name)) or auto_style(lab)
+                if (lab != 0).any():
+                    self.styles.setdefault((plan.key[0], name), style)
+            rgb = draw_label(rgb, lab, self.labels[name].colors, self.spec, style)
             values[name] = lab
         return to_uint8(rgb), values
 
 
 def draw_label(rgb: np.ndarray, label: np.ndarray,
-               colors: dict[int, tuple[int, int, int, int]] | None, spec: RenderSpec
-               ) -> np.ndarray:
+               colors: dict[int, tuple[int, int, int, int]] | None, spec: RenderSpec,
+               style: LabelStyle | None = None) -> np.ndarray:
     """``label`` (on the tile's grid) over ``rgb`` at the spec's style and opacity. Each tile
     reads only its own label chunks, so an object border lying exactly on a tile edge is not
     outlined there (reading a margin would read the neighbours' chunks too)."""
-    return overlay(rgb, label, colors, style=spec.label_style, opacity=spec.opacity)
+    return overlay(rgb, label, colors, style=style or spec.label_style, opacity=spec.opacity)
 
 
 def highlight(label: np.ndarray, value: int) -> np.ndarray | None:
