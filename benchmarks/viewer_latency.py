@@ -2,6 +2,7 @@
 
     python benchmarks/viewer_latency.py                 # 0 and 50 ms server latency, 24 events
     python benchmarks/viewer_latency.py --latency 0.05 --events 40 --json out.json
+    python benchmarks/viewer_latency.py --plate        # the same gestures on a plate mosaic
 
 A generated 4096 x 4096 two-channel image (5 levels, 256 x 256 chunks holding both channels,
 so one request per tile) is served by the kit's DemoServer with latency added to every
@@ -117,15 +118,37 @@ def write_data(root: Path) -> Path:
     return path
 
 
-def visible_count(page: Any, levels: list[dict[str, Any]]) -> int:
-    """Visible tiles of the current view (the viewer's own rule, recomputed here)."""
-    from kit.render.tiles import LevelGeometry, View, choose_view_level, visible_tiles
+def write_plate_data(root: Path) -> Path:
+    """A 3 x 4 plate of 2048 x 2048 two-channel fields (4 levels, 256 x 256 chunks)."""
+    from kit.demo.generate import write_plate
 
-    geo = [LevelGeometry(g["index"], tuple(g["shape"]), tuple(g["factor"]), tuple(g["tile"]))
-           for g in levels]
+    path = root / "plate.zarr"
+    if not path.exists():
+        write_plate(path, rows="BCD", columns=("02", "03", "04", "05"),
+                    image_kwargs={"axes": "czyx", "shape": (2, 1, 2048, 2048),
+                                  "chunks": (2, 1, 256, 256), "levels": 4, "labels": ()})
+    return path
+
+
+def _geometry(g: dict[str, Any]) -> Any:
+    from kit.render.tiles import LevelGeometry
+
+    return LevelGeometry(g["index"], tuple(g["shape"]), tuple(g["factor"]), tuple(g["tile"]),
+                         tuple(g.get("origin", (0.0, 0.0))))
+
+
+def visible_count(page: Any, levels: list[dict[str, Any]],
+                  grids: list[list[dict[str, Any]]] | None = None) -> int:
+    """Visible tiles of the current view over every tile grid of its level (one for an
+    image, one per well for a plate): the viewer's own rule, recomputed here."""
+    from kit.render.tiles import View, choose_view_level, visible_tiles
+
+    geo = [_geometry(g) for g in levels]
     s = probe(page, "p.state()")
     view = View(s["x0"], s["y0"], s["x1"], s["y1"], s["width"], s["height"])
-    return len(visible_tiles(geo[choose_view_level(geo, view)], view))
+    level = choose_view_level(geo, view)
+    shown = [_geometry(g) for g in grids[level]] if grids else [geo[level]]
+    return sum(len(visible_tiles(g, view)) for g in shown)
 
 
 # The gestures, in turn: wheel (deltaY, pointer at fraction x, y of the canvas) zooming in
@@ -149,6 +172,7 @@ def run(page: Any, server: Any, latency: float, events: int) -> dict[str, Any]:
     page.reload(wait_until="domcontentloaded")  # a new kernel: no tile cached anywhere
     page.locator(".ngffkit-view[data-complete='1']").wait_for(timeout=STEP_MS * 2)
     levels = probe(page, "p.st.levels")
+    grids = probe(page, "p.st.grids")
     samples: list[dict[str, Any]] = []
     per_view: list[tuple[int, int]] = []
     wait_quiet(server)
@@ -167,7 +191,7 @@ def run(page: Any, server: Any, latency: float, events: int) -> dict[str, Any]:
         samples.append({"kind": kind, "ms": sample["ms"], "level": sample["level"],
                         "cold": bool(sample["cold"])})
         wait_quiet(server, 0.5)
-        per_view.append((chunk_gets(server) - before, visible_count(page, levels)))
+        per_view.append((chunk_gets(server) - before, visible_count(page, levels, grids)))
     ms = [s["ms"] for s in samples]
     cold = [s["ms"] for s in samples if s["cold"]] or [float("nan")]
     return {"latency_s": latency, "events": len(ms), "p50_ms": statistics.median(ms),
@@ -185,11 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=24)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--plate", action="store_true",
+                        help="a 3 x 4 plate mosaic instead of one 4096 x 4096 image")
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kit-view-bench-"))
     from kit.demo.server import DemoServer
 
-    data = write_data(workdir)
+    data = write_plate_data(workdir) if args.plate else write_data(workdir)
     with DemoServer(data.parent) as server, \
             voila_viewer(workdir / "voila", server.url + data.name,
                          {"width": 640, "height": 480}) as page:

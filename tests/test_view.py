@@ -314,17 +314,20 @@ def test_label_image_and_well_and_plate(tmp_path: Path, serve):
                               "chunks": (2, 1, 128, 128), "levels": 2, "labels": ("nuclei",)})
     server = serve(tmp_path)
     plate = kit.open(server.url + "plate.zarr")
-    v = kit.view(plate)
+    v = kit.view(plate)  # one mosaic of the wells: the selector zooms to a well
     assert v.choices == ["B/03", "B/04"] and v.title
-    first = v.image.url
+    assert [p["short"] for p in v.parts] == ["B03", "B04"]
     v.choice = 1
-    assert v.image.url != first and "B/04" in v.image.url
+    x0, y0, x1, y1 = v.focus["box"]
+    card = v.session.hover(0, (x0 + x1) / 2, (y0 + y1) / 2)
+    assert card["where"] == "B04 · field 0"
     well = kit.open(server.url + "plate.zarr/B/03")
-    v = kit.view(well)
+    v = kit.view(well)  # its fields side by side
     assert v.choices == ["0", "1"]
     v.choice = 1
-    assert v.image.url.rstrip("/").endswith("B/03/1")
-    label = v.image.labels["nuclei"]
+    x0, y0, x1, y1 = v.focus["box"]
+    assert v.session.hover(0, x0 + 1, y0 + 1)["where"] == "field 1"
+    label = kit.open(server.url + "plate.zarr/B/03/1").labels["nuclei"]
     lv = kit.view(label, width=256, height=256)
     front = Front(lv)
     front.view(0, 0, 256, 256, 256, 256)

@@ -84,6 +84,35 @@ def chunk_keys(image, spec: RenderSpec, keys) -> set[str]:
     return out
 
 
+def blocks_match(canvas: np.ndarray, state: dict, tiles: list,
+                 skip: tuple[int, int] = (0, 0)) -> int:
+    """Each array pixel of ``tiles`` ((x0, y0) in the picture's level-0 pixels, RGB) is a
+    block of identical screen pixels with its value (nearest neighbour); the pixels checked.
+    ``skip``: the canvas's top-left (height, width) holding a well's name, not checked."""
+    s, x0, y0 = state["scale"], state["x0"], state["y0"]
+    checked = 0
+    for tx0, ty0, rgb in tiles:
+        # canvas position of the tile as the viewer draws it (rounded to whole pixels)
+        dx, dy = round((tx0 - x0) * s), round((ty0 - y0) * s)
+        sx = (round((tx0 + rgb.shape[1] - x0) * s) - dx) / rgb.shape[1]
+        sy = (round((ty0 + rgb.shape[0] - y0) * s) - dy) / rgb.shape[0]
+        for r in range(rgb.shape[0]):
+            cy0, cy1 = dy + r * sy, dy + (r + 1) * sy
+            if cy0 < 0 or cy1 > canvas.shape[0]:
+                continue
+            for c in range(rgb.shape[1]):
+                cx0, cx1 = dx + c * sx, dx + (c + 1) * sx
+                if cx0 < 0 or cx1 > canvas.shape[1] or (cy0 < skip[0] and cx0 < skip[1]):
+                    continue
+                block = canvas[int(np.ceil(cy0)) + 1:int(cy1) - 1,
+                               int(np.ceil(cx0)) + 1:int(cx1) - 1]
+                assert block.size, "a level-0 pixel is drawn smaller than 3 screen pixels"
+                assert (block == block[0, 0]).all(), "not nearest neighbour"
+                np.testing.assert_allclose(block[0, 0], rgb[r, c], atol=1)
+                checked += 1
+    return checked
+
+
 def test_zoom_pan_pixels_requests_hover_and_click(workdir: Path):
     import viewer_latency as vl
 
@@ -115,35 +144,18 @@ def test_zoom_pan_pixels_requests_hover_and_click(workdir: Path):
         state = vl.probe(page, "p.state()")
         assert state["level"] == 0 and state["complete"]
         canvas = canvas_pixels(page)
-        s = state["scale"]
+        s = state["scale"]  # the hover below uses the view too
         x0, y0 = state["x0"], state["y0"]
         view = View(x0, y0, state["x1"], state["y1"], state["width"], state["height"])
         renderer = TileRenderer(local, spec, local.labels, geo)
         windows = resolve_windows(local, spec, None)
-        checked = 0
+        tiles = []
         for key in visible_tiles(geo[0], view):
             plan = renderer.plan(key)
             rgb, _ = renderer.draw(plan, read_boxes(plan.boxes()), windows)
             ty0, _, tx0, _ = plan.bounds
-            # canvas position of the tile as the viewer draws it (rounded to whole pixels)
-            dx, dy = round((tx0 - x0) * s), round((ty0 - y0) * s)
-            sx = (round((tx0 + rgb.shape[1] - x0) * s) - dx) / rgb.shape[1]
-            sy = (round((ty0 + rgb.shape[0] - y0) * s) - dy) / rgb.shape[0]
-            for r in range(rgb.shape[0]):
-                cy0, cy1 = dy + r * sy, dy + (r + 1) * sy
-                if cy0 < 0 or cy1 > canvas.shape[0]:
-                    continue
-                for c in range(rgb.shape[1]):
-                    cx0, cx1 = dx + c * sx, dx + (c + 1) * sx
-                    if cx0 < 0 or cx1 > canvas.shape[1]:
-                        continue
-                    block = canvas[int(np.ceil(cy0)) + 1:int(cy1) - 1,
-                                   int(np.ceil(cx0)) + 1:int(cx1) - 1]
-                    assert block.size, "a level-0 pixel is drawn smaller than 3 screen pixels"
-                    assert (block == block[0, 0]).all(), "not nearest neighbour"
-                    np.testing.assert_allclose(block[0, 0], rgb[r, c], atol=1)
-                    checked += 1
-        assert checked > 1000
+            tiles.append((tx0, ty0, rgb))
+        assert blocks_match(canvas, state, tiles) > 1000
 
         # requests: only chunks of tiles some sent view showed or prefetched, each once
         sent = vl.probe(page, "p.sent")
@@ -203,3 +215,117 @@ def test_zoom_pan_pixels_requests_hover_and_click(workdir: Path):
         page.locator(".ngffkit-view").press("0")
         page.wait_for_function("() => document.querySelector('.ngffkit-readout').textContent"
                                ".startsWith('level 1')")
+
+
+def test_plate_mosaic_zoom_into_a_well(workdir: Path):
+    """The plate as one picture: every well at the coarse level with its name, then a wheel
+    zoom into B04 until its level 0 shows, its pixels the field's level-0 values."""
+    import viewer_latency as vl
+
+    from kit.demo.generate import write_plate
+    from kit.demo.server import DemoServer
+    from kit.render.plate_tiles import GAP
+
+    h0, w0 = 512, 768
+    write_plate(workdir / "data" / "plate.zarr", rows="BC", columns=("03", "04", "05"),
+                missing_wells=("C/05",),
+                image_kwargs={"axes": "czyx", "shape": (2, 1, h0, w0),
+                              "chunks": (2, 1, 128, 128), "levels": 3, "labels": ()})
+    gap = round(GAP * max(h0, w0))
+    with DemoServer(workdir / "data") as server, \
+            vl.voila_viewer(workdir / "voila", server.url + "plate.zarr",
+                            {"width": 640, "height": 420}) as page:
+        page.wait_for_function("() => window.__ngffkit.at(-1).st.complete")
+        parts = vl.probe(page, "p.st.parts")
+        assert [p["short"] for p in parts] == ["B03", "B04", "B05", "C03", "C04"]
+        assert page.locator(".ngffkit-readout").inner_text().startswith("level 1")
+        shot(page, workdir, "plate")
+        whole = canvas_pixels(page)
+        # the gap between B03 and B04 is frame colour, not picture
+        state = vl.probe(page, "p.state()")
+        gx = round((w0 + gap / 2 - state["x0"]) * state["scale"])
+        gy = round((h0 / 2 - state["y0"]) * state["scale"])
+        assert (whole[gy, gx] == (20, 20, 20)).all()
+
+        # hover names the well and the field under the pointer
+        box = vl.canvas_box(page)
+        b04 = parts[1]
+        cx, cy = (b04["x0"] + b04["x1"]) / 2 + 17, (b04["y0"] + b04["y1"]) / 2 + 11
+        px = box["x"] + (cx - state["x0"]) * state["scale"]
+        py = box["y"] + (cy - state["y0"]) * state["scale"]
+        page.mouse.move(px - 10, py)
+        page.mouse.move(px, py, steps=3)
+        page.wait_for_function("() => document.querySelector('.ngffkit-hover').dataset.where"
+                               " === 'B04 · field 0'")
+        # a double-click on a small well fits that well, "0" fits the plate again
+        page.mouse.dblclick(px, py)
+        page.wait_for_function("(x) => { const v = window.__ngffkit.at(-1).state();"
+                               " return Math.abs((v.x0 + v.x1) / 2 - x) < 1; }",
+                               arg=(b04["x0"] + b04["x1"]) / 2)
+        page.locator(".ngffkit-view").press("0")
+        page.wait_for_function("(s) => Math.abs(window.__ngffkit.at(-1).st.scale - s) < 1e-6",
+                               arg=state["scale"])
+        # wheel-zoom around that point of B04 until its level 0 shows past 1:1
+        for _ in range(14):
+            if vl.probe(page, "p.st.scale") >= 3:
+                break
+            n = vl.probe(page, "p.latency.length")
+            vl.wheel(page, -240, at=(px, py))
+            vl.wait_complete(page, n)
+        assert page.locator(".ngffkit-readout").inner_text().startswith("level 0 · ")
+        vl.wait_quiet(server)
+        shot(page, workdir, "plate-well")
+        state = vl.probe(page, "p.state()")
+        assert state["complete"]
+        canvas = canvas_pixels(page)
+        field = kit.open(workdir / "data" / "plate.zarr" / "B" / "04" / "0")
+        spec = RenderSpec()
+        geo = geometry(field)
+        renderer = TileRenderer(field, spec, {}, geo)
+        # every well is drawn with the first well's windows (settings shared by the plate)
+        windows = resolve_windows(kit.open(workdir / "data" / "plate.zarr" / "B" / "03" / "0"),
+                                  spec, None)
+        local = View(state["x0"] - b04["x0"], state["y0"] - b04["y0"], state["x1"] - b04["x0"],
+                     state["y1"] - b04["y0"], state["width"], state["height"])
+        tiles = []
+        for key in visible_tiles(geo[0], local):
+            plan = renderer.plan(key)
+            rgb, _ = renderer.draw(plan, read_boxes(plan.boxes()), windows)
+            ty0, _, tx0, _ = plan.bounds
+            tiles.append((b04["x0"] + tx0, b04["y0"] + ty0, rgb))
+        # the well's name sits in the top-left corner, over the picture (a dark box)
+        assert tiles and blocks_match(canvas, state, tiles, skip=(40, 90)) > 1000
+        # requests: only chunks of tiles some sent view showed or prefetched (its ring, which
+        # stays inside each well), each once; the level-0 chunks under the view are B04's
+        from kit.render.plate_tiles import mosaic_of
+        from kit.widgets.view.session import TileSession
+
+        session = TileSession(mosaic_of(kit.open(workdir / "data" / "plate.zarr")), prefetch=1)
+
+        def chunks_of(keys) -> set[str]:
+            session.renderer.prepare(keys)
+            out = set()
+            for key in keys:
+                for bx in session.renderer.plan(key).boxes():
+                    for piece in bx.pieces():
+                        coords = tuple((sl.start if isinstance(sl, slice) else int(sl)) // c
+                                       for sl, c in zip(piece.selection, bx.chunks))
+                        out.add(f"{bx.array.store_path.path}/"
+                                f"{bx.array.metadata.encode_chunk_key(coords)}".lstrip("/"))
+            return out
+
+        allowed: set[str] = set()
+        for sv in vl.probe(page, "p.sent"):
+            _, vis, ring = session.plan_view(View(sv["x0"], sv["y0"], sv["x1"], sv["y1"],
+                                                  sv["width"], sv["height"]))
+            allowed |= chunks_of(vis + ring)
+        got = [r.path.split("/plate.zarr/", 1)[1] for r in server.requests
+               if r.method == "GET" and vl.is_chunk(r.path)]
+        assert got and set(got) <= allowed, sorted(set(got) - allowed)[:5]
+        assert len(got) == len(set(got)), "a chunk was read twice"
+        final = View(state["x0"], state["y0"], state["x1"], state["y1"], state["width"],
+                     state["height"])
+        level, shown, _ = session.plan_view(final)
+        assert level == 0 and {k[1] for k in shown} == {1}
+        assert chunks_of(shown) <= set(got)
+        assert all(p.startswith("B/04/0/0/") for p in chunks_of(shown))

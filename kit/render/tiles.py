@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -27,22 +27,23 @@ from kit.render.color import robust_window
 from kit.render.composite import composite, to_uint8
 from kit.render.job import apply_colors, channel_colors, channel_windows, select_labels
 from kit.render.labelplane import LabelPart, plan_label
-from kit.render.overlay import colorize, outline_mask, overlay
+from kit.render.overlay import auto_style, colorize, outline_mask, overlay
 from kit.render.plane import Plane, axis_transform, channel_names, plan_plane, yx_axes
-from kit.render.spec import InvalidRenderSpec, RenderSpec, Window
+from kit.render.spec import InvalidRenderSpec, LabelStyle, RenderSpec, Window
 
 if TYPE_CHECKING:
     from kit.nodes import Image, Label
 
-__all__ = ["HIGHLIGHT", "TILE", "LevelGeometry", "TileKey", "TilePlan", "View", "choose_view_level",
-           "geometry", "prefetch_ring", "resolve_windows", "tile_side", "visible_tiles"]
+__all__ = ["HIGHLIGHT", "TILE", "ImageSource", "LevelGeometry", "Part", "TileDrawer", "TileKey",
+           "TilePlan", "TileSource", "View", "choose_view_level", "geometry", "prefetch_ring",
+           "resolve_windows", "tile_at", "tile_plane", "tile_side", "visible_tiles"]
 
 TILE = 256          # wanted tile side in level pixels
 MAX_TILE = 1024     # a tile is never larger than this (a chunk this big is split evenly)
 _TOL = 1e-6
 HIGHLIGHT = (255, 255, 0)  # the selected object's outline: yellow, unlike any label colour fill
 
-TileKey = tuple[int, int, int]  # (level, tile row, tile column)
+TileKey = tuple[int, ...]  # (level, tile row, tile column), or (level, part, row, column)
 
 
 def tile_side(chunk: int, wanted: int = TILE) -> int:
@@ -58,12 +59,30 @@ def tile_side(chunk: int, wanted: int = TILE) -> int:
 
 @dataclass(frozen=True)
 class LevelGeometry:
-    """One level as the viewer sees it: size, pixel size in level-0 pixels, tile size."""
+    """One level's grid of tiles as the viewer sees it: size, pixel size in level-0 pixels,
+    tile size, and where it lies in the picture (``origin``, level-0 pixels: a well's field
+    in a plate mosaic); ``part`` tells the grids of one level apart (None: the only one)."""
 
     index: int
     shape: tuple[int, int]          # (height, width) in level pixels
     factor: tuple[float, float]     # level-0 pixels per level pixel (y, x)
     tile: tuple[int, int]           # tile (height, width) in level pixels
+    origin: tuple[float, float] = (0.0, 0.0)
+    part: int | None = None
+
+    def key(self, ty: int, tx: int) -> TileKey:
+        """The key of tile (ty, tx) of this grid."""
+        return (self.index, ty, tx) if self.part is None else (self.index, self.part, ty, tx)
+
+    def placed(self, origin: tuple[float, float], part: int) -> LevelGeometry:
+        """This grid moved to ``origin`` as part ``part`` of a mosaic."""
+        return replace(self, origin=(float(origin[0]), float(origin[1])), part=part)
+
+    def world(self, bounds: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in level-0 pixels of a box (y0, y1, x0, x1) of level pixels."""
+        y0, y1, x0, x1 = bounds
+        (oy, ox), (fy, fx) = self.origin, self.factor
+        return (ox + x0 * fx, oy + y0 * fy, ox + x1 * fx, oy + y1 * fy)
 
     def grid(self) -> tuple[int, int]:
         """Number of tile rows and columns."""
@@ -76,8 +95,9 @@ class LevelGeometry:
                 tx * tw, min((tx + 1) * tw, self.shape[1]))
 
     def to_json(self) -> dict[str, Any]:
+        prefix = f"{self.index}/" if self.part is None else f"{self.index}/{self.part}/"
         return {"index": self.index, "shape": list(self.shape), "factor": list(self.factor),
-                "tile": list(self.tile)}
+                "tile": list(self.tile), "origin": list(self.origin), "prefix": prefix}
 
 
 def geometry(image: Image) -> list[LevelGeometry]:
@@ -138,18 +158,30 @@ def choose_view_level(levels: Sequence[LevelGeometry], view: View) -> int:
 
 def _tile_range(g: LevelGeometry, view: View) -> tuple[range, range]:
     rows, cols = g.grid()
-    (fy, fx), (th, tw) = g.factor, g.tile
-    r0 = max(0, math.floor(view.y0 / fy / th))
-    r1 = min(rows, math.ceil(view.y1 / fy / th - _TOL))
-    c0 = max(0, math.floor(view.x0 / fx / tw))
-    c1 = min(cols, math.ceil(view.x1 / fx / tw - _TOL))
+    (fy, fx), (th, tw), (oy, ox) = g.factor, g.tile, g.origin
+    r0 = max(0, math.floor((view.y0 - oy) / fy / th))
+    r1 = min(rows, math.ceil((view.y1 - oy) / fy / th - _TOL))
+    c0 = max(0, math.floor((view.x0 - ox) / fx / tw))
+    c1 = min(cols, math.ceil((view.x1 - ox) / fx / tw - _TOL))
     return range(r0, max(r0, r1)), range(c0, max(c0, c1))
 
 
 def visible_tiles(g: LevelGeometry, view: View) -> list[TileKey]:
-    """The tiles of level ``g`` the view touches, row by row (none when it shows no data)."""
+    """The tiles of grid ``g`` the view touches, row by row (none when it shows no data)."""
     rows, cols = _tile_range(g, view)
-    return [(g.index, r, c) for r in rows for c in cols]
+    return [g.key(r, c) for r in rows for c in cols]
+
+
+def tile_at(grids: Sequence[LevelGeometry], x: float, y: float
+            ) -> tuple[LevelGeometry, TileKey, int, int] | None:
+    """(grid, tile, row and column in the tile) under level-0 pixel (x, y); None outside."""
+    for g in grids:
+        ly, lx = math.floor((y - g.origin[0]) / g.factor[0]), \
+            math.floor((x - g.origin[1]) / g.factor[1])
+        if 0 <= ly < g.shape[0] and 0 <= lx < g.shape[1]:
+            ty, tx = ly // g.tile[0], lx // g.tile[1]
+            return g, g.key(ty, tx), ly - ty * g.tile[0], lx - tx * g.tile[1]
+    return None
 
 
 def prefetch_ring(g: LevelGeometry, view: View, width: int = 1) -> list[TileKey]:
@@ -165,7 +197,7 @@ def prefetch_ring(g: LevelGeometry, view: View, width: int = 1) -> list[TileKey]
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 if (r in (r0, r1) or c in (c0, c1)) and 0 <= r < n_rows and 0 <= c < n_cols:
-                    out.append((g.index, r, c))
+                    out.append(g.key(r, c))
     return out
 
 
@@ -229,7 +261,7 @@ class TilePlan:
         return data, labels
 
 
-def _tile_plane(base: Plane, image: Image, y0: int, y1: int, x0: int, x1: int) -> Plane:
+def tile_plane(base: Plane, image: Image, y0: int, y1: int, x0: int, x1: int) -> Plane:
     """``base`` (a whole plane of one level) cut to rows y0:y1 and columns x0:x1."""
     iy, ix = yx_axes(image.axes)
     sel: list[Any] = list(base.box.selection)
@@ -244,8 +276,14 @@ class TileRenderer:
     labels); windows, colours, style and opacity are applied at draw time only."""
 
     def __init__(self, image: Image, spec: RenderSpec, labels: dict[str, Label],
-                 levels: Sequence[LevelGeometry]):
+                 levels: Sequence[LevelGeometry],
+                 colors: list[tuple[int, int, int]] | None = None,
+                 styles: dict[tuple[int, str], LabelStyle] | None = None):
         self.image = image
+        self._colors = colors  # given: a mosaic's wells share the first one's colours
+        # label_style "auto", decided once per (level, label) from the first tile holding
+        # objects, so neighbouring tiles (and a mosaic's wells, sharing the dict) agree
+        self.styles: dict[tuple[int, str], LabelStyle] = styles if styles is not None else {}
         self.spec = spec
         self.labels = select_labels(labels, spec.labels, image.url) \
             if image.kind != "label" else {}
@@ -271,12 +309,17 @@ class TileRenderer:
         y0, y1, x0, x1 = g.bounds(ty, tx)
         base = self.base_plane(level)
         blank = self.spec.channels == () and not self.is_label
-        grid = _tile_plane(base, self.image, y0, y1, x0, x1)
+        grid = tile_plane(base, self.image, y0, y1, x0, x1)
         parts = [plan_label(lab, grid, grid.shape) for lab in self.labels.values()]
         return TilePlan(key, (y0, y1, x0, x1), None if blank else grid, parts)
 
+    def prepare(self, keys: Sequence[TileKey]) -> None:
+        """Nothing to load: an image's level and label documents are loaded up front."""
+
     def colors(self) -> list[tuple[int, int, int]]:
         """The shown channels' colours: the spec's where it gives one, else the metadata's."""
+        if self._colors is not None:
+            return list(self._colors)
         chans = shown_channels(self.image, self.spec)
         n = len(channel_names(self.image, self.image.level(0))) if "c" in self.image.axes else 1
         return apply_colors(channel_colors(self.image, chans, n), self.spec, chans)
@@ -299,18 +342,23 @@ class TileRenderer:
             rgb = composite(data, self.colors(), list(windows), self.spec.gamma)
         values: dict[str, np.ndarray] = {}
         for name, lab in zip(self.labels, label_data):
-            rgb = draw_label(rgb, lab, self.labels[name].colors, self.spec)
+            style = self.spec.label_style
+            if style == "auto":
+                style = self.styles.get((plan.key[0], name)) or auto_style(lab)
+                if (lab != 0).any():
+                    self.styles.setdefault((plan.key[0], name), style)
+            rgb = draw_label(rgb, lab, self.labels[name].colors, self.spec, style)
             values[name] = lab
         return to_uint8(rgb), values
 
 
 def draw_label(rgb: np.ndarray, label: np.ndarray,
-               colors: dict[int, tuple[int, int, int, int]] | None, spec: RenderSpec
-               ) -> np.ndarray:
+               colors: dict[int, tuple[int, int, int, int]] | None, spec: RenderSpec,
+               style: LabelStyle | None = None) -> np.ndarray:
     """``label`` (on the tile's grid) over ``rgb`` at the spec's style and opacity. Each tile
     reads only its own label chunks, so an object border lying exactly on a tile edge is not
     outlined there (reading a margin would read the neighbours' chunks too)."""
-    return overlay(rgb, label, colors, style=spec.label_style, opacity=spec.opacity)
+    return overlay(rgb, label, colors, style=style or spec.label_style, opacity=spec.opacity)
 
 
 def highlight(label: np.ndarray, value: int) -> np.ndarray | None:
@@ -323,3 +371,90 @@ def highlight(label: np.ndarray, value: int) -> np.ndarray | None:
     rgba[mask] = (*HIGHLIGHT, 60)
     rgba[outline_mask(mask.astype(np.uint8))] = (*HIGHLIGHT, 255)
     return rgba
+
+
+# -- what a view shows: one interface for an image, a plate mosaic and a scene -----------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """One image placed in a picture of several (a well's field in a plate mosaic): its name
+    and its box in the picture's level-0 pixels (x0, y0, x1, y1); ``image`` None: the plate
+    lists the well but it holds no image."""
+
+    index: int
+    name: str                 # what hover says: "B03 · field 0"
+    image: Image | None
+    box: tuple[float, float, float, float]
+    short: str = ""           # what the picture writes in the cell: "B03"
+
+    def to_json(self) -> dict[str, Any]:
+        x0, y0, x1, y1 = self.box
+        return {"name": self.name, "short": self.short or self.name, "x0": x0, "y0": y0,
+                "x1": x1, "y1": y1, "empty": self.image is None}
+
+
+class TileDrawer(Protocol):
+    """Plans and draws the tiles of a source under one spec's data choices."""
+
+    def data_key(self) -> tuple: ...
+
+    def prepare(self, keys: Sequence[TileKey]) -> None:
+        """Load the metadata documents ``keys`` need, all in one batch on the kit loop."""
+
+    def plan(self, key: TileKey) -> TilePlan: ...
+
+    def draw(self, plan: TilePlan, results: list[np.ndarray], windows: Sequence[Window]
+             ) -> tuple[np.ndarray, dict[str, np.ndarray]]: ...
+
+    def colors(self) -> list[tuple[int, int, int]]: ...
+
+
+class TileSource(Protocol):
+    """What a pan/zoom view shows, in one picture's level-0 pixels: an image, a plate mosaic,
+    a scene. ``levels`` is the whole picture per level (its size and pixel size: the level a
+    screen needs, the view that fits it); ``grids(level)`` the tile grids of that level, each
+    placed at its origin (one for an image, one per well for a plate); ``reference`` the image
+    whose channels, windows and colours every tile shares (settings kept across wells)."""
+
+    reference: Image
+    levels: list[LevelGeometry]
+
+    def grids(self, level: int) -> list[LevelGeometry]: ...
+
+    def parts(self) -> list[Part]: ...
+
+    def part_of(self, key: TileKey) -> Part | None: ...
+
+    def drawer(self, spec: RenderSpec) -> TileDrawer: ...
+
+
+class ImageSource:
+    """One image: its levels are the grids, at origin (0, 0)."""
+
+    def __init__(self, image: Image, labels: dict[str, Label] | None = None,
+                 spec_labels: Any = None):
+        self.reference = image
+        self.levels: list[LevelGeometry] = geometry(image)
+        self._labels: tuple[str, dict[str, Label]] | None = \
+            (repr(spec_labels), labels) if labels is not None else None
+
+    def grids(self, level: int) -> list[LevelGeometry]:
+        return [self.levels[level]]
+
+    def parts(self) -> list[Part]:
+        return []
+
+    def part_of(self, key: TileKey) -> Part | None:
+        return None
+
+    def drawer(self, spec: RenderSpec) -> TileRenderer:
+        from kit.io.loop import run_sync
+        from kit.render.job import wanted_labels
+
+        image = self.reference
+        if self._labels is None or self._labels[0] != repr(spec.labels):
+            found = run_sync(wanted_labels(image, spec.labels)) \
+                if image.kind != "label" else {}
+            self._labels = (repr(spec.labels), found)
+        return TileRenderer(image, spec, self._labels[1], self.levels)

@@ -44,6 +44,19 @@ __all__ = ["ChannelSetting", "ViewerPane"]
 _DEFAULT_COLOR = "#888888"
 CONTROLS_WIDTH = "360px"
 VIEW_BAR = 28  # the view's bar (title, zoom readout, Fit) above its canvas, in px
+WIDE = 1.125   # the picture may be this much wider than ``max_size`` (280 + 576 + 360 < 1280)
+MIN_WIDTH = 320  # narrower, the view's bar (title, readout, Fit) would not fit
+
+
+def view_size(shape: tuple[int, int], max_size: int) -> tuple[int, int]:
+    """(width, height) of the view's canvas for a field of level-0 ``shape`` (h, w): the
+    field's own aspect ratio (no black bands beside or below it) inside the pane's box of
+    ``max_size * WIDE`` by ``max_size`` (its bar included); only a field narrower than
+    ``MIN_WIDTH`` allows gets bands."""
+    h, w = max(1, shape[0]), max(1, shape[1])
+    box_w, box_h = round(max_size * WIDE), max_size - VIEW_BAR
+    scale = min(box_w / w, box_h / h)
+    return max(MIN_WIDTH, min(box_w, round(w * scale))), max(64, min(box_h, round(h * scale)))
 _ONE_LINE = "white-space:nowrap;overflow:hidden;text-overflow:ellipsis"
 
 
@@ -109,12 +122,14 @@ class ViewerPane(w.HBox):
         self._quiet = threading.local()
         self.on_error: Callable[[str], None] | None = None
 
-        side = f"{max_size}px"
+        side, wide = f"{max_size}px", f"{round(max_size * WIDE)}px"
         self.placeholder = w.HTML("<i>Choose an image to preview.</i>")
+        # a fixed box (the controls beside it never move); the view inside it takes the
+        # field's aspect ratio, from the top-left
         self.picture_box = w.Box([self.placeholder], layout=w.Layout(
-            width=side, height=side, align_items="center", justify_content="center",
-            border="1px solid #ddd", overflow="hidden"))
-        self.status = w.HTML("", layout=w.Layout(width=side, height="24px", overflow="hidden"))
+            width=wide, height=side, align_items="flex-start", justify_content="flex-start",
+            overflow="hidden"))
+        self.status = w.HTML("", layout=w.Layout(width=wide, height="24px", overflow="hidden"))
 
         self.rows: list[ChannelRow] = []  # a pool: grows to the most channels seen, reused
         self.channel_box = w.VBox(layout=w.Layout(width="100%"))
@@ -388,13 +403,19 @@ class ViewerPane(w.HBox):
 
         try:
             view = self.view
+            iy, ix = yx_axes(image.axes)
+            shape0 = image.levels[0].shape
+            width, height = view_size((shape0[iy], shape0[ix]), self.max_size)
             if view is None:
-                view = PanZoomView(image, spec, width=self.max_size,
-                                   height=self.max_size - VIEW_BAR, prefetch=self.prefetch)
+                view = PanZoomView(image, spec, width=width, height=height,
+                                   prefetch=self.prefetch)
                 view.on_view = self._viewed
                 self.view = view
                 fresh = True
             elif view.image is not image:
+                if (view.width, view.height) != (width, height):
+                    view.last_view = None  # another shape: the front end fits it anew
+                    view.width, view.height = width, height
                 view.show(image, spec)
                 fresh = True
             else:

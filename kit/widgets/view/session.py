@@ -1,8 +1,11 @@
-"""The kernel side of a pan/zoom view, without any widget: one image, one spec, its caches.
+"""The kernel side of a pan/zoom view, without any widget: one source, one spec, its caches.
 
-``TileSession.serve(view)`` picks the level and the tiles a view shows, reads the ones it has
-never read in one ``read_boxes`` batch (the kit loop does the I/O), draws them with the
-spec and returns PNG tiles. Two caches make moving back free: the data read (per level, tile
+A source (``kit.render.tiles.TileSource``) is what the view shows in one picture: an image
+(``ImageSource``), a plate or a well's fields (``plate_tiles.Mosaic``), a scene
+(``scene_tiles.SceneSource``). ``TileSession`` picks the level and the tiles a view shows,
+loads the documents they need and reads the ones it has never read in one ``read_boxes``
+batch (the kit loop does the I/O), draws them with the spec and returns the tiles.
+Two caches make moving back free: the data read (per level, tile
 and data choice: channels, z, t, labels), so new windows, colours or opacity redraw without a
 request, and the PNGs drawn (per tile and whole spec).
 """
@@ -25,16 +28,19 @@ from kit.render.plane import plan_plane
 from kit.render.png import to_png
 from kit.render.spec import RenderSpec, Window
 from kit.render.tiles import (
+    ImageSource,
     LevelGeometry,
+    Part,
+    TileDrawer,
     TileKey,
-    TileRenderer,
+    TileSource,
     View,
     choose_view_level,
-    geometry,
     highlight,
     needs_data_windows,
     prefetch_ring,
     resolve_windows,
+    tile_at,
     visible_tiles,
 )
 from kit.widgets.view.hover import FeatureRows, lookup
@@ -85,16 +91,19 @@ def decode(data: bytes, shape: tuple[int, int], encoding: str) -> np.ndarray:
 
 @dataclass
 class Tile:
-    """One tile ready to send: where it lies (level pixels) and its bytes (``encode``)."""
+    """One tile ready to send: where it lies (its grid's level pixels, and the picture's
+    level-0 pixels the front end draws it at) and its bytes (``encode``)."""
 
     key: TileKey
     bounds: tuple[int, int, int, int]
     data: bytes
+    world: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, y0, x1, y1
 
     def meta(self) -> dict[str, Any]:
         y0, y1, x0, x1 = self.bounds
+        wx0, wy0, wx1, wy1 = self.world
         return {"key": key_text(self.key), "level": self.key[0], "x0": x0, "y0": y0,
-                "w": x1 - x0, "h": y1 - y0}
+                "w": x1 - x0, "h": y1 - y0, "wx0": wx0, "wy0": wy0, "wx1": wx1, "wy1": wy1}
 
 
 class _LRU(OrderedDict):
@@ -116,11 +125,12 @@ class _LRU(OrderedDict):
 
 
 class TileSession:
-    """Tiles of one image under one ``RenderSpec`` (blocking calls: run them off the main
-    thread). ``prefetch`` is the width, in tiles, of the ring read after the visible tiles."""
+    """Tiles of one image (or another ``TileSource``) under one ``RenderSpec`` (blocking
+    calls: run them off the main thread). ``prefetch`` is the width, in tiles, of the ring
+    read after the visible tiles."""
 
-    def __init__(self, image: Image, spec: RenderSpec | None = None, *, prefetch: int = 1,
-                 encoding: str = "raw"):
+    def __init__(self, image: Image | TileSource, spec: RenderSpec | None = None, *,
+                 prefetch: int = 1, encoding: str = "raw"):
         if encoding not in ("raw", "png"):
             raise ValueError(f"encoding must be 'raw' or 'png', not {encoding!r}")
         self.prefetch = prefetch
@@ -132,28 +142,48 @@ class TileSession:
         self.set_image(image, spec if spec is not None else RenderSpec())
 
     # -- what is shown -------------------------------------------------------------------------
-    def set_image(self, image: Image, spec: RenderSpec | None = None) -> None:
-        """Show another image (its level and label documents are loaded here)."""
+    def set_image(self, image: Image | TileSource, spec: RenderSpec | None = None) -> None:
+        """Show another image (its level and label documents are loaded here) or source."""
         spec = spec if spec is not None else self.spec
-        labels = run_sync(load_metadata(image, spec.labels if image.kind != "label" else None))
+        from kit.nodes import Image
+
+        if not isinstance(image, Image):
+            source = image
+        else:
+            wanted = spec.labels if image.kind != "label" else None
+            source = ImageSource(image, run_sync(load_metadata(image, wanted)), spec.labels)
         with self._lock:
-            self.image = image
-            self.levels: list[LevelGeometry] = geometry(image)
-            self.rows = FeatureRows(image)
-            self._labels = labels
+            self.source: TileSource = source
+            self.image = source.reference
+            self.levels: list[LevelGeometry] = source.levels
+            self._grids = {(g.index, g.part): g for level in range(len(self.levels))
+                           for g in source.grids(level)}
+            self._rows: dict[str, FeatureRows] = {}
             self._set_spec(spec)
+
+    @property
+    def rows(self) -> FeatureRows:
+        """The feature rows of the reference image (the image shown, for an image)."""
+        return self._rows_of(self.image)
+
+    def _rows_of(self, image: Image) -> FeatureRows:
+        if image.url not in self._rows:
+            self._rows[image.url] = FeatureRows(image)
+        return self._rows[image.url]
+
+    def grid(self, key: TileKey) -> LevelGeometry:
+        """The tile grid ``key`` belongs to."""
+        return self._grids[(key[0], key[1] if len(key) == 4 else None)]
 
     def set_spec(self, spec: RenderSpec) -> None:
         """Draw with another spec; data already read is reused when channels, z, t and labels
         are the same."""
         with self._lock:
-            if spec.labels != self.spec.labels and spec.labels and self.image.kind != "label":
-                self._labels = run_sync(load_metadata(self.image, spec.labels))
             self._set_spec(spec)
 
     def _set_spec(self, spec: RenderSpec) -> None:
         self.spec = spec
-        self.renderer = TileRenderer(self.image, spec, self._labels, self.levels)
+        self.renderer: TileDrawer = self.source.drawer(spec)
         self.windows: list[Window] = [] if self.image.kind == "label" else \
             resolve_windows(self.image, spec, self._coarsest_plane(spec))
         text = repr((self.renderer.data_key(), self.windows, self.renderer.colors()
@@ -205,8 +235,10 @@ class TileSession:
         y1, x1 = min(y1, g.shape[0]), min(x1, g.shape[1])
         out = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0), 3), np.uint8)
         for tile in self.tiles(keys):
-            ty0, ty1, tx0, tx1 = tile.bounds
-            rgb = decode(tile.data, (ty1 - ty0, tx1 - tx0), self.encoding)
+            by0, by1, bx0, bx1 = tile.bounds
+            rgb = decode(tile.data, (by1 - by0, bx1 - bx0), self.encoding)
+            ty0, tx0 = round(tile.world[1] / fy), round(tile.world[0] / fx)
+            ty1, tx1 = ty0 + rgb.shape[0], tx0 + rgb.shape[1]
             cy0, cy1, cx0, cx1 = max(ty0, y0), min(ty1, y1), max(tx0, x0), min(tx1, x1)
             if cy1 > cy0 and cx1 > cx0:
                 out[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0] = \
@@ -220,8 +252,21 @@ class TileSession:
     def plan_view(self, view: View) -> tuple[int, list[TileKey], list[TileKey]]:
         """(level, visible tiles, prefetch ring) of a view: no I/O."""
         level = choose_view_level(self.levels, view)
-        g = self.levels[level]
-        return level, visible_tiles(g, view), prefetch_ring(g, view, self.prefetch)
+        grids = self.source.grids(level)
+        return (level, [k for g in grids for k in visible_tiles(g, view)],
+                [k for g in grids for k in prefetch_ring(g, view, self.prefetch)])
+
+    def parts(self) -> list[Part]:
+        """The images placed in the picture (a plate's wells; none for one image)."""
+        return self.source.parts()
+
+    def part_at(self, x: float, y: float) -> Part | None:
+        """The part whose box holds level-0 pixel (x, y)."""
+        for part in self.source.parts():
+            x0, y0, x1, y1 = part.box
+            if x0 <= x < x1 and y0 <= y < y1:
+                return part
+        return None
 
     def tiles(self, keys: Sequence[TileKey], stop: Callable[[], bool] | None = None
               ) -> list[Tile]:
@@ -234,6 +279,8 @@ class TileSession:
             renderer, windows = self.renderer, list(self.windows)
             missing = [k for k in keys if self._drawn.get_fresh((spec_key, k)) is None
                        and self._data.get_fresh((data_key, k)) is None]
+        if missing:
+            renderer.prepare(missing)  # documents of wells not read yet: one batch
         plans = {k: renderer.plan(k) for k in missing}
         boxes = [b for p in plans.values() for b in p.boxes()]
         if boxes:
@@ -265,18 +312,18 @@ class TileSession:
                 data = encode(rgb, self.encoding)
                 with self._lock:
                     self._drawn.put((spec_key, k), data)
-            g = self.levels[k[0]]
-            out.append(Tile(k, g.bounds(k[1], k[2]), data))
+            out.append(self._tile(k, data))
         return out
+
+    def _tile(self, key: TileKey, data: bytes) -> Tile:
+        g = self.grid(key)
+        bounds = g.bounds(key[-2], key[-1])
+        return Tile(key, bounds, data, g.world(bounds))
 
     # -- what is under the pointer -------------------------------------------------------------
     def _tile_at(self, level: int, x: float, y: float) -> tuple[TileKey, int, int] | None:
-        g = self.levels[level]
-        ly, lx = int(y // g.factor[0]), int(x // g.factor[1])
-        if not (0 <= ly < g.shape[0] and 0 <= lx < g.shape[1]):
-            return None
-        ty, tx = ly // g.tile[0], lx // g.tile[1]
-        return (level, ty, tx), ly - ty * g.tile[0], lx - tx * g.tile[1]
+        found = tile_at(self.source.grids(level), x, y)
+        return None if found is None else found[1:]
 
     def label_at(self, level: int, x: float, y: float) -> tuple[str, int] | None:
         """(label name, value) under level-0 pixel (x, y), from the tiles read at ``level``;
@@ -302,28 +349,36 @@ class TileSession:
     def hover(self, level: int, x: float, y: float) -> dict[str, Any]:
         """The hover card of level-0 pixel (x, y): label value and feature-table row."""
         out: dict[str, Any] = {"x": int(x), "y": int(y)}
+        part = self.part_at(x, y)
+        image = self.image
+        if part is not None:  # a well's field: its name, and the field's own pixel
+            out.update(where=part.name, part=part.index, x=int(x - part.box[0]),
+                       y=int(y - part.box[1]))
+            image = part.image if part.image is not None else image
         found = self.label_at(level, x, y)
         if found is not None:
             name, value = found
-            out.update(label=name or (self.image.name or "label"), value=value)
-            row = self.rows.row(name, value) if name and value else None
+            out.update(label=name or (image.name or "label"), value=value)
+            row = self._rows_of(image).row(name, value) if name and value else None
             if row is not None:
                 out["table"], out["row"] = row
         return out
 
-    def highlights(self, keys: Iterable[TileKey], label: str, value: int) -> list[Tile]:
+    def highlights(self, keys: Iterable[TileKey], label: str, value: int,
+                   part: int | None = None) -> list[Tile]:
         """RGBA PNG tiles outlining object ``value`` of ``label``, for the tiles read of
-        ``keys`` that contain it."""
+        ``keys`` that contain it (of part ``part`` only, when given: one well's object)."""
         out = []
         for k in keys:
+            if part is not None and (len(k) != 4 or k[1] != part):
+                continue
             with self._lock:
                 data = self._data.get_fresh((self.renderer.data_key(), k))
             if data is None or label not in data.labels:
                 continue
             rgba = highlight(data.labels[label], value)
             if rgba is not None:
-                g = self.levels[k[0]]
-                out.append(Tile(k, g.bounds(k[1], k[2]), encode(rgba, self.encoding)))
+                out.append(self._tile(k, encode(rgba, self.encoding)))
         return out
 
     def cached(self, keys: Iterable[TileKey]) -> list[TileKey]:

@@ -18,6 +18,7 @@ Messages (``content`` of anywidget custom messages):
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 import traitlets as t
 
 from kit.render.spec import NotRenderable, RenderSpec
-from kit.render.tiles import TileKey, View
+from kit.render.tiles import ImageSource, TileKey, View
 from kit.widgets._messages import readable_error
 from kit.widgets.view.session import Tile, TileSession, key_text
 
@@ -38,27 +39,39 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-def _choices(node: Any) -> tuple[list[str], Any]:
-    """(the names a selector offers, the image first shown) of a node."""
+def _source(node: Any, spec: RenderSpec | None, width: int, height: int
+            ) -> tuple[list[str], Any]:
+    """(the names a selector offers, the image or ``TileSource`` shown) of a node: a plate
+    is a mosaic of its wells, a well of its fields (the selector zooms to one), a scene its
+    members placed in its coordinate system."""
     from kit.nodes import Image, Plate, Well
+    from kit.nodes.scene import Scene
     from kit.render.plate_reads import field_paths
-    from kit.render.preview import first_field
+    from kit.render.plate_tiles import mosaic_of
 
     if isinstance(node, Image):  # Label is an Image
         return [], node
     if isinstance(node, Well):
-        return field_paths(node), first_field(node)
+        paths = field_paths(node)
+        n = max(1, math.ceil(math.sqrt(len(paths))))
+        return paths, mosaic_of(node, min(width, height) / n, spec)
     if isinstance(node, Plate):
-        paths = node.well_paths
+        paths = [w.path for w in node.plate.wells]
         if not paths:
             raise NotRenderable("this plate lists no wells", where=node.url)
-        return paths, first_field(node.well(paths[0]))
-    raise NotRenderable(f"cannot view a {type(node).__name__}: give an Image, Label, Well or "
-                        "Plate")
+        cell = min(width / max(len(node.columns), 1), height / max(len(node.rows), 1))
+        return paths, mosaic_of(node, cell, spec)
+    if isinstance(node, Scene):
+        from kit.render.scene_tiles import SceneSource
+
+        return [], SceneSource(node)
+    raise NotRenderable(f"cannot view a {type(node).__name__}: give an Image, Label, Well, "
+                        "Plate or Scene")
 
 
 class PanZoomView(anywidget.AnyWidget):
-    """Pan/zoom viewer of an Image, Label, Well (a field selector) or Plate (a well selector).
+    """Pan/zoom viewer of an Image, Label, Scene, Well (its fields side by side) or Plate (its
+    wells in one mosaic; the selector zooms to a well, hover names the well and field).
 
     Embeddable: ``.spec`` (a ``RenderSpec``) and ``.image`` are settable (the view is kept
     when the new image has the same level-0 size), ``show(image, spec)`` sets both at once,
@@ -71,6 +84,8 @@ class PanZoomView(anywidget.AnyWidget):
     _css = STATIC / "viewer.css"
 
     levels: t.List = t.List().tag(sync=True)
+    grids: t.List = t.List().tag(sync=True)   # per level: the tile grids placed in it
+    parts: t.List = t.List().tag(sync=True)   # the wells (fields) of a mosaic: name and box
     spec_key = t.Unicode("").tag(sync=True)
     width = t.Int(720).tag(sync=True)
     height = t.Int(480).tag(sync=True)
@@ -85,7 +100,7 @@ class PanZoomView(anywidget.AnyWidget):
 
     def __init__(self, node: Any, spec: RenderSpec | None = None, *, width: int = 720,
                  height: int = 480, prefetch: int = 1, encoding: str = "raw") -> None:
-        choices, image = _choices(node)
+        choices, image = _source(node, spec, width, height)
         self.node = node
         self.session = TileSession(image, spec, prefetch=prefetch, encoding=encoding)
         self._cond = threading.Condition()
@@ -174,22 +189,25 @@ class PanZoomView(anywidget.AnyWidget):
 
     def _publish(self) -> None:
         s = self.session
-        self.title = s.image.path or s.image.name or s.image.url
+        parts = s.parts()
+        if not isinstance(s.source, ImageSource):  # a plate, a well, a scene: its own name
+            node = self.node
+            self.title = getattr(node, "path", "") or getattr(node, "name", "") or node.url
+        else:
+            self.title = s.image.path or s.image.name or s.image.url
+        self.parts = [p.to_json() for p in parts]
+        self.grids = [[g.to_json() for g in s.source.grids(level)]
+                      for level in range(len(s.levels))]
         self.levels = s.level_json()
         self.spec_key = s.spec_key  # the front end drops its tiles and asks again
 
     def _on_choice(self, change: dict) -> None:
-        from kit.nodes import Plate
-        from kit.render.preview import first_field
-
-        name = self.choices[change["new"]]
-        try:
-            if isinstance(self.node, Plate):
-                self.image = first_field(self.node.well(name))
-            else:
-                self.image = self.node[name]
-        except Exception as exc:  # noqa: BLE001 - shown in the widget
-            self.status = readable_error(exc)
+        """The selector zooms to the chosen well (field) of the mosaic."""
+        parts = self.session.parts()
+        index = int(change["new"])
+        if 0 <= index < len(parts):
+            x0, y0, x1, y1 = parts[index].box
+            self.zoom_to((x0, y0, x1, y1))
 
     # -- messages ------------------------------------------------------------------------------
     def _on_msg(self, _widget: Any, content: dict, _buffers: list) -> None:
@@ -278,7 +296,8 @@ class PanZoomView(anywidget.AnyWidget):
         if not chosen or not chosen.get("value"):
             return []
         keys = [k for k in self.session.cached(keys) if k not in self._sel_sent]
-        tiles = self.session.highlights(keys, chosen.get("name", ""), int(chosen["value"]))
+        tiles = self.session.highlights(keys, chosen.get("name", ""), int(chosen["value"]),
+                                        chosen.get("part"))
         self._sel_sent.update(keys)
         return tiles
 

@@ -3,6 +3,8 @@
 // The view is kept in level-0 pixels (centre cx, cy; scale = canvas pixels per level-0
 // pixel). Every gesture redraws at once from the tiles held; the kernel is asked for the
 // tiles of the new view (throttled, newest request wins) and they are drawn when they come.
+// A picture may hold several tile grids per level (a plate's wells, each placed at its
+// cell: "grids"); every tile says where it lies in the picture (wx0, wy0, wx1, wy1).
 
 const TOL = 1e-6;
 const SEND_MS = 40;       // at most one view message per this many ms (the last one always goes)
@@ -19,13 +21,16 @@ function chooseLevel(levels, sy, sx) {
 
 function tileRange(g, v) {
   const [fy, fx] = g.factor, [th, tw] = g.tile;
+  const [oy, ox] = g.origin || [0, 0];
   const rows = Math.ceil(g.shape[0] / th), cols = Math.ceil(g.shape[1] / tw);
-  const r0 = Math.max(0, Math.floor(v.y0 / fy / th));
-  const r1 = Math.min(rows, Math.ceil(v.y1 / fy / th - TOL));
-  const c0 = Math.max(0, Math.floor(v.x0 / fx / tw));
-  const c1 = Math.min(cols, Math.ceil(v.x1 / fx / tw - TOL));
+  const r0 = Math.max(0, Math.floor((v.y0 - oy) / fy / th));
+  const r1 = Math.min(rows, Math.ceil((v.y1 - oy) / fy / th - TOL));
+  const c0 = Math.max(0, Math.floor((v.x0 - ox) / fx / tw));
+  const c1 = Math.min(cols, Math.ceil((v.x1 - ox) / fx / tw - TOL));
   return [r0, Math.max(r0, r1), c0, Math.max(c0, c1)];
 }
+
+const FRAME = "#141414", EMPTY = "#303030";  // a mosaic's gaps, and a well with no image
 
 function render({ model, el }) {
   const root = document.createElement("div");
@@ -58,7 +63,7 @@ function render({ model, el }) {
 
   const st = {
     cx: 0, cy: 0, scale: 1, W: 0, H: 0, dpr: window.devicePixelRatio || 1,
-    levels: [], spec: "", reqId: 0, lastSent: 0, sendTimer: null, hoverTimer: null,
+    levels: [], grids: [], parts: [], spec: "", reqId: 0, lastSent: 0, sendTimer: null, hoverTimer: null,
     lastHover: 0, hoverId: 0, eventAt: null, eventKind: "", eventCold: null, drawQueued: false,
     tiles: new Map(), sel: new Map(), shape0: null, fitted: false, level: 0, complete: false,
   };
@@ -111,6 +116,8 @@ function render({ model, el }) {
 
   function levelsChanged() {
     st.levels = model.get("levels") || [];
+    st.grids = model.get("grids") || [];
+    st.parts = model.get("parts") || [];
     const shape0 = st.levels.length ? st.levels[0].shape : null;
     const same = st.shape0 && shape0 && st.shape0[0] === shape0[0] && st.shape0[1] === shape0[1];
     st.shape0 = shape0;
@@ -130,24 +137,58 @@ function render({ model, el }) {
   }
 
   function drawTile(t, v, s, smooth) {
-    const g = st.levels[t.level];
-    const [fy, fx] = g.factor;
-    const dx = Math.round((t.x0 * fx - v.x0) * s), dy = Math.round((t.y0 * fy - v.y0) * s);
-    const dx1 = Math.round(((t.x0 + t.w) * fx - v.x0) * s);
-    const dy1 = Math.round(((t.y0 + t.h) * fy - v.y0) * s);
+    const dx = Math.round((t.wx0 - v.x0) * s), dy = Math.round((t.wy0 - v.y0) * s);
+    const dx1 = Math.round((t.wx1 - v.x0) * s), dy1 = Math.round((t.wy1 - v.y0) * s);
     if (dx1 <= 0 || dy1 <= 0 || dx >= canvas.width || dy >= canvas.height) return;
+    const fx = (t.wx1 - t.wx0) / t.w;
     ctx.imageSmoothingEnabled = smooth && fx * s < 1;  // past 1:1: sharp squares
     ctx.drawImage(t.bitmap, dx, dy, dx1 - dx, dy1 - dy);
+  }
+
+  function screenBox(p, v, s) {
+    return [Math.round((p.x0 - v.x0) * s), Math.round((p.y0 - v.y0) * s),
+            Math.round((p.x1 - v.x0) * s), Math.round((p.y1 - v.y0) * s)];
+  }
+
+  function drawCells(v, s) {  // a mosaic: each well's cell on the frame colour
+    for (const p of st.parts) {
+      const [x0, y0, x1, y1] = screenBox(p, v, s);
+      if (x1 <= 0 || y1 <= 0 || x0 >= canvas.width || y0 >= canvas.height) continue;
+      ctx.fillStyle = p.empty ? EMPTY : "#000";
+      ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
+    }
+  }
+
+  function drawNames(v, s) {  // each well's name in its cell, legible at any zoom
+    const dpr = st.dpr;
+    for (const p of st.parts) {
+      const [x0, y0, x1, y1] = screenBox(p, v, s);
+      if (x1 <= 0 || y1 <= 0 || x0 >= canvas.width || y0 >= canvas.height) continue;
+      const w = x1 - x0;
+      if (w < 28 * dpr) continue;  // too small for a legible name
+      const px = Math.round(Math.max(10 * dpr, Math.min(15 * dpr, w / 6)));
+      ctx.font = `600 ${px}px sans-serif`;
+      const text = p.short || p.name;
+      const tw = ctx.measureText(text).width, pad = Math.round(px / 3);
+      const bx = Math.max(x0, 0), by = Math.max(y0, 0);
+      if (bx + tw + 2 * pad > x1 || by + px + 2 * pad > y1) continue;
+      ctx.fillStyle = "rgba(0,0,0,0.6)";
+      ctx.fillRect(bx, by, tw + 2 * pad, px + 2 * pad);
+      ctx.fillStyle = "#fff";
+      ctx.textBaseline = "top";
+      ctx.fillText(text, bx + pad, by + pad + 1);
+    }
   }
 
   function draw() {
     st.drawQueued = false;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = "#000";
+    ctx.fillStyle = st.parts.length ? FRAME : "#000";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     if (!st.levels.length) return;
     const v = viewRect();
     const s = st.scale * st.dpr;
+    if (st.parts.length) drawCells(v, s);
     const target = targetLevel(v);
     st.level = target;
     // coarser levels first (they fill what the target level lacks), the target level last
@@ -159,13 +200,17 @@ function render({ model, el }) {
       for (const t of st.tiles.values()) if (t.level === L) drawTile(t, v, s, true);
     }
     for (const t of st.sel.values()) if (t.level === target) drawTile(t, v, s, false);
-    const g = st.levels[target];
-    const [r0, r1, c0, c1] = tileRange(g, v);
+    if (st.parts.length) drawNames(v, s);
     let complete = true;
-    for (let r = r0; r < r1 && complete; r++) {
-      for (let c = c0; c < c1; c++) {
-        if (!st.tiles.has(`${target}/${r}/${c}`)) { complete = false; break; }
+    for (const g of st.grids[target] || [st.levels[target]]) {
+      const [r0, r1, c0, c1] = tileRange(g, v);
+      const prefix = g.prefix || `${target}/`;
+      for (let r = r0; r < r1 && complete; r++) {
+        for (let c = c0; c < c1; c++) {
+          if (!st.tiles.has(`${prefix}${r}/${c}`)) { complete = false; break; }
+        }
       }
+      if (!complete) break;
     }
     st.complete = complete;
     probe.draws += 1;
@@ -281,9 +326,22 @@ function render({ model, el }) {
     }
   });
   canvas.addEventListener("pointerleave", () => { card.style.display = "none"; });
+  function partAt(x, y) {
+    return st.parts.find((p) => x >= p.x0 && x < p.x1 && y >= p.y0 && y < p.y1);
+  }
+
   canvas.addEventListener("dblclick", (e) => {
     const [px, py] = pointer(e);
-    zoomAt(2, px, py);
+    const [x, y] = levelZeroAt(px, py);
+    const p = partAt(x, y);
+    if (p && (p.x1 - p.x0) * st.scale < st.W / 2 && (p.y1 - p.y0) * st.scale < st.H / 2) {
+      // a small well of a mosaic: fit that well (its own field fills the view)
+      st.scale = Math.min(st.W / (p.x1 - p.x0), st.H / (p.y1 - p.y0));
+      st.cx = (p.x0 + p.x1) / 2;
+      st.cy = (p.y0 + p.y1) / 2;
+    } else {
+      zoomAt(2, px, py);
+    }
     moved("dblclick");
   });
   root.addEventListener("keydown", (e) => {
@@ -318,19 +376,21 @@ function render({ model, el }) {
 
   function showCard(msg) {
     if (msg.id !== st.hoverId) return;  // the pointer has moved on
-    if (!msg.value) {  // background (or no label here): no card
+    card.dataset.where = msg.where || "";
+    if (!msg.value && !msg.where) {  // background (or no label here): no card
       card.style.display = "none";
       card.dataset.value = "0";
       return;
     }
-    const lines = [`<b>${esc(msg.label)}</b> #${msg.value}`];
+    const lines = msg.where ? [`<b>${esc(msg.where)}</b>`] : [];
+    if (msg.value) lines.push(`<b>${esc(msg.label)}</b> #${msg.value}`);
     if (msg.row) {
       for (const [k, val] of Object.entries(msg.row)) {
         lines.push(`<span class="k">${esc(k)}</span> ${esc(val === null ? "–" : String(val))}`);
       }
     }
     card.innerHTML = lines.join("<br>");
-    card.dataset.value = String(msg.value);
+    card.dataset.value = String(msg.value || 0);
     const [px, py] = st.hoverPos || [0, 0];
     card.style.left = `${Math.min(px + 14, st.W - 180)}px`;
     card.style.top = `${Math.min(py + 14, st.H - 40)}px`;
@@ -395,6 +455,11 @@ function render({ model, el }) {
   });
 
   model.on("change:levels", () => { levelsChanged(); queueDraw(); });
+  model.on("change:grids change:parts", () => {
+    st.grids = model.get("grids") || [];
+    st.parts = model.get("parts") || [];
+    queueDraw();
+  });
   model.on("change:spec_key", specChanged);
   model.on("change:focus", focusChanged);
   model.on("change:title", () => { title.textContent = model.get("title"); });
