@@ -127,10 +127,12 @@ def test_label_style_auto_fills_small_objects_and_outlines_large(image_path):
 
 def test_auto_style_threshold():
     lab = np.zeros((40, 40), np.int64)
-    lab[0:3, 0:3], lab[10:13, 10:13], lab[20:23, 20:23] = 1, 2, 3  # 9 px each: fill
+    lab[0:5, 0:5], lab[10:15, 10:15], lab[20:25, 20:25] = 1, 2, 3  # 25 px each: fill
     assert auto_style(lab) == "fill"
-    lab[0:5, 0:5], lab[10:15, 10:15], lab[20:25, 20:25] = 1, 2, 3  # 25 px each: outline
-    assert auto_style(lab) == "outline" and FILL_BELOW_AREA == 16
+    lab[0:7, 0:9], lab[10:17, 10:19], lab[20:27, 20:29] = 1, 2, 3  # 63 px each: still fill
+    assert auto_style(lab) == "fill"
+    lab[0:8, 0:8], lab[10:18, 10:18], lab[20:28, 20:28] = 1, 2, 3  # 64 px each: outline
+    assert auto_style(lab) == "outline" and FILL_BELOW_AREA == 64
     assert auto_style(np.zeros((4, 4), np.int64)) == "outline"
 
 

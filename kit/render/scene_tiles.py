@@ -29,7 +29,7 @@ from kit.io.loop import run_sync
 from kit.render.composite import composite, to_uint8
 from kit.render.overlay import colorize
 from kit.render.plane import Plane, plan_plane, yx_axes
-from kit.render.scene import affine_sample, pixel_to_target, scene_axes
+from kit.render.scene import affine_sample, pixel_to_target, scene_system
 from kit.render.spec import NotRenderable, RenderSpec, Window
 from kit.render.tiles import (
     TILE,
@@ -83,7 +83,7 @@ class SceneSource:
         if not images:
             raise NotRenderable("this scene has no readable image", where=scene.url)
         self.scene = scene
-        self.axes = scene_axes(scene)
+        self.axes = [a.name for a in scene_system(scene).axes]
         self.target_yx = yx_axes(self.axes)
         members: list[_Member] = []
         corners = []
