@@ -221,8 +221,10 @@ class KitStore(Store):
     async def get_json(self, key: str) -> dict | None:
         """A metadata document parsed as a JSON object; None when absent."""
         raw = await self.get_document(key)
-        if raw is None:
-            return None
+        return None if raw is None else self.parse_json(key, raw)
+
+    def parse_json(self, key: str, raw: bytes) -> dict:
+        """The document ``raw`` of ``key`` parsed as a JSON object (a fresh one each call)."""
         try:
             doc = load_json(raw, where=self.where(key))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
