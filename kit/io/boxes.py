@@ -220,7 +220,8 @@ class _Direct:
                    put: tuple[slice | np.ndarray, ...]) -> bool:
         """Read ``selection`` (ints and slices inside one chunk) into ``out[put]``; False when
         the selection is not one this path reads (zarr reads it)."""
-        coords, local = [], []
+        coords: list[int] = []
+        local: list[int | slice] = []
         for index, size in zip(selection, self.chunks):
             if isinstance(index, slice):
                 c = index.start // size

@@ -182,11 +182,11 @@ def group_meta(doc: GroupDoc, where: str) -> NodeMeta:
         return fresh
     meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format, where=where)
     if key is not None and not meta.warnings and len(key[0]) <= _METAS_MAX_BYTES:
-        inner = _raw_part(meta.raw, doc.attributes)
-        if inner is not None:
+        part = _raw_part(meta.raw, doc.attributes)
+        if part is not None:
             if len(_METAS) >= _METAS_MAX:
                 _METAS.pop(next(iter(_METAS)))  # oldest first: a bounded memo
-            _METAS[key] = (meta, inner)
+            _METAS[key] = (meta, part)
     return meta
 
 
