@@ -276,6 +276,9 @@ class _Batch:
                 raise decode_failure(exc, piece.selection, box.where) from None
             self.done += 1
 
+        if len(self.work) == 1:  # one chunk (a thumbnail): no task of its own
+            await read(*self.work[0])
+            return outs
         tasks = [asyncio.ensure_future(read(k, p)) for k, p in self.work]
         try:
             await asyncio.gather(*tasks)

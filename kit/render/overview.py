@@ -108,13 +108,20 @@ async def fetch_plate(plate: Plate, spec: RenderSpec, tile: Callable[[int], int]
     layout = SharedLayout()
 
     async def image_chain(image: Image, n_fields: int) -> tuple[ImageJob, list[np.ndarray]]:
-        index, found = await asyncio.gather(layout.choose(image, tile(n_fields), spec),
-                                            wanted_labels(image, spec.labels))
+        if spec.labels is None or spec.labels is False:  # no labels chain beside it
+            index, found = await layout.choose(image, tile(n_fields), spec), {}
+        else:
+            index, found = await asyncio.gather(layout.choose(image, tile(n_fields), spec),
+                                                wanted_labels(image, spec.labels))
         job = plan(image, found, n_fields, index)
         return job, await aread_boxes(job.boxes_to_read())
 
     async def fields_chain(images: list[Image]) -> Fetched:
-        fetched = list(await asyncio.gather(*(image_chain(im, len(images)) for im in images)))
+        if len(images) == 1:  # one field: no task of its own
+            fetched = [await image_chain(images[0], 1)]
+        else:
+            fetched = list(await asyncio.gather(*(image_chain(im, len(images))
+                                                  for im in images)))
         wells_done[0] += 1
         return fetched
 
@@ -213,8 +220,9 @@ def plate_picture(plate: Plate, spec: RenderSpec, *, progress: bool = True, burn
     wells_done = [0]
     bar = make_progress(progress, "plate overview")
     try:
+        n_wells = len(plate.well_paths)
         per_well = run_reporting(fetch_plate(plate, spec, tile_side, plan, wells_done),
-                                 lambda: bar.update(wells_done[0], len(plate.well_paths)))
+                                 lambda: bar.update(wells_done[0], n_wells))
     finally:
         bar.close()
     jobs = [(well, k, job, res) for well, fetched in per_well.items()
