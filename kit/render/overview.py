@@ -108,8 +108,9 @@ async def fetch_plate(plate: Plate, spec: RenderSpec, tile: Callable[[int], int]
     layout = SharedLayout()
 
     async def image_chain(image: Image, n_fields: int) -> tuple[ImageJob, list[np.ndarray]]:
+        found: dict[str, Label] = {}
         if spec.labels is None or spec.labels is False:  # no labels chain beside it
-            index, found = await layout.choose(image, tile(n_fields), spec), {}
+            index = await layout.choose(image, tile(n_fields), spec)
         else:
             index, found = await asyncio.gather(layout.choose(image, tile(n_fields), spec),
                                                 wanted_labels(image, spec.labels))
