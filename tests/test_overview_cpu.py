@@ -15,6 +15,7 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
+import zarr.core.array as zarr_array
 from zarr.core.array import AsyncArray
 
 import kit
@@ -44,9 +45,16 @@ def plate_dir(tmp_path_factory):
 @pytest.fixture
 def counted(monkeypatch):
     """Calls of zarr's orthogonal reads, of asyncio.to_thread and of parse_attributes."""
-    calls = {"zarr": 0, "thread": 0, "parse": 0}
+    calls = {"zarr": 0, "thread": 0, "parse": 0, "pipeline": 0}
     read, to_thread, parse = (AsyncArray.get_orthogonal_selection, asyncio.to_thread,
                               nodes_base.parse_attributes)
+    pipeline = zarr_array.create_codec_pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        calls["pipeline"] += 1
+        return pipeline(*args, **kwargs)
+
+    monkeypatch.setattr(zarr_array, "create_codec_pipeline", counting_pipeline)
 
     async def counting_read(self, *args, **kwargs):
         calls["zarr"] += 1
@@ -78,6 +86,9 @@ def test_overview_reads_chunks_without_zarr_or_threads_and_parses_each_document_
     # the plate, one parse for all the (equal) well documents, one per shown field (their
     # omero windows differ): was 1 + 2 * WELLS
     assert counted["parse"] == 1 + 1 + WELLS
+    # the fields share their levels' parsed metadata, and so zarr's codec pipelines: one per
+    # level the probe field read (was one per field and level)
+    assert counted["pipeline"] == 2
     # the same picture as zarr's own reads make
     monkeypatch.setattr(boxes._Direct, "of", classmethod(lambda cls, array: None))
     by_zarr = kit.plate_overview(kit.open(url, auth=server.credential), progress=False)
@@ -202,3 +213,28 @@ def test_limit_hands_slots_out_first_come_first_served_and_passes_on_a_cancelled
         return order
 
     assert asyncio.run(scenario()) == ["first", "last"]
+
+
+def test_the_collector_pauses_while_a_plate_is_fetched_and_is_left_as_found(
+        plate_dir, monkeypatch):
+    import gc
+
+    from kit.render import overview
+
+    seen: list[bool] = []
+    fetch = overview.fetch_plate
+
+    async def watching(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return await fetch(*args, **kwargs)
+
+    monkeypatch.setattr(overview, "fetch_plate", watching)
+    assert gc.isenabled()
+    kit.plate_overview(kit.open(plate_dir), progress=False)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        kit.plate_overview(kit.open(plate_dir), progress=False)
+        assert not gc.isenabled()  # off as it was: not switched on behind the caller's back
+    finally:
+        gc.enable()

@@ -114,12 +114,14 @@ class KitStore(Store):
         self._consolidated_roots: set[str] = set()
         self._lazy_groups: set[str] = set()
         self._semaphore: Limit | None = None
+        #: id(metadata) -> (metadata, a zarr array made from it): ``Location.array_from``
+        self.arrays: dict[int, tuple[Any, Any]] = {}
 
     # -- pickling: the cache and loop-bound objects stay behind ------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         for name in ("_documents", "_pending", "_consolidated_roots", "_lazy_groups",
-                     "_semaphore"):
+                     "_semaphore", "arrays"):
             state.pop(name, None)
         return state
 

@@ -8,6 +8,7 @@ metadata when the root has it; every later open then costs one document (or none
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import posixpath
 import warnings
@@ -163,8 +164,24 @@ class Location:
         return zarr.Array(self.array_from(await self.array_metadata(attributes=attributes)))
 
     def array_from(self, metadata: ArrayV2Metadata | ArrayV3Metadata) -> AsyncArray:
-        """The async zarr array at this location with ``metadata`` (no request)."""
-        return AsyncArray(metadata=metadata, store_path=StorePath(self.store, self.path))
+        """The async zarr array at this location with ``metadata`` (no request).
+
+        The fields of a plate share one parsed metadata object (``_parse``), so they share
+        the array zarr built for the first of them too, placed at their own path: zarr's
+        codec pipeline is made once, not per field.
+        """
+        store_path = StorePath(self.store, self.path)
+        made = self.store.arrays
+        known = made.get(id(metadata))
+        if known is None or known[0] is not metadata:
+            array: AsyncArray = AsyncArray(metadata=metadata, store_path=store_path)
+            if len(made) >= _ARRAYS_MAX:
+                made.pop(next(iter(made)))  # oldest first: bounded per store
+            made[id(metadata)] = (metadata, array)
+            return array
+        array = copy.copy(known[1])
+        object.__setattr__(array, "store_path", store_path)  # a frozen dataclass
+        return array
 
 
 def _v3_group(doc: dict, where: str, source: bytes | None = None) -> GroupDoc:
@@ -206,6 +223,7 @@ def _parse(cls, doc: dict, where: str):
 
 _PARSED: dict[tuple[type, str], tuple[object, str]] = {}
 _PARSED_MAX = 256
+_ARRAYS_MAX = 256  # zarr arrays kept per store as templates (``Location.array_from``)
 
 
 def _parse_new(cls, doc: dict, where: str) -> tuple[object, str]:
