@@ -7,6 +7,12 @@ chunk per worker thread, so both add round trips once the boxes hold hundreds of
 starts every read at once on the kit loop, where the store's one concurrency limit decides how
 many are on the wire.
 
+A piece of a zarr v2 array (not sharded, not of object dtype) that selects ints and slices is
+read directly: one store get of its chunk, decoded with the array's own numcodecs (inline on
+the loop when the chunk is small, ``INLINE_DECODE_BYTES``; on a thread otherwise), so the
+chunks of a plate overview skip zarr's indexers, batches and a thread hop per chunk. zarr reads
+everything else (v3 codec chains, shards, index lists).
+
 Metadata may claim any shape (a hostile level says 2**62 pixels a side), so the number of
 stored objects a read touches is computed arithmetically, before anything is enumerated or
 allocated, and a read touching more than ``MAX_CHUNKS_PER_READ`` (default 100 000: a whole
@@ -25,8 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numcodecs.compat import ensure_ndarray_like
 from zarr.core.array import AsyncArray
 from zarr.core.buffer import default_buffer_prototype
+from zarr.core.metadata import ArrayV2Metadata
 
 from kit.errors import KitError
 from kit.io.arrays import decode_failure
@@ -36,12 +44,16 @@ from kit.io.loop import run_reporting
 # picks those indices in that order (channels).
 Index = int | slice | tuple[int, ...]
 ProgressCallback = Callable[[int, int], None]  # (chunks read, chunks in all)
-_ND = default_buffer_prototype().nd_buffer
+_PROTOTYPE = default_buffer_prototype()
+_ND = _PROTOTYPE.nd_buffer
 ZarrIndex = int | slice | np.ndarray
 Part = tuple[ZarrIndex, Any]  # (zarr index in one stored object, destination or None)
 
 #: Most stored objects (chunks, or shards) one read_boxes/aread_boxes call may touch.
 MAX_CHUNKS_PER_READ = 100_000
+#: A chunk up to this many bytes (decoded) is decoded on the loop, larger ones on a thread:
+#: a thread hop costs more than decoding a small chunk, and a big one must not stall the loop.
+INLINE_DECODE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,67 @@ def _place(out: np.ndarray, block: np.ndarray, put: tuple[slice | np.ndarray, ..
     out[put] = block
 
 
+class _Direct:
+    """Whole-chunk reads of one zarr v2 array without zarr's indexing machinery: the chunk's
+    bytes from the store, decoded by the array's compressor and filters (as zarr's V2Codec)."""
+
+    def __init__(self, array: AsyncArray, meta: ArrayV2Metadata) -> None:
+        self.store, self.path = array.store_path.store, array.store_path.path
+        self.meta = meta
+        self.chunks = tuple(meta.chunks)
+        self.dtype = meta.dtype.to_native_dtype()
+        fill = meta.fill_value
+        self.fill = meta.dtype.default_scalar() if fill is None else fill
+        self.nbytes = math.prod(self.chunks) * self.dtype.itemsize
+
+    @classmethod
+    def of(cls, array: AsyncArray) -> _Direct | None:
+        meta = array.metadata
+        if not isinstance(meta, ArrayV2Metadata) or meta.dtype.to_native_dtype().hasobject:
+            return None
+        return cls(array, meta)
+
+    def key(self, coords: tuple[int, ...]) -> str:
+        name = self.meta.encode_chunk_key(coords)
+        return f"{self.path}/{name}" if self.path else name
+
+    def decode(self, raw: Any) -> np.ndarray:
+        meta = self.meta
+        chunk = meta.compressor.decode(raw) if meta.compressor else raw
+        for f in reversed(meta.filters or ()):
+            chunk = f.decode(chunk)
+        chunk = ensure_ndarray_like(chunk).view(self.dtype)
+        return chunk.reshape(-1, order="A").reshape(self.chunks, order=meta.order)
+
+    async def read(self, selection: tuple[Any, ...], out: np.ndarray,
+                   put: tuple[slice | np.ndarray, ...]) -> bool:
+        """Read ``selection`` (ints and slices inside one chunk) into ``out[put]``; False when
+        the selection is not one this path reads (zarr reads it)."""
+        coords: list[int] = []
+        local: list[int | slice] = []
+        for index, size in zip(selection, self.chunks):
+            if isinstance(index, slice):
+                c = index.start // size
+                local.append(slice(index.start - c * size, index.stop - c * size))
+            elif isinstance(index, (int, np.integer)):
+                c = int(index) // size
+                local.append(int(index) - c * size)
+            else:
+                return False
+            coords.append(c)
+        buf = await self.store.get(self.key(tuple(coords)), _PROTOTYPE)
+        if buf is None:
+            _place(out, np.asarray(self.fill, self.dtype), put)
+            return True
+        raw = buf.as_numpy_array()
+        if self.nbytes <= INLINE_DECODE_BYTES:
+            chunk = self.decode(raw)
+        else:
+            chunk = await asyncio.to_thread(self.decode, raw)
+        _place(out, chunk[tuple(local)], put)
+        return True
+
+
 class _Batch:
     """The chunk reads of several boxes, counted as they finish (for a progress bar)."""
 
@@ -179,6 +252,7 @@ class _Batch:
         self.boxes = list(boxes)
         _check_size(self.boxes, MAX_CHUNKS_PER_READ if max_chunks is None else max_chunks)
         self.work = [(k, p) for k, b in enumerate(self.boxes) for p in b.pieces()]
+        self.direct = [_Direct.of(b.array) for b in self.boxes]
         self.done = 0
 
     @property
@@ -189,18 +263,22 @@ class _Batch:
         outs = [_allocate(b) for b in self.boxes]
 
         async def read(k: int, piece: Piece) -> None:
-            box = self.boxes[k]
-            into = _ND.from_numpy_array(outs[k][piece.put]) if piece.in_place else None
+            box, direct = self.boxes[k], self.direct[k]
             try:
-                block = await box.array.get_orthogonal_selection(piece.selection, out=into)
+                if direct is None or not await direct.read(piece.selection, outs[k], piece.put):
+                    into = _ND.from_numpy_array(outs[k][piece.put]) if piece.in_place else None
+                    block = await box.array.get_orthogonal_selection(piece.selection, out=into)
+                    if into is None:
+                        _place(outs[k], np.asarray(block), piece.put)
             except KitError:
                 raise
             except Exception as exc:  # noqa: BLE001 - codec errors have no common type
                 raise decode_failure(exc, piece.selection, box.where) from None
-            if into is None:
-                _place(outs[k], np.asarray(block), piece.put)
             self.done += 1
 
+        if len(self.work) == 1:  # one chunk (a thumbnail): no task of its own
+            await read(*self.work[0])
+            return outs
         tasks = [asyncio.ensure_future(read(k, p)) for k, p in self.work]
         try:
             await asyncio.gather(*tasks)

@@ -18,6 +18,7 @@ what the reader needs everywhere, once:
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -110,13 +111,15 @@ class KitStore(Store):
         self._pending: dict[str, asyncio.Future] = {}
         self._consolidated_roots: set[str] = set()
         self._lazy_groups: set[str] = set()
-        self._semaphore: asyncio.Semaphore | None = None
+        self._semaphore: Limit | None = None
+        #: id(metadata) -> (metadata, a zarr array made from it): ``Location.array_from``
+        self.arrays: dict[int, tuple[Any, Any]] = {}
 
     # -- pickling: the cache and loop-bound objects stay behind ------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         for name in ("_documents", "_pending", "_consolidated_roots", "_lazy_groups",
-                     "_semaphore"):
+                     "_semaphore", "arrays"):
             state.pop(name, None)
         return state
 
@@ -219,8 +222,10 @@ class KitStore(Store):
     async def get_json(self, key: str) -> dict | None:
         """A metadata document parsed as a JSON object; None when absent."""
         raw = await self.get_document(key)
-        if raw is None:
-            return None
+        return None if raw is None else self.parse_json(key, raw)
+
+    def parse_json(self, key: str, raw: bytes) -> dict:
+        """The document ``raw`` of ``key`` parsed as a JSON object (a fresh one each call)."""
         try:
             doc = load_json(raw, where=self.where(key))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -234,14 +239,17 @@ class KitStore(Store):
     async def _limited_get(
         self, key: str, prototype: BufferPrototype, byte_range: ByteRequest | None
     ) -> Buffer | None:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.concurrency)
-        async with self._semaphore:
-            try:
-                return await self.inner.get(key, prototype, byte_range)
-            except Exception as exc:  # noqa: BLE001 - mapped to a typed error or a missing key
-                _map_error(exc, self.where(key))  # raises, unless the key is missing
-                return None
+        limit = self._semaphore
+        if limit is None:
+            limit = self._semaphore = Limit(self.concurrency)
+        await limit.acquire()
+        try:
+            return await self.inner.get(key, prototype, byte_range)
+        except Exception as exc:  # noqa: BLE001 - mapped to a typed error or a missing key
+            _map_error(exc, self.where(key))  # raises, unless the key is missing
+            return None
+        finally:
+            limit.release()
 
     async def get_partial_values(
         self,
@@ -280,6 +288,43 @@ class KitStore(Store):
 
     def close(self) -> None:
         self.inner.close()
+
+
+class Limit:
+    """At most ``n`` holders at once, first come first served (``asyncio.Semaphore``'s rule).
+
+    Every store read passes here, so taking a free slot is a counter decrement without a
+    coroutine or a context manager; a released slot goes straight to the longest waiter.
+    """
+
+    __slots__ = ("_waiters", "free")
+
+    def __init__(self, n: int) -> None:
+        self.free = n
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def acquire(self) -> None:
+        # a free slot means nobody is waiting: release hands a slot to a waiter, if there is
+        # one, before it counts it free
+        if self.free > 0:
+            self.free -= 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 def _map_error(exc: Exception, where: str) -> None:

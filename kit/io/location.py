@@ -8,10 +8,11 @@ metadata when the root has it; every later open then costs one document (or none
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import posixpath
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import zarr
 from zarr.core.array import AsyncArray
@@ -45,10 +46,15 @@ def _lazy_v2(metadata: dict) -> list[str]:
 
 @dataclass(frozen=True)
 class GroupDoc:
-    """What a group's metadata says: its attributes and the zarr format it is stored in."""
+    """What a group's metadata says: its attributes and the zarr format it is stored in.
+
+    ``source`` is the document the attributes were parsed from (None when they came from
+    several, or from consolidated metadata): equal sources mean equal attributes, so a parse of
+    them can be reused (the fields of a plate share one ``.zattrs``)."""
 
     attributes: dict
     zarr_format: int
+    source: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -82,16 +88,20 @@ class Location:
         """The group at this location; pins the store's zarr format on first use."""
         fmt = self.store.zarr_format
         if fmt == 3:
-            doc = await self.json("zarr.json")
-            if doc is None:
+            key = self.key("zarr.json")
+            raw = await self.store.get_document(key)
+            if raw is None:
                 raise NotFound("no zarr group here (zarr.json is missing)", where=self.where())
-            return _v3_group(doc, self.where("zarr.json"))
+            return _v3_group(self.store.parse_json(key, raw), self.where("zarr.json"), raw)
         if fmt == 2:
-            attrs = await self.json(".zattrs")
-            if attrs is None and await self.json(".zgroup") is None:
-                raise NotFound("no zarr group here (.zattrs and .zgroup are missing)",
-                               where=self.where())
-            return GroupDoc(attrs or {}, 2)
+            key = self.key(".zattrs")
+            raw = await self.store.get_document(key)
+            if raw is None:
+                if await self.json(".zgroup") is None:
+                    raise NotFound("no zarr group here (.zattrs and .zgroup are missing)",
+                                   where=self.where())
+                return GroupDoc({}, 2)
+            return GroupDoc(self.store.parse_json(key, raw), 2, raw)
         return await self._probe_root()
 
     async def _probe_root(self) -> GroupDoc:
@@ -169,11 +179,27 @@ class Location:
         return zarr.Array(self.array_from(await self.array_metadata(attributes=attributes)))
 
     def array_from(self, metadata: ArrayV2Metadata | ArrayV3Metadata) -> AsyncArray:
-        """The async zarr array at this location with ``metadata`` (no request)."""
-        return AsyncArray(metadata=metadata, store_path=StorePath(self.store, self.path))
+        """The async zarr array at this location with ``metadata`` (no request).
+
+        The fields of a plate share one parsed metadata object (``_parse``), so they share
+        the array zarr built for the first of them too, placed at their own path: zarr's
+        codec pipeline is made once, not per field.
+        """
+        store_path = StorePath(self.store, self.path)
+        made = self.store.arrays
+        known = made.get(id(metadata))
+        if known is None or known[0] is not metadata:
+            array: AsyncArray = AsyncArray(metadata=metadata, store_path=store_path)
+            if len(made) >= _ARRAYS_MAX:
+                made.pop(next(iter(made)))  # oldest first: bounded per store
+            made[id(metadata)] = (metadata, array)
+            return array
+        array = copy.copy(known[1])
+        object.__setattr__(array, "store_path", store_path)  # a frozen dataclass
+        return array
 
 
-def _v3_group(doc: dict, where: str) -> GroupDoc:
+def _v3_group(doc: dict, where: str, source: bytes | None = None) -> GroupDoc:
     if doc.get("zarr_format") != 3:
         raise UnsupportedVersion(f"zarr_format {doc.get('zarr_format')!r} in zarr.json",
                                  where=where)
@@ -183,7 +209,7 @@ def _v3_group(doc: dict, where: str) -> GroupDoc:
     attrs = doc.get("attributes", {})
     if not isinstance(attrs, dict):
         raise InvalidMetadata("'attributes' is not an object", where=where)
-    return GroupDoc(attrs, 3)
+    return GroupDoc(attrs, 3, source)
 
 
 def _parse(cls, doc: dict, where: str):
@@ -212,6 +238,7 @@ def _parse(cls, doc: dict, where: str):
 
 _PARSED: dict[tuple[type, str], tuple[object, str]] = {}
 _PARSED_MAX = 256
+_ARRAYS_MAX = 256  # zarr arrays kept per store as templates (``Location.array_from``)
 
 
 def _parse_new(cls, doc: dict, where: str) -> tuple[object, str]:

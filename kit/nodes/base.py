@@ -13,12 +13,13 @@ no node module imports another one to build its children.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Awaitable, Callable, Coroutine
 from html import escape
 from typing import Any, ClassVar, Self, TypeVar
 
 from kit.errors import KitError, MemberNotFound, NotFound
-from kit.io.location import Location
+from kit.io.location import GroupDoc, Location
 from kit.io.loop import run_sync
 from kit.ngff import NodeMeta, parse_attributes
 
@@ -160,10 +161,47 @@ class Node:
 
 async def load_node(location: Location) -> Node:
     """Read the group at ``location`` and return the node its metadata says it is."""
-    doc = await location.group()
-    meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format, where=location.where())
+    meta = group_meta(await location.group(), location.where())
     cls = NODE_CLASSES.get(meta.kind) or NODE_CLASSES["group"]
     return cls(location, meta)
+
+
+def group_meta(doc: GroupDoc, where: str) -> NodeMeta:
+    """``parse_attributes`` of a group's document, parsed once per distinct document.
+
+    The wells and fields of a plate repeat the same few documents hundreds of times: a parse
+    that warned about nothing names no place, so it stands for every equal document (each node
+    still gets its own ``raw``: the document's fresh attributes, never a shared dict).
+    """
+    key = (doc.source, doc.zarr_format) if doc.source is not None else None
+    known = _METAS.get(key) if key is not None else None
+    if known is not None:
+        meta, inner = known
+        fresh = copy.copy(meta)
+        object.__setattr__(fresh, "raw", doc.attributes[inner] if inner else doc.attributes)
+        return fresh
+    meta = parse_attributes(doc.attributes, zarr_format=doc.zarr_format, where=where)
+    if key is not None and not meta.warnings and len(key[0]) <= _METAS_MAX_BYTES:
+        part = _raw_part(meta.raw, doc.attributes)
+        if part is not None:
+            if len(_METAS) >= _METAS_MAX:
+                _METAS.pop(next(iter(_METAS)))  # oldest first: a bounded memo
+            _METAS[key] = (meta, part)
+    return meta
+
+
+def _raw_part(raw: dict, attributes: dict) -> str | None:
+    """Which part of the attributes a parse kept as ``raw``: "" all, "ome" the 0.5+ block,
+    None another (such a parse is not reused)."""
+    if raw == attributes:
+        return ""
+    inner = attributes.get("ome")
+    return "ome" if isinstance(inner, dict) and raw == inner else None
+
+
+_METAS: dict[tuple[bytes, int], tuple[NodeMeta, str]] = {}
+_METAS_MAX = 256
+_METAS_MAX_BYTES = 1 << 16  # larger documents (a big plate's) are read once anyway
 
 
 async def load_many(

@@ -27,10 +27,11 @@ import os
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from multidict import CIMultiDict
+from multidict import CIMultiDictProxy
 from yarl import URL
 
 from kit.auth import Credential, Origin, origin_of
@@ -46,6 +47,7 @@ __all__ = ["CONNECTION_LIMIT", "HttpClient", "OriginHeaders", "Reply", "http_cli
 CONNECTION_LIMIT = 256  # wider than a 96-well plate stage, so a stage is one round trip
 HEADERS_TIMEOUTS = 2  # connecting and the headers together get this many ``timeout``s
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, repr=False)
@@ -86,7 +88,7 @@ class Reply:
     """A final answer: status, headers, body (when read), the URL that answered."""
 
     status: int
-    headers: CIMultiDict[str]
+    headers: CIMultiDictProxy[str]  # the response's own (read-only) headers
     body: bytes
     url: str  # after redirects
     sent_auth: bool  # whether credential headers went with the final request
@@ -113,6 +115,7 @@ class HttpClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pid: int | None = None
         self._proxies: dict[str, str] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def session(self) -> aiohttp.ClientSession:
         """The session for the running loop, made on first use (again after a fork)."""
@@ -134,7 +137,15 @@ class HttpClient:
 
     def proxy(self, url: str) -> str | None:
         """The proxy for ``url`` from the environment as read when the session was made."""
-        return proxy_for(url, self._proxies)
+        return proxy_for(url, self._proxies) if self._proxies else None
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        """aiohttp's timeouts for a policy's ``timeout`` (one immutable object per value)."""
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(
+                total=None, sock_connect=seconds, sock_read=seconds)
+        return timeout
 
     async def fetch(
         self,
@@ -182,16 +193,13 @@ class HttpClient:
                     follow_redirects: bool, counters: tuple[RequestStats, ...]) -> Reply:
         """One attempt: the request and the redirect hops it takes."""
         session = await self.session()
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=policy.timeout,
-                                        sock_read=policy.timeout)
+        timeout = self._timeout(policy.timeout)
         for _hop in range(MAX_REDIRECTS + 1):
-            headers: dict[str, str] = {}
-            if range_header:
-                headers["Range"] = range_header
-                headers["Accept-Encoding"] = "identity"  # ranges address the raw bytes
             sent_auth = auth is not None and auth.applies_to(url)
-            if auth is not None and sent_auth:
-                headers.update(auth.headers)
+            headers: Mapping[str, str] = (  # aiohttp copies them into the request's own
+                auth.headers if auth is not None and sent_auth else _NO_HEADERS)
+            if range_header:  # ranges address the raw bytes
+                headers = {"Range": range_header, "Accept-Encoding": "identity", **headers}
             for c in counters:
                 c.record_request()
             # One deadline per hop: connecting plus the status line and headers get
@@ -219,7 +227,7 @@ class HttpClient:
                         body = await reader.read(resp, guard)
                     for c in counters:
                         c.record_response(status, len(body))
-                    return Reply(status, CIMultiDict(resp.headers), body, url, sent_auth)
+                    return Reply(status, resp.headers, body, url, sent_auth)
             except TimeoutError:
                 if not guard.expired():
                     raise  # aiohttp's own: no data at all for `timeout` seconds
