@@ -433,11 +433,16 @@ def test_label_style_fill_is_the_librarys_fill(czyx, tmp_path, run):
     filled, outlined = tmp_path / "fill.png", tmp_path / "outline.png"
     assert run("preview", czyx, "-o", filled, "--labels", "nuclei", "--label-style",
                "fill").returncode == 0
-    assert run("preview", czyx, "-o", outlined, "--labels", "nuclei").returncode == 0
+    assert run("preview", czyx, "-o", outlined, "--labels", "nuclei", "--label-style",
+               "outline").returncode == 0
     assert filled.read_bytes() != outlined.read_bytes()
     assert filled.read_bytes() == library_png(tmp_path, czyx, max_size=512, labels="nuclei",
                                               label_style="fill")
-    assert outlined.read_bytes() == library_png(tmp_path, czyx, max_size=512, labels="nuclei")
+    assert outlined.read_bytes() == library_png(tmp_path, czyx, max_size=512, labels="nuclei",
+                                                label_style="outline")
+    default = tmp_path / "auto.png"
+    assert run("preview", czyx, "-o", default, "--labels", "nuclei").returncode == 0
+    assert default.read_bytes() == library_png(tmp_path, czyx, max_size=512, labels="nuclei")
 
 
 def test_label_style_choices_and_needs_labels(czyx, tmp_path, run):

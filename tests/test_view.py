@@ -19,9 +19,11 @@ import kit
 from kit.render.composite import composite, to_uint8
 from kit.render.spec import RenderSpec
 from kit.render.tiles import (
+    PREFETCH_PER_VIEW,
     LevelGeometry,
     TileRenderer,
     View,
+    ahead_first,
     choose_view_level,
     geometry,
     prefetch_ring,
@@ -178,24 +180,42 @@ def test_a_view_reads_only_its_tiles_then_the_ring_each_once(data: Path, serve):
     level, visible, ring = w.session.plan_view(View(0, 0, 256, 128, 512, 256))
     assert (level, visible) == (0, [(0, 0, 0)]) and set(ring) == {(0, 0, 1), (0, 1, 0),
                                                                    (0, 1, 1)}
+    # the ring nearest first (no motion: a zoom); only PREFETCH_PER_VIEW of it is read
+    assert ring == [(0, 0, 1), (0, 1, 0), (0, 1, 1)] and PREFETCH_PER_VIEW == 2
     first, second = front.got[0][0], front.got[1][0]
     assert [t["key"] for t in first["tiles"]] == ["0/0/0"] and not first["prefetch"]
-    assert second["prefetch"] and {t["key"] for t in second["tiles"]} == {"0/0/1", "0/1/0",
-                                                                          "0/1/1"}
+    assert second["prefetch"] and [t["key"] for t in second["tiles"]] == ["0/0/1", "0/1/0"]
     requests = chunk_requests(server)
-    assert sorted(requests) == sorted(chunk_paths(image, visible + ring, w.spec))
-    assert len(requests) == len(set(requests))  # every chunk once
+    assert sorted(requests) == sorted(chunk_paths(image, visible + ring[:2], w.spec))
+    assert len(requests) == len(set(requests))  # every chunk once: visible + 2 at most
 
-    # a pan onto prefetched tiles and back costs no request and sends no tile twice
+    # a pan right and down onto prefetched tiles reads no visible tile, and prefetches the two
+    # ring tiles ahead of the motion (column 2), not the one behind it (0, 1, 1)
     server.reset_log()
     front.got.clear()
     front.view(200, 100, 456, 228, 512, 256)
-    front.view(0, 0, 256, 128, 512, 256)
-    # only the two ring tiles new to the first view's ring were read (column 2)
     assert sorted(chunk_requests(server)) == sorted(
         chunk_paths(image, [(0, 0, 2), (0, 1, 2)], w.spec))
-    resent = [t for t, _ in front.tiles() if t["key"] in {"0/0/0", "0/0/1", "0/1/0", "0/1/1"}]
+    # back: its visible tile is held; the one ring tile it never had is its prefetch
+    server.reset_log()
+    front.view(0, 0, 256, 128, 512, 256)
+    assert sorted(chunk_requests(server)) == sorted(chunk_paths(image, [(0, 1, 1)], w.spec))
+    resent = [t for t, _ in front.tiles() if t["key"] in {"0/0/0", "0/0/1", "0/1/0"}]
     assert resent == []
+
+
+def test_the_ring_ahead_of_the_motion_comes_first():
+    g = LEVELS[0]  # 256 px tiles
+    before, after = View(300, 10, 700, 500, 400, 490), View(400, 10, 800, 500, 400, 490)
+    ring = [(g, k) for k in prefetch_ring(g, after)]  # visible: rows 0-1, columns 1-3
+    ahead = ahead_first(ring, after, before)  # moved right: column 4 first, column 0 last
+    assert set(ahead[:3]) == {(0, 0, 4), (0, 1, 4), (0, 2, 4)}
+    assert set(ahead[-3:]) == {(0, 0, 0), (0, 1, 0), (0, 2, 0)}
+    assert sorted(ahead) == sorted(k for _, k in ring)
+    # no motion, or a zoom: nearest the centre (600, 255) first, i.e. the tile below it
+    zoomed_from = View(0, 0, 1500, 1000, 400, 490)
+    assert ahead_first(ring, after)[0] == ahead_first(ring, after, after)[0] == (0, 2, 2)
+    assert ahead_first(ring, after, zoomed_from) == ahead_first(ring, after)
 
 
 def test_tile_pixels_are_the_level_values_under_the_spec(data: Path, serve):

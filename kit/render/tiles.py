@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from kit.nodes import Image, Label
 
 __all__ = ["HIGHLIGHT", "TILE", "ImageSource", "LevelGeometry", "Part", "TileDrawer", "TileKey",
-           "TilePlan", "TileSource", "View", "choose_view_level", "geometry", "prefetch_ring",
+           "TilePlan", "TileSource", "View", "ahead_first", "choose_view_level", "geometry",
+           "prefetch_ring", "PREFETCH_PER_VIEW",
            "resolve_windows", "tile_at", "tile_plane", "tile_side", "visible_tiles"]
 
 TILE = 256          # wanted tile side in level pixels
@@ -182,6 +183,31 @@ def tile_at(grids: Sequence[LevelGeometry], x: float, y: float
             ty, tx = ly // g.tile[0], lx // g.tile[1]
             return g, g.key(ty, tx), ly - ty * g.tile[0], lx - tx * g.tile[1]
     return None
+
+
+PREFETCH_PER_VIEW = 2
+"""Ring tiles read after a view's visible ones, at most: a view costs its visible tiles + 2
+requests (issue 14's budget), and a steady pan finds its next tiles read (``ahead_first``)."""
+
+
+def ahead_first(ring: Sequence[tuple[LevelGeometry, TileKey]], view: View,
+                previous: View | None = None) -> list[TileKey]:
+    """The ring's keys, those ahead of a pan from ``previous`` to ``view`` first, then the
+    nearest to the view's centre (all by nearness after a zoom, or with no previous view)."""
+    cx, cy = (view.x0 + view.x1) / 2, (view.y0 + view.y1) / 2
+    panned = previous is not None and math.isclose(
+        previous.x1 - previous.x0, view.x1 - view.x0, rel_tol=1e-6) and math.isclose(
+        previous.y1 - previous.y0, view.y1 - view.y0, rel_tol=1e-6)
+    mx, my = ((cx - (previous.x0 + previous.x1) / 2, cy - (previous.y0 + previous.y1) / 2)
+              if previous is not None and panned else (0.0, 0.0))
+
+    def rank(item: tuple[LevelGeometry, TileKey]) -> tuple[float, float]:
+        g, key = item
+        x0, y0, x1, y1 = g.world(g.bounds(key[-2], key[-1]))
+        dx, dy = (x0 + x1) / 2 - cx, (y0 + y1) / 2 - cy
+        return (-(dx * mx + dy * my), math.hypot(dx, dy))
+
+    return [key for _, key in sorted(ring, key=rank)]
 
 
 def prefetch_ring(g: LevelGeometry, view: View, width: int = 1) -> list[TileKey]:

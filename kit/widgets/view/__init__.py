@@ -23,7 +23,8 @@ def view(node: Any, spec: RenderSpec | None = None, *, width: int = 720, height:
     and 0 (reset). Each view reads only the tiles on screen, at the coarsest level whose
     pixels are no larger than the screen's. ``spec`` and the rendering keywords of
     ``kit.preview`` (channels, windows, z, t, labels, label_style, opacity) say what is drawn.
-    ``prefetch``: rings of neighbour tiles read after the visible ones (0: none);
+    ``prefetch``: rings of neighbour tiles to prefetch from after the visible ones (0: none),
+    at most two tiles a view (ahead of a pan first), so a view costs its visible tiles + 2;
     ``encoding``: tiles sent as "raw" RGBA (fastest) or "png" (smaller, for slow links).
     """
     from kit.render.spec import RenderSpec

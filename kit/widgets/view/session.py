@@ -35,6 +35,7 @@ from kit.render.tiles import (
     TileKey,
     TileSource,
     View,
+    ahead_first,
     choose_view_level,
     highlight,
     needs_data_windows,
@@ -249,12 +250,15 @@ class TileSession:
         return [g.to_json() for g in self.levels]
 
     # -- tiles ---------------------------------------------------------------------------------
-    def plan_view(self, view: View) -> tuple[int, list[TileKey], list[TileKey]]:
-        """(level, visible tiles, prefetch ring) of a view: no I/O."""
+    def plan_view(self, view: View, previous: View | None = None
+                  ) -> tuple[int, list[TileKey], list[TileKey]]:
+        """(level, visible tiles, prefetch ring) of a view: no I/O. The ring comes ahead of
+        the motion from ``previous`` first, then nearest first (``ahead_first``)."""
         level = choose_view_level(self.levels, view)
         grids = self.source.grids(level)
+        ring = [(g, k) for g in grids for k in prefetch_ring(g, view, self.prefetch)]
         return (level, [k for g in grids for k in visible_tiles(g, view)],
-                [k for g in grids for k in prefetch_ring(g, view, self.prefetch)])
+                ahead_first(ring, view, previous))
 
     def parts(self) -> list[Part]:
         """The images placed in the picture (a plate's wells; none for one image)."""

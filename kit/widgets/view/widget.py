@@ -29,7 +29,7 @@ import numpy as np
 import traitlets as t
 
 from kit.render.spec import NotRenderable, RenderSpec
-from kit.render.tiles import ImageSource, TileKey, View
+from kit.render.tiles import PREFETCH_PER_VIEW, ImageSource, TileKey, View
 from kit.widgets._messages import readable_error
 from kit.widgets.view.session import Tile, TileSession, key_text
 
@@ -265,7 +265,7 @@ class PanZoomView(anywidget.AnyWidget):
     def _serve_view(self, msg: dict[str, Any]) -> None:
         s = self.session
         view = View.from_message(msg)
-        level, visible, ring = s.plan_view(view)
+        level, visible, ring = s.plan_view(view, previous=self.last_view)
         self._last = (level, visible)
         self.last_view = view
         have = {str(k) for k in msg.get("have", [])} if msg.get("spec") == s.spec_key else set()
@@ -274,7 +274,7 @@ class PanZoomView(anywidget.AnyWidget):
         if self.on_view is not None:
             self.on_view(level, visible)
         if self.prefetch > 0 and not self._newer_view():
-            todo = [k for k in ring if key_text(k) not in have]
+            todo = [k for k in ring if key_text(k) not in have][:PREFETCH_PER_VIEW]
             if todo:
                 tiles = s.tiles(todo, stop=self._newer_view)  # a newer view cuts it short
                 if tiles:
