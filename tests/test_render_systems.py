@@ -390,6 +390,9 @@ def test_plate_refuses_a_coordinate_system(tmp_path) -> None:
     plate = kit.open(write_plate(tmp_path / "p.zarr", rows="A", columns=("01",)))
     with pytest.raises(InvalidRenderSpec, match="coordinate_system applies to"):
         kit.preview(plate, coordinate_system="physical")
+    # the overview itself refuses it too, rather than ignoring it
+    with pytest.raises(InvalidRenderSpec, match="coordinate_system applies to"):
+        kit.plate_overview(plate, coordinate_system="physical", progress=False)
 
 
 # -- non-linear fields: "not rendered", never a crash ----------------------------------------

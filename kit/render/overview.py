@@ -46,7 +46,7 @@ from kit.render.plate_reads import SharedLayout, afirst_field
 from kit.render.png import Picture
 from kit.render.progress import make_progress
 from kit.render.resample import resize, resize_nearest
-from kit.render.spec import NotRenderable, RenderSpec
+from kit.render.spec import InvalidRenderSpec, NotRenderable, RenderSpec
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -209,6 +209,10 @@ def plate_picture(plate: Plate, spec: RenderSpec, *, progress: bool = True, burn
         raise NotRenderable(f"plate_overview needs a Plate, not a {type(plate).__name__}: "
                             "use kit.preview or kit.show for an image, label or well",
                             where=getattr(plate, "url", None))
+    if spec.coordinate_system is not None:
+        raise InvalidRenderSpec("coordinate_system applies to an image, label, well or scene; a "
+                                "plate overview shows each field on its own grid",
+                                where=plate.url)
     size = spec.size(OVERVIEW_SIZE)
     grid = layout(len(plate.rows), len(plate.columns), size)
     frame = (plate_frame(list(plate.rows), list(plate.columns), size, burn)

@@ -45,7 +45,7 @@ from kit.render.scene import (
     scene_picture,
     shown_system,
 )
-from kit.render.spec import InvalidRenderSpec, NotRenderable, RenderSpec, Window
+from kit.render.spec import NotRenderable, RenderSpec, Window
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -171,9 +171,6 @@ def render(node: Any, spec: RenderSpec | None = None, *, stacklevel: int = 3) ->
     if isinstance(node, Scene):
         return in_system(scene_picture(node, spec, spec.size(PREVIEW_SIZE),
                                        stacklevel=stacklevel), spec)
-    if isinstance(node, Plate) and spec.coordinate_system is not None:
-        raise InvalidRenderSpec("coordinate_system applies to an image, label, well or scene; a "
-                                "plate overview shows each field on its own grid")
     if isinstance(node, Plate):
         # a preview's default size, not the overview's: kit.preview(plate) is 512 px wide
         return Rendered(overview_of(node, spec.with_(max_size=spec.size(PREVIEW_SIZE)),
