@@ -341,6 +341,17 @@ def test_label_image_and_well_and_plate(tmp_path: Path, serve):
     x0, y0, x1, y1 = v.focus["box"]
     card = v.session.hover(0, (x0 + x1) / 2, (y0 + y1) / 2)
     assert card["where"] == "B04 · field 0"
+    # panning onto B03 makes the selector name it, without zooming anywhere
+    focus, front = dict(v.focus), Front(v)
+    bx0, by0, bx1, by1 = v.session.parts()[0].box
+    w, h = bx1 - bx0, by1 - by0
+    front.view(bx0 + w / 4, by0 + h / 4, bx0 + 3 * w / 4, by0 + 3 * h / 4, 256, 256)
+    assert v.choice == 0 and v.focus == focus
+    # at plate scale (a view wider than two wells) the selector stays as it was
+    v.choice = 1
+    focus = dict(v.focus)
+    front.view(bx0 - 2 * w, by0 - h, bx0 + 2 * w, by0 + 2 * h, 256, 256)
+    assert v.choice == 1 and v.focus == focus
     well = kit.open(server.url + "plate.zarr/B/03")
     v = kit.view(well)  # its fields side by side
     assert v.choices == ["0", "1"]

@@ -107,6 +107,7 @@ class PanZoomView(anywidget.AnyWidget):
         self._pending: dict[str, dict[str, Any]] = {}
         self._busy = False
         self._closed = False
+        self._following = False  # the selector is being set to follow the view
         self._last: tuple[int, list[TileKey]] = (0, [])  # the level and tiles last shown
         self._sel_sent: set[TileKey] = set()
         self.last_view: View | None = None  # the front end's last view (level-0 pixels)
@@ -203,11 +204,30 @@ class PanZoomView(anywidget.AnyWidget):
 
     def _on_choice(self, change: dict) -> None:
         """The selector zooms to the chosen well (field) of the mosaic."""
+        if self._following:
+            return
         parts = self.session.parts()
         index = int(change["new"])
         if 0 <= index < len(parts):
             x0, y0, x1, y1 = parts[index].box
             self.zoom_to((x0, y0, x1, y1))
+
+    def _follow(self, view: View) -> None:
+        """The selector names the well (field) a pan or zoom has brought to the middle of the
+        view, once the view is no wider than two of them (not at plate scale); the selector
+        then says where one is without zooming anywhere."""
+        cx, cy = (view.x0 + view.x1) / 2, (view.y0 + view.y1) / 2
+        for part in self.session.parts():
+            x0, y0, x1, y1 = part.box
+            if not (x0 <= cx < x1 and y0 <= cy < y1):
+                continue
+            if view.x1 - view.x0 <= 2 * (x1 - x0) and part.index != self.choice:
+                self._following = True
+                try:
+                    self.choice = part.index
+                finally:
+                    self._following = False
+            return
 
     # -- messages ------------------------------------------------------------------------------
     def _on_msg(self, _widget: Any, content: dict, _buffers: list) -> None:
@@ -268,6 +288,7 @@ class PanZoomView(anywidget.AnyWidget):
         level, visible, ring = s.plan_view(view, previous=self.last_view)
         self._last = (level, visible)
         self.last_view = view
+        self._follow(view)
         have = {str(k) for k in msg.get("have", [])} if msg.get("spec") == s.spec_key else set()
         todo = [k for k in visible if key_text(k) not in have]
         self._send_tiles(msg, level, s.tiles(todo), visible, prefetch=False)

@@ -464,6 +464,8 @@ function render({ model, el }) {
   model.on("change:focus", focusChanged);
   model.on("change:title", () => { title.textContent = model.get("title"); });
   model.on("change:choices", choicesChanged);
+  // the kernel names the well a pan brought to the middle (setting .value fires no "change")
+  model.on("change:choice", () => { select.value = String(model.get("choice")); });
   model.on("change:width change:height", () => { size(); fit(); queueDraw(); sendView(true); });
   model.on("change:status", () => {
     const text = model.get("status");
